@@ -1,0 +1,170 @@
+//! The collection agent: owns every collector and the snapshot cache, and turns one request for a
+//! cache time into a ready payload. Callers serialise access (one collection at a time, as the
+//! Go agent's mutex does); the binding keeps it behind a mutex.
+
+use crate::cache::{Payload, SnapshotCache};
+use crate::collect::battery::BatteryCollector;
+use crate::collect::cpu::CpuCollector;
+use crate::collect::disk::DiskCollector;
+use crate::collect::memory::MemoryCollector;
+use crate::collect::network::NetworkCollector;
+use crate::collect::sensors::SensorCollector;
+use crate::collect::system::{self, HostInfo};
+use crate::model::{current_os, CombinedData, FsStats, Info, Stats, AGENT_VERSION};
+use crate::settings::Settings;
+use crate::units::two_decimals;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct Agent {
+    settings: Settings,
+    host: HostInfo,
+    cpu: CpuCollector,
+    memory: MemoryCollector,
+    disk: DiskCollector,
+    network: NetworkCollector,
+    sensors: SensorCollector,
+    battery: BatteryCollector,
+    cache: SnapshotCache,
+    connection_type: u8,
+}
+
+impl Agent {
+    pub fn new(settings: Settings) -> Agent {
+        Agent {
+            host: HostInfo::read(&settings.roots),
+            cpu: CpuCollector::new(&settings.roots),
+            memory: MemoryCollector::new(&settings.roots, settings.mem_calc_htop),
+            disk: DiskCollector::new(&settings),
+            network: NetworkCollector::new(&settings),
+            sensors: SensorCollector::new(&settings),
+            battery: BatteryCollector::new(&settings.roots),
+            cache: SnapshotCache::default(),
+            connection_type: 0,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// `Info.ct`: 0 none, 1 SSH, 2 WebSocket. Cached payloads are dropped so the next answer
+    /// reports the new connection.
+    pub fn set_connection_type(&mut self, connection_type: u8) {
+        if self.connection_type != connection_type {
+            self.connection_type = connection_type;
+            self.cache.clear();
+        }
+    }
+
+    /// The payload for a hub request with this cache time: cached when fresh, else collected.
+    pub fn collect(&mut self, cache_time_ms: u16) -> Arc<Payload> {
+        self.collect_at(cache_time_ms, Instant::now())
+    }
+
+    pub fn collect_at(&mut self, cache_time_ms: u16, now: Instant) -> Arc<Payload> {
+        if let Some(hit) = self.cache.get(cache_time_ms, now) {
+            return hit;
+        }
+        let payload = Arc::new(Payload::new(self.gather(cache_time_ms, now)));
+        self.cache.set(cache_time_ms, now, payload.clone());
+        payload
+    }
+
+    fn gather(&mut self, ct: u16, now: Instant) -> CombinedData {
+        let cpu = self.cpu.sample(ct);
+        let mem = self.memory.sample();
+        let disk = self.disk.sample(ct, now);
+        let net = self.network.sample(ct, now);
+        let temps = self.sensors.sample();
+        let battery = self.battery.sample();
+        let load_avg = system::load_avg(&self.settings.roots);
+
+        let extra_fs: Vec<(String, FsStats)> = disk
+            .extra
+            .iter()
+            .map(|(name, fs)| {
+                let stats = FsStats {
+                    disk_total: fs.total,
+                    disk_used: fs.used,
+                    read_ps: fs.read_ps,
+                    write_ps: fs.write_ps,
+                    read_bytes: fs.read_bytes,
+                    write_bytes: fs.write_bytes,
+                    io_stats: fs.io_stats,
+                };
+                (name.clone(), stats)
+            })
+            .collect();
+        // Computed from the already-rounded GiB values, as the Go agent does.
+        let extra_fs_pct = extra_fs
+            .iter()
+            .map(|(name, fs)| {
+                let pct = if fs.disk_total > 0.0 {
+                    two_decimals(fs.disk_used / fs.disk_total * 100.0)
+                } else {
+                    0.0
+                };
+                (name.clone(), pct)
+            })
+            .collect();
+
+        let stats = Stats {
+            cpu: cpu.total,
+            mem: mem.total,
+            mem_used: mem.used,
+            mem_pct: mem.pct,
+            mem_buff_cache: mem.buff_cache,
+            mem_zfs_arc: mem.zfs_arc,
+            swap: mem.swap_total,
+            swap_used: mem.swap_used,
+            disk_total: disk.root.total,
+            disk_used: disk.root.used,
+            disk_pct: disk.root.pct,
+            disk_read_ps: disk.root.read_ps,
+            disk_write_ps: disk.root.write_ps,
+            net_sent: net.sent_ps,
+            net_recv: net.recv_ps,
+            temperatures: temps.readings,
+            extra_fs,
+            bandwidth: net.bandwidth,
+            load_avg,
+            battery: battery.battery,
+            interfaces: net.interfaces,
+            disk_io: [disk.root.read_bytes, disk.root.write_bytes],
+            cpu_breakdown: cpu.breakdown.to_vec(),
+            cpu_cores: cpu.per_core,
+            disk_io_stats: disk.root.io_stats,
+            batteries: battery.batteries,
+        };
+        let info = Info {
+            hostname: self.host.hostname.clone(),
+            kernel: self.host.kernel.clone(),
+            cores: self.host.cores,
+            threads: self.host.threads,
+            cpu_model: self.host.cpu_model.clone(),
+            uptime: system::uptime_secs(&self.settings.roots),
+            cpu: stats.cpu,
+            mem_pct: stats.mem_pct,
+            disk_pct: stats.disk_pct,
+            bandwidth: two_decimals(stats.net_sent + stats.net_recv),
+            agent_version: AGENT_VERSION.to_string(),
+            podman: false,
+            gpu_pct: 0.0,
+            dashboard_temp: temps.dashboard,
+            os: current_os(),
+            load_avg,
+            bandwidth_bytes: stats.bandwidth[0].saturating_add(stats.bandwidth[1]),
+            connection_type: self.connection_type,
+            extra_fs_pct,
+            services: None,
+            battery: stats.battery,
+        };
+        CombinedData {
+            stats,
+            info,
+            containers: None,
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The snapshot cache (spec §2.1): a payload younger than half its cache time is served again as
+//! is. Entries hold immutable, already-encoded payloads, so a 1 s collection can never change
+//! what a cached 60 s answer says (the v0.17 agent shared mutable FsStats between them).
+
+use crate::model::CombinedData;
+use crate::value::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One collected sample in every form a caller needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload {
+    pub data: CombinedData,
+    pub value: Value,
+    pub cbor: Vec<u8>,
+}
+
+impl Payload {
+    pub fn new(data: CombinedData) -> Payload {
+        let value = data.to_value();
+        let cbor = value.to_cbor();
+        Payload { data, value, cbor }
+    }
+}
+
+#[derive(Default)]
+pub struct SnapshotCache {
+    entries: HashMap<u16, (Instant, Arc<Payload>)>,
+}
+
+impl SnapshotCache {
+    /// The cached payload for `cache_time_ms` if it is younger than half of it (strict; a cache
+    /// time of 0 is never fresh).
+    pub fn get(&self, cache_time_ms: u16, now: Instant) -> Option<Arc<Payload>> {
+        let (at, payload) = self.entries.get(&cache_time_ms)?;
+        let age = now.saturating_duration_since(*at);
+        (age < Duration::from_millis(u64::from(cache_time_ms / 2))).then(|| payload.clone())
+    }
+
+    pub fn set(&mut self, cache_time_ms: u16, now: Instant, payload: Arc<Payload>) {
+        self.entries.insert(cache_time_ms, (now, payload));
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload() -> Arc<Payload> {
+        Arc::new(Payload::new(CombinedData::default()))
+    }
+
+    #[test]
+    fn fresh_boundaries_match_the_go_tests() {
+        let mut cache = SnapshotCache::default();
+        let t0 = Instant::now();
+        cache.set(1000, t0, payload());
+        assert!(cache.get(1000, t0 + Duration::from_millis(499)).is_some());
+        assert!(cache.get(1000, t0 + Duration::from_millis(500)).is_none());
+        assert!(cache.get(60000, t0).is_none());
+    }
+
+    #[test]
+    fn zero_cache_time_is_never_fresh() {
+        let mut cache = SnapshotCache::default();
+        let t0 = Instant::now();
+        cache.set(0, t0, payload());
+        assert!(cache.get(0, t0).is_none());
+    }
+}

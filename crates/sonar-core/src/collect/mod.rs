@@ -1,0 +1,11 @@
+//! One collector per source. Each reads its kernel files under the configured roots, keeps its
+//! own per-cache-time baselines, and degrades to zero/absent values — never a panic — when a file
+//! is missing or odd.
+
+pub mod battery;
+pub mod cpu;
+pub mod disk;
+pub mod memory;
+pub mod network;
+pub mod sensors;
+pub mod system;

@@ -1,0 +1,182 @@
+//! The name filters behind `NICS` and `SENSORS`: a comma-separated list, a leading `-` turning it
+//! into a deny list, entries with `*` matched as globs (Go `path.Match` syntax), others exactly.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameFilter {
+    deny: bool,
+    exact: Vec<String>,
+    globs: Vec<String>,
+}
+
+impl NameFilter {
+    pub fn parse(value: &str) -> NameFilter {
+        let trimmed = value.trim();
+        let (deny, list) = match trimmed.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, trimmed),
+        };
+        let mut exact = Vec::new();
+        let mut globs = Vec::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            if entry.contains('*') {
+                globs.push(entry.to_string());
+            } else {
+                exact.push(entry.to_string());
+            }
+        }
+        NameFilter { deny, exact, globs }
+    }
+
+    pub fn is_deny_list(&self) -> bool {
+        self.deny
+    }
+
+    /// Whether `name` passes: an empty allow list allows nothing, an empty deny list everything.
+    pub fn allows(&self, name: &str) -> bool {
+        let listed =
+            self.exact.iter().any(|e| e == name) || self.globs.iter().any(|g| glob_match(g, name));
+        listed != self.deny
+    }
+}
+
+/// Go `path.Match`: `*` matches any run of non-`/` characters, `?` one non-`/` character,
+/// `[...]` a class (ranges, `^` negation), `\` escapes. A malformed pattern matches nothing.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    match_from(&p, &n).unwrap_or(false)
+}
+
+fn match_from(p: &[char], n: &[char]) -> Option<bool> {
+    let (mut pi, mut ni) = (0usize, 0usize);
+    // Backtracking point for the last `*`: (pattern index after it, name index it resumes from).
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if pi < p.len() {
+            match p[pi] {
+                '*' => {
+                    star = Some((pi + 1, ni));
+                    pi += 1;
+                    continue;
+                }
+                '?' if ni < n.len() && n[ni] != '/' => {
+                    pi += 1;
+                    ni += 1;
+                    continue;
+                }
+                '[' if ni < n.len() => {
+                    let (matched, next) = match_class(p, pi, n[ni])?;
+                    if matched && n[ni] != '/' {
+                        pi = next;
+                        ni += 1;
+                        continue;
+                    }
+                }
+                '\\' => {
+                    let c = *p.get(pi + 1)?;
+                    if ni < n.len() && n[ni] == c {
+                        pi += 2;
+                        ni += 1;
+                        continue;
+                    }
+                }
+                c if c != '?' && c != '[' && ni < n.len() && n[ni] == c => {
+                    pi += 1;
+                    ni += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        } else if ni == n.len() {
+            return Some(true);
+        }
+        // Mismatch: let the last `*` swallow one more (non-separator) character.
+        match star {
+            Some((sp, sn)) if sn < n.len() && n[sn] != '/' => {
+                star = Some((sp, sn + 1));
+                pi = sp;
+                ni = sn + 1;
+            }
+            _ => return Some(false),
+        }
+    }
+}
+
+/// Matches `c` against the class starting at `p[start] == '['`; returns (matched, index after `]`).
+fn match_class(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
+    let mut i = start + 1;
+    let negate = p.get(i) == Some(&'^');
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    loop {
+        let ch = *p.get(i)?;
+        if ch == ']' && !first {
+            return Some((matched != negate, i + 1));
+        }
+        first = false;
+        let lo = if ch == '\\' {
+            i += 1;
+            *p.get(i)?
+        } else {
+            ch
+        };
+        i += 1;
+        let hi = if p.get(i) == Some(&'-') && p.get(i + 1).is_some_and(|&x| x != ']') {
+            let mut h = *p.get(i + 1)?;
+            i += 2;
+            if h == '\\' {
+                h = *p.get(i)?;
+                i += 1;
+            }
+            h
+        } else {
+            lo
+        };
+        if lo <= c && c <= hi {
+            matched = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_follow_go_path_match() {
+        assert!(glob_match("eth*", "eth0"));
+        assert!(glob_match("*", "anything"));
+        assert!(!glob_match("*", "a/b"));
+        assert!(glob_match("en?1", "enp1"));
+        assert!(glob_match("wl[a-z]*", "wlan0"));
+        assert!(!glob_match("wl[^a-z]*", "wlan0"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxbyy"));
+        assert!(glob_match("coretemp_*", "coretemp_core_0"));
+        assert!(!glob_match("[", "["));
+        assert!(glob_match("\\*", "*"));
+    }
+
+    #[test]
+    fn allow_and_deny_lists() {
+        let allow = NameFilter::parse("eth0, wlan*");
+        assert!(allow.allows("eth0"));
+        assert!(allow.allows("wlan1"));
+        assert!(!allow.allows("eth1"));
+
+        let deny = NameFilter::parse("-eth0,tun*");
+        assert!(deny.is_deny_list());
+        assert!(!deny.allows("eth0"));
+        assert!(!deny.allows("tun3"));
+        assert!(deny.allows("eth1"));
+    }
+
+    #[test]
+    fn empty_lists() {
+        assert!(!NameFilter::parse("").allows("eth0"));
+        assert!(NameFilter::parse("-").allows("eth0"));
+    }
+}

@@ -1,0 +1,20 @@
+//! The SONAR agent's collection core: pure Rust, no Node. Collectors read the kernel's files,
+//! keep per-cache-time baselines and produce the Beszel v0.17 CombinedData, encoded as CBOR
+//! exactly as the Go agent encodes it.
+#![deny(clippy::all)]
+
+pub mod agent;
+pub mod cache;
+pub mod collect;
+pub mod delta;
+pub mod filter;
+pub mod model;
+pub mod roots;
+pub mod settings;
+pub mod units;
+pub mod value;
+
+pub use agent::Agent;
+pub use cache::Payload;
+pub use settings::{SettingError, Settings, SETTING_NAMES};
+pub use value::{Key, Value};

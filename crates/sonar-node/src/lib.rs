@@ -1,0 +1,2 @@
+//! Node-API binding (placeholder until the binding lands).
+#![deny(clippy::all)]
