@@ -135,7 +135,7 @@ fn match_class(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
         } else {
             lo
         };
-        if lo <= c && c <= hi {
+        if (lo..=hi).contains(&c) {
             matched = true;
         }
     }

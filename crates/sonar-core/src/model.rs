@@ -151,11 +151,7 @@ impl Stats {
             .field(13, "dw", Value::Float(self.disk_write_ps))
             .field(16, "ns", Value::Float(self.net_sent))
             .field(17, "nr", Value::Float(self.net_recv))
-            .field_omit_empty(
-                20,
-                "t",
-                text_map(&self.temperatures, |&t| Value::Float(t)),
-            )
+            .field_omit_empty(20, "t", text_map(&self.temperatures, |&t| Value::Float(t)))
             .field_omit_empty(21, "efs", text_map(&self.extra_fs, FsStats::to_value));
         b = omit_zero_array(b, 26, "b", Value::uint_array(&self.bandwidth));
         b = b.field(28, "la", Value::float_array(&self.load_avg));

@@ -283,7 +283,10 @@ mod tests {
     #[test]
     fn byte_strings_and_text() {
         assert_eq!(hex(&Value::Bytes(vec![80, 3]).to_cbor()), "425003");
-        assert_eq!(hex(&Value::Text("0.17.0".into()).to_cbor()), "66302e31372e30");
+        assert_eq!(
+            hex(&Value::Text("0.17.0".into()).to_cbor()),
+            "66302e31372e30"
+        );
         assert!(Value::Bytes(vec![0, 0]).is_empty());
         assert!(!Value::Bytes(vec![0, 3]).is_empty());
     }
