@@ -12,7 +12,7 @@ const U32_SPAN: u64 = 1 << 32;
 pub fn counter_delta(prev: u64, cur: u64) -> u64 {
     if cur >= prev {
         cur - prev
-    } else if prev < U32_SPAN && prev >= U32_SPAN / 2 && cur < U32_SPAN / 2 {
+    } else if (U32_SPAN / 2..U32_SPAN).contains(&prev) && cur < U32_SPAN / 2 {
         U32_SPAN - prev + cur
     } else {
         cur
