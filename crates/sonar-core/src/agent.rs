@@ -154,6 +154,7 @@ impl Agent {
             gpu_pct: 0.0,
             dashboard_temp: temps.dashboard,
             os: current_os(),
+            load_avg_legacy: load_avg,
             load_avg,
             bandwidth_bytes: stats.bandwidth[0].saturating_add(stats.bandwidth[1]),
             connection_type: self.connection_type,

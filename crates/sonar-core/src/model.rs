@@ -93,6 +93,8 @@ pub struct Info {
     pub gpu_pct: f64,
     pub dashboard_temp: f64,
     pub os: u8,
+    /// Legacy l1/l5/l15 (v0.17 fills them from `load_avg`; HEAD dropped them).
+    pub load_avg_legacy: [f64; 3],
     pub load_avg: [f64; 3],
     pub bandwidth_bytes: u64,
     pub connection_type: u8,
@@ -193,9 +195,9 @@ impl Info {
             .field_omit_empty(12, "g", Value::Float(self.gpu_pct))
             .field_omit_empty(13, "dt", Value::Float(self.dashboard_temp))
             .field(14, "os", Value::UInt(self.os as u64))
-            .field_omit_empty(15, "l1", Value::Float(self.load_avg[0]))
-            .field_omit_empty(16, "l5", Value::Float(self.load_avg[1]))
-            .field_omit_empty(17, "l15", Value::Float(self.load_avg[2]))
+            .field_omit_empty(15, "l1", Value::Float(self.load_avg_legacy[0]))
+            .field_omit_empty(16, "l5", Value::Float(self.load_avg_legacy[1]))
+            .field_omit_empty(17, "l15", Value::Float(self.load_avg_legacy[2]))
             .field(18, "bb", Value::UInt(self.bandwidth_bytes))
             .field(19, "la", Value::float_array(&self.load_avg))
             .field_omit_empty(20, "ct", Value::UInt(self.connection_type as u64))
