@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Idempotent set-up: installs what a fresh machine lacks (Debian's Rust crate sources, the test
+# peers, npm dependencies), then builds the native core and the TypeScript. Safe to run every time;
+# a machine that has everything only rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# Rust crates come from Debian's librust-*-dev packages (the crates registry is unreachable;
+# .cargo/config.toml points cargo at /usr/share/cargo/registry). python3-psutil is the benchmark peer.
+APT_PACKAGES=(
+  librust-libc-dev
+  librust-sysinfo-dev
+  librust-tempfile-dev
+  python3-psutil
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null; then
+    log "missing Debian packages: ${missing[*]} — install them as root (apt-get install ${missing[*]})"
+    exit 1
+  fi
+  SUDO=$([[ $(id -u) -eq 0 ]] && echo "" || echo sudo)
+  log "installing ${missing[*]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# rustup's stable toolchain (with clippy and rustfmt) is on every build machine.
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v cargo >/dev/null; then
+  log "cargo not found: install a Rust toolchain (rustup stable with clippy and rustfmt)"
+  exit 1
+fi
+
+# npm dependencies: reinstall only when the lock file changed since the last install.
+stamp=node_modules/.sonar-lock-stamp
+if [[ ! -f $stamp ]] || ! cmp -s package-lock.json "$stamp"; then
+  log "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
+
+log "building the native core"
+npx napi build --platform --release --cargo-cwd crates/sonar-node native >/dev/null
+log "building the TypeScript"
+npx tsc -p tsconfig.build.json
+chmod +x dist/bin.js
+log "ready"
