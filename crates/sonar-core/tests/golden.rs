@@ -146,8 +146,10 @@ fn extra_filesystems_encode_as_text_keyed_fs_stats() {
 
 #[test]
 fn info_services_only_when_total_positive() {
-    let mut info = Info::default();
-    info.services = Some([0, 0]);
+    let mut info = Info {
+        services: Some([0, 0]),
+        ..Info::default()
+    };
     assert!(!hex(&info.to_value().to_cbor()).contains("16820000"));
     info.services = Some([12, 1]);
     assert!(hex(&info.to_value().to_cbor()).contains("16820c01"));
