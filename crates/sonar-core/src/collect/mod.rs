@@ -7,5 +7,6 @@ pub mod cpu;
 pub mod disk;
 pub mod memory;
 pub mod network;
+pub mod portable;
 pub mod sensors;
 pub mod system;

@@ -1,6 +1,12 @@
-//! Host facts: hostname, kernel, cores/threads, CPU model, uptime, load. STUB: interface only.
+//! Host facts: hostname, kernel, cores/threads, CPU model, uptime, load (spec §1.3).
+//!
+//! Core and thread counts follow gopsutil's `cpu.Counts` on Linux, the CPU model its
+//! `cpu.Info()[0].ModelName` (with the ARM part-number table for arm64 kernels, whose
+//! /proc/cpuinfo has no "model name").
 
-use crate::roots::Roots;
+use std::collections::HashSet;
+
+use crate::roots::{read_text, read_trimmed, Roots};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HostInfo {
@@ -14,17 +20,413 @@ pub struct HostInfo {
 }
 
 impl HostInfo {
-    pub fn read(_roots: &Roots) -> HostInfo {
-        HostInfo::default()
+    pub fn read(roots: &Roots) -> HostInfo {
+        let cpuinfo = read_text(&roots.proc("cpuinfo"));
+        let physical = physical_cores(roots, cpuinfo.as_deref());
+        let logical = logical_cpus(roots, cpuinfo.as_deref());
+        let info = HostInfo {
+            hostname: hostname().unwrap_or_default(),
+            kernel: kernel_version(roots),
+            cores: 0,
+            threads: 0,
+            cpu_model: cpuinfo.as_deref().map(cpu_model).unwrap_or_default(),
+        };
+        fill_gaps(info.with_counts(physical, logical))
+    }
+
+    /// Beszel's LXC rule: logical CPUs below the physical count reflect container limits, so
+    /// they become the core count and threads stay 0.
+    pub fn with_counts(mut self, physical: u64, logical: u64) -> HostInfo {
+        if logical > 0 && logical < physical {
+            self.cores = logical;
+            self.threads = 0;
+        } else {
+            self.cores = physical;
+            self.threads = logical;
+        }
+        self
     }
 }
 
-/// Seconds since boot.
-pub fn uptime_secs(_roots: &Roots) -> u64 {
-    0
+#[cfg(target_os = "linux")]
+fn fill_gaps(info: HostInfo) -> HostInfo {
+    info
 }
 
-/// 1, 5 and 15 minute load averages, unrounded.
-pub fn load_avg(_roots: &Roots) -> [f64; 3] {
-    [0.0; 3]
+/// Outside Linux the kernel files are absent; sysinfo fills in what they would give.
+#[cfg(not(target_os = "linux"))]
+fn fill_gaps(info: HostInfo) -> HostInfo {
+    crate::collect::portable::fill_host_info(info)
+}
+
+/// The host name, as Go's `os.Hostname` gives it.
+#[cfg(unix)]
+pub fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length; one byte is kept for the terminator.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) };
+    if rc != 0 {
+        return None;
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(buf.get(..len)?).into_owned();
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(not(unix))]
+pub fn hostname() -> Option<String> {
+    None
+}
+
+/// Kernel release: `<proc>/sys/kernel/osrelease`, else uname.
+pub fn kernel_version(roots: &Roots) -> String {
+    read_trimmed(&roots.proc("sys/kernel/osrelease"))
+        .filter(|s| !s.is_empty())
+        .or_else(uname_release)
+        .unwrap_or_default()
+}
+
+#[cfg(unix)]
+fn uname_release() -> Option<String> {
+    // SAFETY: utsname is plain data; uname fills it with NUL-terminated strings.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return None;
+    }
+    // SAFETY: the kernel NUL-terminates every utsname field.
+    let release = unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    (!release.is_empty()).then_some(release)
+}
+
+#[cfg(not(unix))]
+fn uname_release() -> Option<String> {
+    None
+}
+
+/// Physical cores as gopsutil counts them: distinct `core_cpus_list` contents (else
+/// `thread_siblings_list`) over `cpu[0-9]*`; failing that, the sum of "cpu cores" per distinct
+/// "physical id" in /proc/cpuinfo.
+pub fn physical_cores(roots: &Roots, cpuinfo: Option<&str>) -> u64 {
+    let cpu_dir = roots.sys("devices/system/cpu");
+    let cpus: Vec<_> = std::fs::read_dir(&cpu_dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    name.strip_prefix("cpu")
+                        .and_then(|rest| rest.chars().next())
+                        .is_some_and(|c| c.is_ascii_digit())
+                })
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut lists = HashSet::new();
+    for file in ["core_cpus_list", "thread_siblings_list"] {
+        for cpu in &cpus {
+            let Some(text) = read_text(&cpu.join("topology").join(file)) else {
+                continue;
+            };
+            // gopsutil keeps only files of exactly one line.
+            let line = text.strip_suffix('\n').unwrap_or(&text);
+            if line.is_empty() || line.contains('\n') {
+                continue;
+            }
+            lists.insert(line.to_string());
+        }
+        if !lists.is_empty() {
+            return lists.len() as u64;
+        }
+    }
+    cpuinfo.map(cores_from_cpuinfo).unwrap_or(0)
+}
+
+fn cores_from_cpuinfo(text: &str) -> u64 {
+    let mut per_package = std::collections::HashMap::new();
+    let mut package: Option<i64> = None;
+    let mut cores: Option<i64> = None;
+    let mut flush = |package: &mut Option<i64>, cores: &mut Option<i64>| {
+        if let (Some(p), Some(c)) = (package.take(), cores.take()) {
+            per_package.insert(p, c);
+        }
+        *package = None;
+        *cores = None;
+    };
+    for line in text.lines() {
+        let line = line.trim().to_ascii_lowercase();
+        if line.is_empty() {
+            flush(&mut package, &mut cores);
+            continue;
+        }
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let Ok(value) = value.trim().parse::<i32>() else {
+            continue;
+        };
+        match key.trim() {
+            "physical id" => package = Some(value.into()),
+            "cpu cores" => cores = Some(value.into()),
+            _ => {}
+        }
+    }
+    flush(&mut package, &mut cores);
+    per_package.values().map(|&c| c.max(0) as u64).sum()
+}
+
+/// Logical CPUs as gopsutil counts them: `processor : N` lines of /proc/cpuinfo, else the
+/// `cpuN` lines of /proc/stat.
+pub fn logical_cpus(roots: &Roots, cpuinfo: Option<&str>) -> u64 {
+    let from_cpuinfo = cpuinfo.map_or(0, |text| {
+        text.lines()
+            .filter(|line| {
+                let lower = line.to_ascii_lowercase();
+                lower.starts_with("processor")
+                    && lower
+                        .split_once(':')
+                        .is_some_and(|(_, v)| v.trim().parse::<i32>().is_ok())
+            })
+            .count() as u64
+    });
+    if from_cpuinfo > 0 {
+        return from_cpuinfo;
+    }
+    read_text(&roots.proc("stat")).map_or(0, |text| {
+        text.lines()
+            .filter(|line| {
+                line.strip_prefix("cpu")
+                    .and_then(|rest| rest.chars().next())
+                    .is_some_and(|c| c.is_ascii_digit())
+            })
+            .count() as u64
+    })
+}
+
+/// The model name of the first CPU in /proc/cpuinfo, as gopsutil's `cpu.Info()` sets it:
+/// "model name" (x86, armv7), "cpu" (POWER), "uarch" (RISC-V), the ARM part-number name when
+/// the implementer is ARM, else the "Processor" header of old arm kernels.
+pub fn cpu_model(cpuinfo: &str) -> String {
+    let mut processor_name = String::new();
+    let mut current: Option<String> = None;
+    let mut vendor_arm = false;
+    for line in cpuinfo.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        match key {
+            "Processor" => processor_name = value.to_string(),
+            "processor" | "cpu number" => {
+                if current.is_some() {
+                    break; // the first CPU is complete
+                }
+                current = Some(processor_name.clone());
+                vendor_arm = false;
+            }
+            "vendor_id" | "vendorId" => {
+                vendor_arm = false;
+                if value.contains("S390") {
+                    processor_name = "S390".to_string();
+                }
+            }
+            "CPU implementer" => {
+                if let Some(implementer) = parse_c_uint(value) {
+                    vendor_arm = implementer == 0x41;
+                }
+            }
+            "model" | "CPU part" if vendor_arm => {
+                if let (Some(name), Some(part)) = (current.as_mut(), parse_c_uint(value)) {
+                    *name = arm_part_name(part).unwrap_or("Undefined").to_string();
+                }
+            }
+            "Model Name" | "model name" | "cpu" | "uarch" => {
+                if let Some(name) = current.as_mut() {
+                    *name = value.to_string();
+                }
+            }
+            _ => {}
+        }
+    }
+    current.unwrap_or_default()
+}
+
+/// An unsigned integer written as C/Go literals are: `0x…` hex, `0…` octal, else decimal.
+fn parse_c_uint(s: &str) -> Option<u64> {
+    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16).ok()
+    } else if s.len() > 1 && s.starts_with('0') {
+        u64::from_str_radix(s.get(1..)?, 8).ok()
+    } else {
+        s.parse().ok()
+    }
+}
+
+/// ARM Ltd. (implementer 0x41) part numbers, as in arch/arm64/kernel/cpuinfo.c and gopsutil.
+fn arm_part_name(part: u64) -> Option<&'static str> {
+    Some(match part {
+        0x810 => "ARM810",
+        0x920 => "ARM920",
+        0x922 => "ARM922",
+        0x926 => "ARM926",
+        0x940 => "ARM940",
+        0x946 => "ARM946",
+        0x966 => "ARM966",
+        0xa20 => "ARM1020",
+        0xa22 => "ARM1022",
+        0xa26 => "ARM1026",
+        0xb02 => "ARM11 MPCore",
+        0xb36 => "ARM1136",
+        0xb56 => "ARM1156",
+        0xb76 => "ARM1176",
+        0xc05 => "Cortex-A5",
+        0xc07 => "Cortex-A7",
+        0xc08 => "Cortex-A8",
+        0xc09 => "Cortex-A9",
+        0xc0d => "Cortex-A17",
+        0xc0f => "Cortex-A15",
+        0xc0e => "Cortex-A17",
+        0xc14 => "Cortex-R4",
+        0xc15 => "Cortex-R5",
+        0xc17 => "Cortex-R7",
+        0xc18 => "Cortex-R8",
+        0xc20 => "Cortex-M0",
+        0xc21 => "Cortex-M1",
+        0xc23 => "Cortex-M3",
+        0xc24 => "Cortex-M4",
+        0xc27 => "Cortex-M7",
+        0xc60 => "Cortex-M0+",
+        0xd01 => "Cortex-A32",
+        0xd02 => "Cortex-A34",
+        0xd03 => "Cortex-A53",
+        0xd04 => "Cortex-A35",
+        0xd05 => "Cortex-A55",
+        0xd06 => "Cortex-A65",
+        0xd07 => "Cortex-A57",
+        0xd08 => "Cortex-A72",
+        0xd09 => "Cortex-A73",
+        0xd0a => "Cortex-A75",
+        0xd0b => "Cortex-A76",
+        0xd0c => "Neoverse-N1",
+        0xd0d => "Cortex-A77",
+        0xd0e => "Cortex-A76AE",
+        0xd13 => "Cortex-R52",
+        0xd20 => "Cortex-M23",
+        0xd21 => "Cortex-M33",
+        0xd40 => "Neoverse-V1",
+        0xd41 => "Cortex-A78",
+        0xd42 => "Cortex-A78AE",
+        0xd43 => "Cortex-A65AE",
+        0xd44 => "Cortex-X1",
+        0xd46 => "Cortex-A510",
+        0xd47 => "Cortex-A710",
+        0xd48 => "Cortex-X2",
+        0xd49 => "Neoverse-N2",
+        0xd4a => "Neoverse-E1",
+        0xd4b => "Cortex-A78C",
+        0xd4c => "Cortex-X1C",
+        0xd4d => "Cortex-A715",
+        0xd4e => "Cortex-X3",
+        0xd4f => "Neoverse-V2",
+        0xd81 => "Cortex-A720",
+        0xd82 => "Cortex-X4",
+        0xd84 => "Neoverse-V3",
+        0xd85 => "Cortex-X925",
+        0xd87 => "Cortex-A725",
+        0xd8e => "Neoverse-N3",
+        _ => return None,
+    })
+}
+
+/// Seconds since boot: the integer part of `<proc>/uptime`, else sysinfo(2).
+pub fn uptime_secs(roots: &Roots) -> u64 {
+    read_text(&roots.proc("uptime"))
+        .and_then(|text| {
+            let first = text.split_ascii_whitespace().next()?;
+            let secs: f64 = first.parse().ok()?;
+            (secs.is_finite() && secs >= 0.0).then(|| secs.floor() as u64)
+        })
+        .unwrap_or_else(fallback_uptime)
+}
+
+/// 1, 5 and 15 minute load averages, unrounded: `<proc>/loadavg`, else sysinfo(2).
+pub fn load_avg(roots: &Roots) -> [f64; 3] {
+    read_text(&roots.proc("loadavg"))
+        .and_then(|text| parse_loadavg(&text))
+        .unwrap_or_else(fallback_load)
+}
+
+fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
+    let mut fields = text.split_ascii_whitespace();
+    let mut load = [0.0; 3];
+    for slot in load.iter_mut() {
+        *slot = fields.next()?.parse().ok()?;
+    }
+    Some(load)
+}
+
+#[cfg(target_os = "linux")]
+fn sysinfo_syscall() -> Option<libc::sysinfo> {
+    // SAFETY: sysinfo is plain data, filled by the kernel.
+    let mut info: libc::sysinfo = unsafe { std::mem::zeroed() };
+    (unsafe { libc::sysinfo(&mut info) } == 0).then_some(info)
+}
+
+#[cfg(target_os = "linux")]
+fn fallback_uptime() -> u64 {
+    sysinfo_syscall().map_or(0, |i| i.uptime.max(0) as u64)
+}
+
+#[cfg(target_os = "linux")]
+fn fallback_load() -> [f64; 3] {
+    // The kernel reports loads as fixed point with 16 fractional bits.
+    const SCALE: f64 = 65536.0;
+    sysinfo_syscall().map_or([0.0; 3], |i| i.loads.map(|l| l as f64 / SCALE))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn fallback_uptime() -> u64 {
+    crate::collect::portable::uptime_secs(&crate::collect::portable::new_system())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn fallback_load() -> [f64; 3] {
+    crate::collect::portable::load_avg(&crate::collect::portable::new_system())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_literals() {
+        assert_eq!(parse_c_uint("0x41"), Some(0x41));
+        assert_eq!(parse_c_uint("0xd08"), Some(0xd08));
+        assert_eq!(parse_c_uint("010"), Some(8));
+        assert_eq!(parse_c_uint("0"), Some(0));
+        assert_eq!(parse_c_uint("12"), Some(12));
+        assert_eq!(parse_c_uint("zz"), None);
+    }
+
+    #[test]
+    fn loadavg_line() {
+        assert_eq!(
+            parse_loadavg("0.52 0.58 0.59 1/389 12345\n"),
+            Some([0.52, 0.58, 0.59])
+        );
+        assert_eq!(parse_loadavg("0.5 x"), None);
+    }
+
+    #[test]
+    fn lxc_rule() {
+        let info = HostInfo::default().with_counts(8, 2);
+        assert_eq!((info.cores, info.threads), (2, 0));
+        let info = HostInfo::default().with_counts(4, 8);
+        assert_eq!((info.cores, info.threads), (4, 8));
+        let info = HostInfo::default().with_counts(4, 0);
+        assert_eq!((info.cores, info.threads), (4, 0));
+    }
 }

@@ -1,0 +1,286 @@
+//! Fallback for operating systems without /proc and /sys (macOS, Windows, FreeBSD), built on
+//! sysinfo 0.26. It gives the basics — host facts, memory and swap totals, a total CPU % — that
+//! the Linux collectors read from kernel files. The Linux collectors do not use it on Linux; it
+//! is compiled and tested there all the same. Linux-only details (CPU breakdown, per-core usage,
+//! ZFS ARC) have no equivalent here and stay empty.
+
+use std::time::{Duration, Instant};
+pub use sysinfo::System;
+
+use sysinfo::{CpuExt, CpuRefreshKind, SystemExt};
+
+use crate::collect::system::HostInfo;
+use crate::units::two_decimals;
+
+/// A bare `System`: nothing is read until a function below refreshes what it needs. Keep it
+/// between calls where a rate is wanted (CPU %).
+pub fn new_system() -> System {
+    System::new()
+}
+
+pub fn hostname(sys: &System) -> Option<String> {
+    sys.host_name().filter(|h| !h.is_empty())
+}
+
+/// The kernel string Beszel shows for this OS: macOS and FreeBSD give their OS version
+/// ("15.1", "14.1-RELEASE"), Windows "<product without 'Microsoft '> <version>", anything else
+/// the kernel release.
+pub fn kernel_version(sys: &System) -> String {
+    let version = if cfg!(target_os = "windows") {
+        sys.long_os_version().map(|product| {
+            let product = product.replacen("Microsoft ", "", 1);
+            match sys.kernel_version() {
+                // gopsutil's version reads "10.0.<build> Build <build>[.<rev>]".
+                Some(build) => format!("{product} 10.0.{build} Build {build}"),
+                None => product,
+            }
+        })
+    } else if cfg!(any(target_os = "macos", target_os = "freebsd")) {
+        sys.os_version()
+    } else {
+        sys.kernel_version()
+    };
+    version.unwrap_or_default()
+}
+
+/// Physical cores and logical CPUs (0 where unknown).
+pub fn core_counts(sys: &mut System) -> (u64, u64) {
+    if sys.cpus().is_empty() {
+        sys.refresh_cpu_specifics(CpuRefreshKind::new());
+    }
+    let logical = sys.cpus().len() as u64;
+    let physical = sys.physical_core_count().map_or(0, |n| n as u64);
+    (physical, logical)
+}
+
+pub fn cpu_brand(sys: &mut System) -> String {
+    if sys.cpus().is_empty() {
+        sys.refresh_cpu_specifics(CpuRefreshKind::new());
+    }
+    let brand = sys
+        .cpus()
+        .first()
+        .map(|cpu| cpu.brand())
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| sys.global_cpu_info().brand());
+    brand.trim().to_string()
+}
+
+/// Every host fact from sysinfo, with Beszel's LXC rule applied to the counts.
+pub fn host_info() -> HostInfo {
+    let mut sys = new_system();
+    let (physical, logical) = core_counts(&mut sys);
+    HostInfo {
+        hostname: hostname(&sys).unwrap_or_default(),
+        kernel: kernel_version(&sys),
+        cores: 0,
+        threads: 0,
+        cpu_model: cpu_brand(&mut sys),
+    }
+    .with_counts(physical, logical)
+}
+
+/// Completes facts read from kernel files: the kernel string always comes from here (Beszel
+/// names it per OS), the rest only where the files gave nothing.
+pub fn fill_host_info(mut info: HostInfo) -> HostInfo {
+    let portable = host_info();
+    if !portable.kernel.is_empty() {
+        info.kernel = portable.kernel;
+    }
+    if info.hostname.is_empty() {
+        info.hostname = portable.hostname;
+    }
+    if info.cpu_model.is_empty() {
+        info.cpu_model = portable.cpu_model;
+    }
+    if info.cores == 0 && info.threads == 0 {
+        info.cores = portable.cores;
+        info.threads = portable.threads;
+    }
+    info
+}
+
+pub fn uptime_secs(sys: &System) -> u64 {
+    sys.uptime()
+}
+
+pub fn load_avg(sys: &System) -> [f64; 3] {
+    let load = sys.load_average();
+    [load.one, load.five, load.fifteen]
+}
+
+/// Memory and swap, in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemTotals {
+    pub total: u64,
+    /// Total − available, as sysinfo reports it.
+    pub used: u64,
+    pub free: u64,
+    pub swap_total: u64,
+    pub swap_used: u64,
+}
+
+pub fn memory(sys: &mut System) -> MemTotals {
+    sys.refresh_memory();
+    let total = sys.total_memory();
+    MemTotals {
+        total,
+        used: sys.used_memory().min(total),
+        free: sys.free_memory().min(total),
+        swap_total: sys.total_swap(),
+        swap_used: sys.used_swap().min(sys.total_swap()),
+    }
+}
+
+/// Busy % of all CPUs since the previous call on the same `System` (2 dp). The first call on
+/// a fresh `System` only sets the baseline and gives 0.
+pub fn cpu_total_pct(sys: &mut System) -> f64 {
+    let first = sys.cpus().is_empty();
+    sys.refresh_cpu_specifics(CpuRefreshKind::new().with_cpu_usage());
+    if first {
+        return 0.0;
+    }
+    let pct = f64::from(sys.global_cpu_info().cpu_usage());
+    two_decimals(crate::units::clamp_pct(pct))
+}
+
+/// sysinfo's usage is noise over very short intervals (a few ticks); closer calls repeat the
+/// last value instead of refreshing.
+const MIN_CPU_INTERVAL: Duration = Duration::from_millis(200);
+
+/// A total CPU % meter: one `System` and the time of its last refresh.
+pub struct CpuMeter {
+    sys: System,
+    last: Option<(Instant, f64)>,
+}
+
+impl Default for CpuMeter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CpuMeter {
+    /// Takes the baseline now.
+    pub fn new() -> Self {
+        let mut sys = new_system();
+        let pct = cpu_total_pct(&mut sys);
+        CpuMeter {
+            sys,
+            last: Some((Instant::now(), pct)),
+        }
+    }
+
+    /// Busy % since the previous refresh (2 dp).
+    pub fn total_pct(&mut self) -> f64 {
+        let now = Instant::now();
+        if let Some((at, pct)) = self.last {
+            if now.saturating_duration_since(at) < MIN_CPU_INTERVAL {
+                return pct;
+            }
+        }
+        let pct = cpu_total_pct(&mut self.sys);
+        self.last = Some((now, pct));
+        pct
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn proc_u64(path: &str, key: &str) -> u64 {
+        let text = std::fs::read_to_string(path).unwrap();
+        let line = text.lines().find(|l| l.starts_with(key)).unwrap();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            * 1024
+    }
+
+    #[test]
+    fn host_facts_match_proc() {
+        let info = host_info();
+        let nproc = std::fs::read_to_string("/proc/cpuinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("processor"))
+            .count() as u64;
+        assert!(info.cores >= 1);
+        assert!(info.threads == nproc || (info.threads == 0 && info.cores == nproc));
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        assert_eq!(info.kernel, release.trim());
+        assert!(!info.hostname.is_empty());
+        assert!(!info.cpu_model.is_empty());
+    }
+
+    #[test]
+    fn uptime_and_load_match_proc() {
+        let sys = new_system();
+        let up = uptime_secs(&sys);
+        let proc_up: f64 = std::fs::read_to_string("/proc/uptime")
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(up > 0 && (up as f64 - proc_up).abs() < 5.0);
+        let load = load_avg(&sys);
+        assert!(load.iter().all(|l| l.is_finite() && *l >= 0.0));
+    }
+
+    #[test]
+    fn memory_matches_meminfo() {
+        let mut sys = new_system();
+        let m = memory(&mut sys);
+        assert_eq!(m.total, proc_u64("/proc/meminfo", "MemTotal:"));
+        assert!(m.used > 0 && m.used < m.total);
+        assert_eq!(m.swap_total, proc_u64("/proc/meminfo", "SwapTotal:"));
+        assert!(m.swap_used <= m.swap_total);
+    }
+
+    #[test]
+    fn cpu_total_is_a_percentage_after_a_baseline() {
+        let mut sys = new_system();
+        assert_eq!(cpu_total_pct(&mut sys), 0.0);
+        // Burn a little CPU so the second reading has something to measure.
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < std::time::Duration::from_millis(300) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        let pct = cpu_total_pct(&mut sys);
+        assert!((0.0..=100.0).contains(&pct), "{pct}");
+    }
+
+    #[test]
+    fn cpu_meter_repeats_its_value_within_the_minimum_interval() {
+        let mut meter = CpuMeter::new();
+        // Right after the baseline: no refresh, the baseline's 0 is repeated.
+        assert_eq!(meter.total_pct(), 0.0);
+        std::thread::sleep(MIN_CPU_INTERVAL + Duration::from_millis(20));
+        let pct = meter.total_pct();
+        assert!((0.0..=100.0).contains(&pct), "{pct}");
+        assert_eq!(meter.total_pct(), pct);
+    }
+
+    #[test]
+    fn fill_keeps_what_the_files_gave() {
+        let info = HostInfo {
+            hostname: "from-files".into(),
+            kernel: String::new(),
+            cores: 3,
+            threads: 6,
+            cpu_model: "Model X".into(),
+        };
+        let filled = fill_host_info(info);
+        assert_eq!(filled.hostname, "from-files");
+        assert_eq!((filled.cores, filled.threads), (3, 6));
+        assert_eq!(filled.cpu_model, "Model X");
+        assert!(!filled.kernel.is_empty());
+    }
+}
