@@ -1,0 +1,299 @@
+//! Argument validation, kept free of Node-API so it can be unit-tested: the binding reduces each
+//! JS argument to an `Arg` and these functions decide, with Node-style messages and codes.
+
+use crate::napi::JsError;
+use sonar_core::{SettingError, Settings};
+use std::collections::HashMap;
+
+pub const ERR_INVALID_ARG_TYPE: &str = "ERR_INVALID_ARG_TYPE";
+pub const ERR_INVALID_ARG_VALUE: &str = "ERR_INVALID_ARG_VALUE";
+pub const ERR_SONAR_SETTING: &str = "ERR_SONAR_SETTING";
+
+/// The hub's default cache time (one minute).
+pub const DEFAULT_CACHE_TIME_MS: u16 = 60_000;
+
+/// A JS argument reduced to what validation needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Undefined,
+    Number(f64),
+    Text(String),
+    Object,
+    /// Any other `typeof` (null, boolean, function, symbol, bigint…).
+    Other(&'static str),
+}
+
+impl Arg {
+    /// The "Received …" part of a message, as Node words it.
+    fn received(&self) -> String {
+        match self {
+            Arg::Undefined => "Received undefined".to_string(),
+            Arg::Number(n) => format!("Received {}", js_number(*n)),
+            Arg::Text(s) => {
+                let shown: String = s.chars().take(28).collect();
+                let more = if shown.len() < s.len() { "..." } else { "" };
+                format!("Received type string ('{shown}{more}')")
+            }
+            Arg::Object => "Received type object".to_string(),
+            Arg::Other("null") => "Received null".to_string(),
+            Arg::Other(t) => format!("Received type {t}"),
+        }
+    }
+}
+
+fn js_number(n: f64) -> String {
+    if n.is_nan() {
+        "NaN".to_string()
+    } else if n.is_infinite() {
+        if n > 0.0 { "Infinity" } else { "-Infinity" }.to_string()
+    } else {
+        format!("{n}")
+    }
+}
+
+/// `options` of collect/snapshot: absent, or an object to read options from.
+pub fn options_given(arg: &Arg) -> Result<bool, JsError> {
+    match arg {
+        Arg::Undefined => Ok(false),
+        Arg::Object => Ok(true),
+        other => Err(JsError::type_error(
+            ERR_INVALID_ARG_TYPE,
+            format!(
+                "The \"options\" argument must be of type object. {}",
+                other.received()
+            ),
+        )),
+    }
+}
+
+/// `options.cacheTimeMs`: an integer 0..=65535, 60000 when absent.
+pub fn cache_time_ms(arg: &Arg) -> Result<u16, JsError> {
+    match arg {
+        Arg::Undefined => Ok(DEFAULT_CACHE_TIME_MS),
+        Arg::Number(n) => whole_number_in(*n, u16::MAX)
+            .and_then(|v| u16::try_from(v).ok())
+            .ok_or_else(|| {
+                JsError::range_error(
+                    ERR_INVALID_ARG_VALUE,
+                    format!(
+                        "The \"cacheTimeMs\" option must be an integer from 0 to 65535. {}",
+                        arg.received()
+                    ),
+                )
+            }),
+        other => Err(JsError::type_error(
+            ERR_INVALID_ARG_VALUE,
+            format!(
+                "The \"cacheTimeMs\" option must be of type number. {}",
+                other.received()
+            ),
+        )),
+    }
+}
+
+/// `setConnectionType(type)`: 0 none, 1 SSH, 2 WebSocket.
+pub fn connection_type(arg: &Arg) -> Result<u8, JsError> {
+    match arg {
+        Arg::Number(n) => whole_number_in(*n, 2)
+            .and_then(|v| u8::try_from(v).ok())
+            .ok_or_else(|| {
+                JsError::range_error(
+                    ERR_INVALID_ARG_VALUE,
+                    format!(
+                        "The \"type\" argument must be 0, 1 or 2. {}",
+                        arg.received()
+                    ),
+                )
+            }),
+        other => Err(JsError::type_error(
+            ERR_INVALID_ARG_VALUE,
+            format!(
+                "The \"type\" argument must be of type number. {}",
+                other.received()
+            ),
+        )),
+    }
+}
+
+fn whole_number_in(n: f64, max: u16) -> Option<u64> {
+    (n.is_finite() && n.fract() == 0.0 && n >= 0.0 && n <= f64::from(max)).then_some(n as u64)
+}
+
+/// `configure(settings)` needs an object (plain, `process.env`, …).
+pub fn settings_object(arg: &Arg) -> Result<(), JsError> {
+    match arg {
+        Arg::Object => Ok(()),
+        other => Err(JsError::type_error(
+            ERR_INVALID_ARG_TYPE,
+            format!(
+                "The \"settings\" argument must be of type object. {}",
+                other.received()
+            ),
+        )),
+    }
+}
+
+/// One setting's raw value: a string (even "", which means something for SENSORS) or absent.
+pub fn setting_value(name: &str, arg: Arg) -> Result<Option<String>, JsError> {
+    match arg {
+        Arg::Undefined => Ok(None),
+        Arg::Text(s) => Ok(Some(s)),
+        other => Err(JsError::type_error(
+            ERR_INVALID_ARG_TYPE,
+            format!(
+                "The setting \"{name}\" must be a string or undefined. {}",
+                other.received()
+            ),
+        )),
+    }
+}
+
+/// The core's settings from the raw values; its message names the setting and an example.
+pub fn settings_from(values: &HashMap<&str, String>) -> Result<Settings, JsError> {
+    Settings::from_lookup(&|name: &str| values.get(name).cloned()).map_err(setting_error)
+}
+
+fn setting_error(e: SettingError) -> JsError {
+    JsError::error(ERR_SONAR_SETTING, e.to_string())
+}
+
+/// Stages of the hidden `__panicForTest(stage)` hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanicStage {
+    /// In the exported function itself, before any work is queued.
+    Entry,
+    /// On the threadpool.
+    Execute,
+    /// While converting the result on the JS thread.
+    Complete,
+    /// On the threadpool while holding the agent's lock (poisons it).
+    Poison,
+}
+
+pub fn panic_stage(arg: &Arg) -> Result<PanicStage, JsError> {
+    match arg {
+        Arg::Text(s) if s == "entry" => Ok(PanicStage::Entry),
+        Arg::Text(s) if s == "execute" => Ok(PanicStage::Execute),
+        Arg::Text(s) if s == "complete" => Ok(PanicStage::Complete),
+        Arg::Text(s) if s == "poison" => Ok(PanicStage::Poison),
+        other => Err(JsError::type_error(
+            ERR_INVALID_ARG_VALUE,
+            format!(
+                "The \"stage\" argument must be 'entry', 'execute', 'complete' or 'poison'. {}",
+                other.received()
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::napi::ErrorKind;
+
+    #[test]
+    fn cache_time_defaults_and_bounds() {
+        assert_eq!(cache_time_ms(&Arg::Undefined), Ok(60_000));
+        assert_eq!(cache_time_ms(&Arg::Number(0.0)), Ok(0));
+        assert_eq!(cache_time_ms(&Arg::Number(-0.0)), Ok(0));
+        assert_eq!(cache_time_ms(&Arg::Number(1000.0)), Ok(1000));
+        assert_eq!(cache_time_ms(&Arg::Number(65535.0)), Ok(65535));
+    }
+
+    #[test]
+    fn cache_time_rejects_out_of_range_fractions_and_nan() {
+        for n in [
+            65536.0,
+            -1.0,
+            1.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+        ] {
+            let e = cache_time_ms(&Arg::Number(n)).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::RangeError, "{n}");
+            assert_eq!(e.code, ERR_INVALID_ARG_VALUE);
+            assert!(e.message.contains("cacheTimeMs"), "{}", e.message);
+        }
+        let e = cache_time_ms(&Arg::Number(f64::NAN)).unwrap_err();
+        assert!(e.message.ends_with("Received NaN"), "{}", e.message);
+    }
+
+    #[test]
+    fn cache_time_rejects_other_types() {
+        for arg in [Arg::Text("1000".into()), Arg::Object, Arg::Other("null")] {
+            let e = cache_time_ms(&arg).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::TypeError);
+            assert_eq!(e.code, ERR_INVALID_ARG_VALUE);
+            assert!(e.message.contains("cacheTimeMs"));
+        }
+    }
+
+    #[test]
+    fn options_must_be_an_object_when_given() {
+        assert_eq!(options_given(&Arg::Undefined), Ok(false));
+        assert_eq!(options_given(&Arg::Object), Ok(true));
+        let e = options_given(&Arg::Other("null")).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TypeError);
+        assert!(e.message.ends_with("Received null"), "{}", e.message);
+    }
+
+    #[test]
+    fn connection_types() {
+        assert_eq!(connection_type(&Arg::Number(0.0)), Ok(0));
+        assert_eq!(connection_type(&Arg::Number(2.0)), Ok(2));
+        for n in [3.0, -1.0, 1.5, f64::NAN] {
+            let e = connection_type(&Arg::Number(n)).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::RangeError);
+        }
+        let e = connection_type(&Arg::Undefined).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TypeError);
+    }
+
+    #[test]
+    fn setting_values_string_or_undefined() {
+        assert_eq!(setting_value("NICS", Arg::Undefined), Ok(None));
+        assert_eq!(
+            setting_value("SENSORS", Arg::Text(String::new())),
+            Ok(Some(String::new()))
+        );
+        let e = setting_value("NICS", Arg::Number(1.0)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TypeError);
+        assert!(e.message.contains("\"NICS\""), "{}", e.message);
+        let e = setting_value("NICS", Arg::Other("null")).unwrap_err();
+        assert!(e.message.contains("Received null"));
+    }
+
+    #[test]
+    fn setting_errors_keep_the_core_message() {
+        let mut values = HashMap::new();
+        values.insert("DISK_USAGE_CACHE", "soon".to_string());
+        let e = settings_from(&values).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Error);
+        assert_eq!(e.code, ERR_SONAR_SETTING);
+        assert!(
+            e.message.starts_with("DISK_USAGE_CACHE=\"soon\""),
+            "{}",
+            e.message
+        );
+        values.insert("DISK_USAGE_CACHE", "15m".to_string());
+        assert!(settings_from(&values).is_ok());
+    }
+
+    #[test]
+    fn long_strings_are_shortened_in_messages() {
+        let e = cache_time_ms(&Arg::Text("x".repeat(100))).unwrap_err();
+        assert!(e.message.len() < 120, "{}", e.message);
+        assert!(e.message.contains("..."));
+    }
+
+    #[test]
+    fn panic_stages() {
+        assert_eq!(
+            panic_stage(&Arg::Text("execute".into())),
+            Ok(PanicStage::Execute)
+        );
+        assert!(panic_stage(&Arg::Undefined).is_err());
+    }
+}

@@ -1,0 +1,93 @@
+//! The process-wide agent. `configure` only swaps a slot holding the new settings, and the agent
+//! is built lazily by the first collection on the threadpool, so the JS thread never waits for a
+//! collection in progress. Poisoned locks are recovered: a panic during one collection must not
+//! wedge every later one.
+
+use sonar_core::{Agent, Payload, Settings};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+struct Slot {
+    settings: Settings,
+    agent: Mutex<Option<Agent>>,
+}
+
+impl Slot {
+    fn new(settings: Settings) -> Arc<Slot> {
+        Arc::new(Slot {
+            settings,
+            agent: Mutex::new(None),
+        })
+    }
+}
+
+static CURRENT: Mutex<Option<Arc<Slot>>> = Mutex::new(None);
+
+/// Kept outside the agent so setting it never waits for a collection, and so it survives
+/// `configure` (the connection is the caller's state, not a setting).
+static CONNECTION_TYPE: AtomicU8 = AtomicU8::new(0);
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn current() -> Arc<Slot> {
+    lock(&CURRENT)
+        .get_or_insert_with(|| Slot::new(Settings::default()))
+        .clone()
+}
+
+/// Replaces the agent; collections already running finish with the old one.
+pub fn configure(settings: Settings) {
+    *lock(&CURRENT) = Some(Slot::new(settings));
+}
+
+pub fn set_connection_type(connection_type: u8) {
+    CONNECTION_TYPE.store(connection_type, Ordering::Relaxed);
+}
+
+/// Collects (or serves from the cache) on the calling thread; one collection at a time.
+pub fn collect(cache_time_ms: u16) -> Arc<Payload> {
+    let slot = current();
+    let mut agent = lock(&slot.agent);
+    let agent = agent.get_or_insert_with(|| Agent::new(slot.settings.clone()));
+    agent.set_connection_type(CONNECTION_TYPE.load(Ordering::Relaxed));
+    agent.collect(cache_time_ms)
+}
+
+/// Test hook: panics while holding the agent's lock, leaving it poisoned.
+pub fn poison_for_test() {
+    let slot = current();
+    let _held = lock(&slot.agent);
+    panic!("__panicForTest: poison");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The agent is process-wide, so these tests take turns.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn poisoned_agent_lock_is_recovered() {
+        let _turn = lock(&SERIAL);
+        let poisoned = std::thread::spawn(poison_for_test).join();
+        assert!(poisoned.is_err());
+        assert!(current().agent.is_poisoned());
+        let payload = collect(1000);
+        assert!(!payload.cbor.is_empty());
+        // Served from the cache: the same payload.
+        assert!(Arc::ptr_eq(&payload, &collect(1000)));
+    }
+
+    #[test]
+    fn connection_type_change_reaches_the_agent() {
+        let _turn = lock(&SERIAL);
+        set_connection_type(2);
+        let payload = collect(0);
+        set_connection_type(0);
+        let text = payload.value.to_json();
+        assert!(text.contains("\"ct\":2"), "{text}");
+    }
+}

@@ -1,0 +1,231 @@
+// Smoke checks of the built addon from Node:
+//   node crates/sonar-node/tests/smoke.mjs /path/to/addon.node
+// Exits non-zero on the first failed check. The hidden panic hooks print Rust's panic messages to
+// stderr; that is expected.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { pbkdf2 } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+
+const addonPath = path.resolve(process.argv[2] ?? 'native/sonar-agent.linux-x64-gnu.node');
+const require = createRequire(import.meta.url);
+const m = require(addonPath);
+
+const results = [];
+async function check(name, fn) {
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    results.push([name, false]);
+    console.log(`FAIL ${name}\n     ${e?.stack ?? e}`);
+  }
+}
+
+async function rejectsWith(promise, { name, code, includes }) {
+  assert.ok(promise instanceof Promise, 'expected a promise, not a synchronous throw');
+  await assert.rejects(promise, (e) => {
+    assert.equal(e.name, name);
+    assert.equal(e.code, code);
+    for (const s of [].concat(includes ?? [])) assert.ok(e.message.includes(s), e.message);
+    return true;
+  });
+}
+
+function throwsWith(fn, { name, code, includes }) {
+  assert.throws(fn, (e) => {
+    assert.equal(e.name, name);
+    assert.equal(e.code, code);
+    for (const s of [].concat(includes ?? [])) assert.ok(e.message.includes(s), e.message);
+    return true;
+  });
+}
+
+/** Every leaf of a snapshot is plain JSON-like data. */
+function assertPlain(value, at = 'snapshot') {
+  if (value === null || ['number', 'string', 'boolean'].includes(typeof value)) return;
+  if (Array.isArray(value)) return value.forEach((v, i) => assertPlain(v, `${at}[${i}]`));
+  assert.equal(typeof value, 'object', `${at} has type ${typeof value}`);
+  assert.equal(Object.getPrototypeOf(value), Object.prototype, `${at} is not a plain object`);
+  for (const [k, v] of Object.entries(value)) assertPlain(v, `${at}.${k}`);
+}
+
+await check('exports', () => {
+  assert.deepEqual(Object.keys(m).sort(), [
+    'agentVersion', 'collect', 'configure', 'setConnectionType', 'settingNames', 'snapshot',
+  ]);
+  assert.equal(m.agentVersion, '0.17.0');
+  assert.equal(typeof m.__panicForTest, 'function');
+});
+
+await check('settingNames', () => {
+  const names = m.settingNames();
+  assert.ok(Array.isArray(names));
+  assert.ok(names.every((n) => typeof n === 'string'));
+  for (const n of ['HOST_PROC', 'NICS', 'SENSORS', 'EXTRA_FILESYSTEMS']) assert.ok(names.includes(n), n);
+});
+
+await check('collect resolves with a CBOR Buffer', async () => {
+  const buf = await m.collect({ cacheTimeMs: 1000 });
+  assert.ok(Buffer.isBuffer(buf));
+  assert.ok(buf.length > 16);
+  assert.ok(buf[0] >= 0xa0 && buf[0] <= 0xbb, `first byte ${buf[0].toString(16)} is not a CBOR map`);
+  const defaulted = await m.collect();
+  assert.ok(Buffer.isBuffer(defaulted));
+});
+
+await check('snapshot shape', async () => {
+  const snap = await m.snapshot({ cacheTimeMs: 1000 });
+  assertPlain(snap);
+  assert.deepEqual(Object.keys(snap), ['stats', 'info', 'container']);
+  assert.equal(snap.container, null);
+  assert.equal(snap.info.v, m.agentVersion);
+  assert.equal(typeof snap.info.h, 'string');
+  assert.equal(typeof snap.stats.m, 'number');
+});
+
+await check('collect and snapshot share the cached payload', async () => {
+  const [buf, snap] = await Promise.all([
+    m.collect({ cacheTimeMs: 2000 }),
+    m.snapshot({ cacheTimeMs: 2000 }),
+  ]);
+  let decode;
+  try {
+    ({ decode } = await import('cbor-x'));
+  } catch {
+    console.log('     (cbor-x not installed: structural comparison skipped)');
+    return;
+  }
+  const decoded = decode(buf);
+  const size = (v) => (v instanceof Map ? v.size : Object.keys(v).length);
+  const field = (v, k) => (v instanceof Map ? v.get(k) : v[k]);
+  assert.equal(size(decoded), Object.keys(snap).length);
+  assert.equal(size(field(decoded, 0)), Object.keys(snap.stats).length);
+  assert.equal(size(field(decoded, 1)), Object.keys(snap.info).length);
+  assert.equal(field(field(decoded, 1), 0), snap.info.h); // Info.h has CBOR key 0
+  assert.equal(field(field(decoded, 1), 10), snap.info.v); // Info.v has CBOR key 10
+});
+
+await check('20 concurrent collects', async () => {
+  const bufs = await Promise.all(Array.from({ length: 20 }, () => m.collect({ cacheTimeMs: 5000 })));
+  for (const b of bufs) assert.ok(b.equals(bufs[0]), 'a fresh cache entry must be served to all');
+  const fresh = await Promise.all(Array.from({ length: 20 }, () => m.collect({ cacheTimeMs: 0 })));
+  assert.ok(fresh.every((b) => Buffer.isBuffer(b) && b.length > 16));
+  const mixed = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => (i % 2 ? m.snapshot({ cacheTimeMs: i }) : m.collect({ cacheTimeMs: i }))),
+  );
+  assert.equal(mixed.length, 20);
+});
+
+await check('invalid collect/snapshot arguments reject', async () => {
+  const value = { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE', includes: 'cacheTimeMs' };
+  for (const ct of [65536, -1, 1.5, NaN, Infinity]) {
+    await rejectsWith(m.collect({ cacheTimeMs: ct }), value);
+    await rejectsWith(m.snapshot({ cacheTimeMs: ct }), value);
+  }
+  for (const ct of ['1000', null, 10n, {}]) {
+    await rejectsWith(m.collect({ cacheTimeMs: ct }), { ...value, name: 'TypeError' });
+  }
+  for (const options of [null, 5, 'x']) {
+    await rejectsWith(m.collect(options), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: 'options' });
+  }
+  await assert.rejects(
+    m.collect({ get cacheTimeMs() { throw new SyntaxError('from a getter'); } }),
+    { name: 'SyntaxError', message: 'from a getter' },
+  );
+  assert.ok(await m.collect({ cacheTimeMs: 65535 }));
+  assert.ok(await m.collect({ cacheTimeMs: undefined }));
+});
+
+await check('configure', async () => {
+  throwsWith(() => m.configure(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: 'settings' });
+  throwsWith(() => m.configure(null), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  throwsWith(() => m.configure({ NICS: 5 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"NICS"' });
+  throwsWith(() => m.configure({ SENSORS: null }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"SENSORS"' });
+  throwsWith(() => m.configure({ DISK_USAGE_CACHE: 'soon' }), {
+    name: 'Error',
+    code: 'ERR_SONAR_SETTING',
+    includes: ['DISK_USAGE_CACHE="soon"', 'DISK_USAGE_CACHE=15m'],
+  });
+  assert.throws(() => m.configure({ get NICS() { throw new RangeError('getter'); } }), { name: 'RangeError', message: 'getter' });
+  assert.equal(m.configure({ SENSORS: '', NICS: 'eth*', DISK_USAGE_CACHE: '15m', UNRELATED: 1 }), undefined);
+  assert.ok(Buffer.isBuffer(await m.collect({ cacheTimeMs: 0 })));
+  m.configure({ HOST_PROC: '/nonexistent-sonar-proc', HOST_SYS: '/nonexistent-sonar-sys' });
+  assertPlain(await m.snapshot({ cacheTimeMs: 0 }));
+  m.configure(process.env);
+  m.configure({});
+  assert.ok(Buffer.isBuffer(await m.collect({ cacheTimeMs: 0 })));
+});
+
+await check('setConnectionType', async () => {
+  throwsWith(() => m.setConnectionType(3), { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE' });
+  throwsWith(() => m.setConnectionType(1.5), { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE' });
+  throwsWith(() => m.setConnectionType('1'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+  throwsWith(() => m.setConnectionType(), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+  await m.snapshot({ cacheTimeMs: 3000 });
+  m.setConnectionType(2);
+  assert.equal((await m.snapshot({ cacheTimeMs: 3000 })).info.ct, 2, 'a new type drops the cache');
+  m.setConnectionType(0);
+  assert.equal((await m.snapshot({ cacheTimeMs: 3000 })).info.ct, undefined);
+});
+
+await check('panics become rejections and exceptions', async () => {
+  const panic = { name: 'Error', code: 'ERR_SONAR_PANIC', includes: 'internal error in sonar-node' };
+  for (const stage of ['entry', 'execute', 'complete', 'poison']) {
+    await rejectsWith(m.__panicForTest(stage), { ...panic, includes: `__panicForTest: ${stage}` });
+  }
+  throwsWith(() => m.__panicForTestSync(), { ...panic, includes: '__panicForTestSync' });
+  await rejectsWith(m.__panicForTest('nope'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+  // The poisoned agent lock is recovered.
+  assert.ok(Buffer.isBuffer(await m.collect({ cacheTimeMs: 0 })));
+  assert.ok(await m.snapshot({ cacheTimeMs: 0 }));
+});
+
+await check('the event loop runs while collections wait on the threadpool', async () => {
+  // Occupy every libuv worker, then collect: the collection must queue behind them (it runs on
+  // the threadpool) while timers keep firing on the JS thread.
+  const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const started = performance.now();
+  const busy = Array.from({ length: poolSize }, () => new Promise((resolve, reject) =>
+    pbkdf2('sonar', 'salt', 400_000, 32, 'sha256', (e) => (e ? reject(e) : resolve(performance.now())))));
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  const t0 = performance.now();
+  const pending = m.collect({ cacheTimeMs: 0 });
+  const syncMs = performance.now() - t0;
+  await pending;
+  const collectedAt = performance.now();
+  clearInterval(timer);
+  const firstFree = Math.min(...(await Promise.all(busy)));
+  assert.ok(syncMs < 20, `collect() held the JS thread for ${syncMs.toFixed(1)} ms`);
+  assert.ok(collectedAt >= firstFree, 'collect finished before any worker was free: not on the threadpool?');
+  const waited = collectedAt - started;
+  assert.ok(ticks >= 3, `only ${ticks} timer ticks during ${waited.toFixed(0)} ms`);
+  console.log(`     waited ${waited.toFixed(0)} ms behind the busy pool, ${ticks} timer ticks, sync part ${syncMs.toFixed(2)} ms`);
+});
+
+await check('loads and collects in a worker thread', async () => {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const m = require(workerData);
+    m.collect({ cacheTimeMs: 0 }).then((b) => parentPort.postMessage(b.length), (e) => parentPort.postMessage(String(e)));
+  `;
+  const worker = new Worker(code, { eval: true, workerData: addonPath });
+  const length = await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await worker.terminate();
+  assert.equal(typeof length, 'number', String(length));
+  // Terminating a worker with a collection in flight must not take the process down.
+  const w2 = new Worker(`const m = require(require('node:worker_threads').workerData); for (let i = 0; i < 50; i++) m.collect({ cacheTimeMs: 0 });`, { eval: true, workerData: addonPath });
+  await new Promise((r) => setTimeout(r, 5));
+  await w2.terminate();
+  assert.ok(Buffer.isBuffer(await m.collect({ cacheTimeMs: 0 })));
+});
+
+const failed = results.filter(([, ok]) => !ok);
+console.log(`\n${results.length - failed.length}/${results.length} checks passed`);
+process.exit(failed.length ? 1 : 0);
