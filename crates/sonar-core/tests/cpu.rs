@@ -160,9 +160,9 @@ fn cpu_counter_reset() {
     assert_eq!(u.breakdown, [0.0; 5]);
     assert_eq!(u.per_core, vec![0, 0]);
 
-    // The total baseline was not advanced (Δtotal ≤ 0), so the next delta runs from the
-    // pre-reset counters again; the per-core baseline was replaced by the reset values.
-    let after = add(&BASE, &[100, 0, 0, 100, 0, 0, 0, 0, 0, 0]);
+    // Both baselines restarted from the reset counters, so the next delta is a normal one
+    // (keeping the pre-reset total would pin the CPU at 0 until the counters caught up).
+    let after = add(&small, &[100, 0, 0, 100, 0, 0, 0, 0, 0, 0]);
     let core_after = add(&small, &[10, 0, 0, 30, 0, 0, 0, 0, 0, 0]);
     write_stat(dir.path(), &after, &[(0, core_after), (1, core_after)]);
     let u = cpu.sample(60000);

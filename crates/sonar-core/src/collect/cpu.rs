@@ -243,8 +243,12 @@ impl CpuCollector {
             .unwrap_or_default();
         let prev = *self.totals.entry(cache_time_ms).or_insert(seed);
         let d_total = cur.total() - prev.total();
-        // A total that did not grow gives zeros and keeps the baseline (spec §2.3).
-        if d_total > 0 {
+        // A total that did not grow gives zeros and keeps the baseline (spec §2.3). One that went
+        // backwards (counters restarted, e.g. lxcfs after a container restart) starts over from
+        // the new counters; keeping the old baseline would pin the CPU at 0 until they caught up.
+        if d_total < 0 {
+            self.totals.insert(cache_time_ms, cur);
+        } else if d_total > 0 {
             usage.total = two_decimals(busy_pct(&prev, &cur));
             usage.breakdown = [
                 field_pct(prev.user, cur.user, d_total),
