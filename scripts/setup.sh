@@ -38,11 +38,13 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 
-# npm dependencies: reinstall only when the lock file changed since the last install.
+# npm dependencies: reinstall only when the lock file changed since the last install. `npm install`
+# rather than `npm ci`: the registry reachable here lacks cbor-x's optional prebuilt
+# @cbor-extract/* packages (cbor-x then uses its JS decoder), which `npm ci` treats as an error.
 stamp=node_modules/.sonar-lock-stamp
 if [[ ! -f $stamp ]] || ! cmp -s package-lock.json "$stamp"; then
   log "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi
 

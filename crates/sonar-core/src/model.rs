@@ -157,7 +157,7 @@ impl Stats {
             .field_omit_empty(21, "efs", text_map(&self.extra_fs, FsStats::to_value));
         b = omit_zero_array(b, 26, "b", Value::uint_array(&self.bandwidth));
         b = b.field(28, "la", Value::float_array(&self.load_avg));
-        b = b.field_omit_empty(29, "bat", Value::Bytes(self.battery.to_vec()));
+        b = omit_zero_array(b, 29, "bat", Value::Bytes(self.battery.to_vec()));
         b = b.field_omit_empty(
             31,
             "ni",
@@ -211,8 +211,7 @@ impl Info {
                 b = b.field(22, "sv", Value::uint_array(&[total as u64, failed as u64]));
             }
         }
-        b.field_omit_empty(23, "bat", Value::Bytes(self.battery.to_vec()))
-            .build()
+        omit_zero_array(b, 23, "bat", Value::Bytes(self.battery.to_vec())).build()
     }
 }
 

@@ -63,8 +63,8 @@ impl MapBuilder {
 }
 
 impl Value {
-    /// Go's `omitempty`/`omitzero` notion of empty for the values we emit: 0, 0.0, false, "",
-    /// null, empty containers, and all-zero byte strings (fixed `[N]uint8` arrays with omitzero).
+    /// Go's `omitempty` notion of empty for the values we emit: 0, 0.0, false, "", null and
+    /// empty containers. Fixed-size arrays with `omitzero` use `is_zero_array` instead.
     pub fn is_empty(&self) -> bool {
         match self {
             Value::Null => true,
@@ -73,7 +73,7 @@ impl Value {
             Value::Int(i) => *i == 0,
             Value::Float(f) => *f == 0.0,
             Value::Text(t) => t.is_empty(),
-            Value::Bytes(b) => b.is_empty() || b.iter().all(|&x| x == 0),
+            Value::Bytes(b) => b.is_empty(),
             Value::Array(a) => a.is_empty(),
             Value::Map(m) => m.is_empty(),
         }
@@ -89,10 +89,12 @@ impl Value {
         Value::Array(values.iter().map(|&v| Value::Float(v)).collect())
     }
 
-    /// Whether every element of an array is zero (for omitzero on fixed arrays).
+    /// Whether every element of a fixed-size array is zero (Go `omitzero` on `[N]T`, including
+    /// byte arrays such as the battery's `[2]uint8`).
     pub fn is_zero_array(&self) -> bool {
         match self {
             Value::Array(a) => a.iter().all(Value::is_empty),
+            Value::Bytes(b) => b.iter().all(|&x| x == 0),
             other => other.is_empty(),
         }
     }
@@ -287,8 +289,11 @@ mod tests {
             hex(&Value::Text("0.17.0".into()).to_cbor()),
             "66302e31372e30"
         );
-        assert!(Value::Bytes(vec![0, 0]).is_empty());
-        assert!(!Value::Bytes(vec![0, 3]).is_empty());
+        // omitempty keeps an all-zero slice (per-core usage of idle cores); omitzero drops an
+        // all-zero fixed array (no battery)
+        assert!(!Value::Bytes(vec![0, 0]).is_empty());
+        assert!(Value::Bytes(vec![0, 0]).is_zero_array());
+        assert!(!Value::Bytes(vec![0, 3]).is_zero_array());
     }
 
     #[test]

@@ -154,3 +154,17 @@ fn info_services_only_when_total_positive() {
     info.services = Some([12, 1]);
     assert!(hex(&info.to_value().to_cbor()).contains("16820c01"));
 }
+
+#[test]
+fn idle_cores_still_send_per_core_usage_but_no_battery_sends_nothing() {
+    let stats = Stats {
+        cpu_cores: vec![0, 0],
+        battery: [0, 0],
+        ..Stats::default()
+    };
+    let bytes = hex(&stats.to_value().to_cbor());
+    assert!(bytes.contains("1822420000"), "cpus [0,0] kept: {bytes}");
+    assert!(!bytes.contains("181d"), "bat [0,0] omitted: {bytes}");
+    let info = hex(&Info::default().to_value().to_cbor());
+    assert!(!info.contains("1742"), "Info.bat omitted: {info}");
+}
