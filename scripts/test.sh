@@ -11,6 +11,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace --quiet
+echo "== native binding smoke test (panic hooks print their messages on purpose)"
+node crates/sonar-node/tests/smoke.mjs native/sonar-agent.linux-x64-gnu.node 2>/dev/null
 echo "== tsc --noEmit"
 npx tsc --noEmit -p tsconfig.json
 echo "== vitest"
