@@ -1,0 +1,40 @@
+/** `sonar-agent snapshot`: two samples --interval apart, printed as a table or as JSON. */
+import { parseArgs } from 'node:util'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { z } from 'zod'
+import { openCollector } from '../collector.js'
+import { renderSummary } from '../snapshot/summary.js'
+import { UsageError } from './usage.js'
+
+/** `--interval`: plain milliseconds, or a number with an `ms` or `s` suffix. */
+export const intervalSchema = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?(ms|s)?$/, 'expected milliseconds or a duration like 500ms or 2s')
+  .transform((text) => {
+    const value = Number.parseFloat(text)
+    return Math.round(text.endsWith('ms') ? value : text.endsWith('s') ? value * 1000 : value)
+  })
+  .pipe(z.number().int().min(0).max(3_600_000, 'at most one hour'))
+
+export async function snapshotCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { json: { type: 'boolean', default: false }, interval: { type: 'string', default: '1000' } },
+    strict: true,
+  })
+  const interval = intervalSchema.safeParse(values.interval)
+  if (!interval.success) {
+    throw new UsageError(`--interval ${JSON.stringify(values.interval)}: ${interval.error.issues[0]?.message ?? 'invalid'}`)
+  }
+  const collector = openCollector()
+  // Cache time 0 is never served from the snapshot cache, so the second sample is always fresh.
+  const options = { cacheTimeMs: 0 }
+  let data = await collector.snapshot(options)
+  if (interval.data > 0) {
+    await sleep(interval.data)
+    data = await collector.snapshot(options)
+  }
+  process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${renderSummary(data)}\n`)
+  return 0
+}
