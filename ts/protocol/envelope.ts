@@ -1,30 +1,229 @@
-/** STUB (helper PROTOCOL replaces): request/response envelopes. */
+/**
+ * HubRequest / AgentResponse envelopes (spec protocol.md §2.9): integer-keyed CBOR maps.
+ *
+ * Requests are checked for well-formedness by hand before cbor-x decodes them, so anything a hub (or
+ * an attacker in its place) sends ends as a HubRequest or a ProtocolError, never another exception.
+ * Responses are written field by field in Go's order with shortest-form integers, and the native
+ * core's CombinedData bytes are spliced in untouched: nothing is decoded and re-encoded on the way.
+ */
+import { Decoder, Encoder } from 'cbor-x'
+import {
+  CborFormatError,
+  MAJOR_MAP,
+  MAJOR_UINT,
+  checkItem,
+  encodeBool,
+  encodeText,
+  encodeUint,
+  readHead,
+  writeHead,
+} from './cbor.js'
+
 export interface HubRequest {
   action: number
   data: unknown
   id: number | undefined
 }
 
+/** A frame that is not a usable request. `id` is set when the frame's id could still be read. */
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError'
+  constructor(
+    message: string,
+    readonly id?: number,
+  ) {
+    super(message)
+  }
 }
 
 export type ResponseBody =
-  | { kind: 'data'; cbor: Uint8Array }
-  | { kind: 'fingerprint'; fingerprint: string; hostname?: string; port?: string; name?: string }
-  | { kind: 'string'; text: string }
-  | { kind: 'smart'; devices: Map<string, unknown> }
-  | { kind: 'service'; info: Map<string, unknown> }
-  | { kind: 'error'; message: string }
+  | { kind: 'data'; cbor: Uint8Array } // key 1: CombinedData bytes from the native core, embedded as-is
+  | { kind: 'fingerprint'; fingerprint: string; hostname?: string; port?: string; name?: string } // key 2
+  | { kind: 'string'; text: string } // key 4
+  | { kind: 'smart'; devices: Map<string, unknown>; complete?: boolean } // key 5 (+ key 8 when complete)
+  | { kind: 'service'; info: Map<string, unknown> } // key 6
+  | { kind: 'error'; message: string } // key 3
 
-export function decodeRequest(_frame: Uint8Array): HubRequest {
-  throw new ProtocolError('not implemented')
+/** Pre-encoded CBOR for a request's Data (Go's cbor.RawMessage): written as-is by encodeRequest. */
+export class RawCbor {
+  constructor(readonly bytes: Uint8Array) {}
 }
 
-export function encodeResponse(_id: number | undefined, _body: ResponseBody): Buffer {
-  throw new Error('not implemented')
+/** The Go agent's (gws) read limit; larger frames are refused before any decoding. */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024
+export const MAX_UINT32 = 0xffff_ffff
+
+export const RequestKey = { Action: 0, Data: 1, Id: 2 } as const
+export const ResponseKey = {
+  Id: 0,
+  SystemData: 1,
+  Fingerprint: 2,
+  Error: 3,
+  String: 4,
+  SmartData: 5,
+  ServiceInfo: 6,
+  SmartComplete: 8,
+} as const
+
+const decoder = new Decoder({ mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0])
+// Byte strings must stay plain major-2 items (Go []byte), never tag 64.
+const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8Array: false } as ConstructorParameters<
+  typeof Encoder
+>[0])
+
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0
+const isUint32 = (v: unknown): v is number => isUint(v) && v <= MAX_UINT32
+
+/** Checks a frame is exactly one well-formed, tag-free CBOR item and decodes it with cbor-x. */
+function decodeItem(frame: Uint8Array): unknown {
+  const end = checkItem(frame, 0)
+  if (end !== frame.length) throw new CborFormatError(`${frame.length - end} trailing bytes after the CBOR item`)
+  return decoder.decode(frame)
 }
 
-export function encodeRequest(_request: HubRequest): Buffer {
-  throw new Error('not implemented')
+/** Top-level keys must be CBOR unsigned integers (Go keyasint); cbor-x alone can't tell 0 from 0.0. */
+function checkTopLevelKeys(frame: Uint8Array): void {
+  const head = readHead(frame, 0)
+  if (head.major !== MAJOR_MAP) throw new ProtocolError('request is not a CBOR map')
+  let at = head.next
+  for (;;) {
+    if (head.value < 0 ? frame[at] === 0xff : at >= frame.length) return
+    if (readHead(frame, at).major !== MAJOR_UINT) throw new ProtocolError('request keys must be unsigned integers')
+    at = checkItem(frame, checkItem(frame, at))
+  }
+}
+
+/**
+ * Decodes one hub request: `{0: action uint, 1?: data, 2?: id uint32}`. Unknown integer keys are
+ * ignored, as Go's decoder does, so a newer hub's extra field cannot take the agent down.
+ * Throws ProtocolError, and only ProtocolError, for anything else.
+ */
+export function decodeRequest(frame: Uint8Array): HubRequest {
+  if (!(frame instanceof Uint8Array)) throw new ProtocolError('frame is not binary')
+  if (frame.length === 0) throw new ProtocolError('empty frame')
+  if (frame.length > MAX_FRAME_BYTES) throw new ProtocolError(`frame of ${frame.length} bytes exceeds ${MAX_FRAME_BYTES}`)
+  let value: unknown
+  try {
+    value = decodeItem(frame)
+    checkTopLevelKeys(frame)
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error
+    throw new ProtocolError(`malformed CBOR: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (!(value instanceof Map)) throw new ProtocolError('request is not a CBOR map')
+  const rawId: unknown = value.get(RequestKey.Id)
+  if (rawId !== undefined && !isUint32(rawId)) throw new ProtocolError('request id (key 2) is not a uint32')
+  const id = rawId
+  const action: unknown = value.get(RequestKey.Action)
+  if (action === undefined) throw new ProtocolError('request has no action (key 0)', id)
+  if (!isUint(action)) throw new ProtocolError('request action (key 0) is not an unsigned integer', id)
+  return { action, data: value.get(RequestKey.Data), id }
+}
+
+function assertId(id: number | undefined): void {
+  if (id !== undefined && !isUint32(id)) throw new RangeError(`response id ${String(id)} is not a uint32`)
+}
+
+function mapOf(entries: Buffer[][]): Buffer {
+  return Buffer.concat([writeHead(MAJOR_MAP, entries.length), ...entries.flat()])
+}
+
+/** FingerprintResponse: key 0 always; hostname, port and name only when non-empty (Go omitempty). */
+function fingerprintMap(body: Extract<ResponseBody, { kind: 'fingerprint' }>): Buffer {
+  const entries: Buffer[][] = [[encodeUint(0), encodeText(body.fingerprint)]]
+  const optional: [number, string | undefined][] = [
+    [1, body.hostname],
+    [2, body.port],
+    [3, body.name],
+  ]
+  for (const [key, text] of optional) if (text) entries.push([encodeUint(key), encodeText(text)])
+  return mapOf(entries)
+}
+
+/** The payload entries of an AgentResponse, keys ascending as Go declares them. */
+function payloadEntries(body: ResponseBody): Buffer[][] {
+  switch (body.kind) {
+    case 'data':
+      if (body.cbor.length === 0) throw new RangeError('empty CombinedData payload')
+      return [[encodeUint(ResponseKey.SystemData), Buffer.from(body.cbor.buffer, body.cbor.byteOffset, body.cbor.length)]]
+    case 'fingerprint':
+      return [[encodeUint(ResponseKey.Fingerprint), fingerprintMap(body)]]
+    case 'error':
+      // an empty Error would be omitted by Go and leave the hub with an answer that says nothing
+      return [[encodeUint(ResponseKey.Error), encodeText(body.message || 'error')]]
+    case 'string':
+      // a pointer in Go: "" is still written (an empty log is an answer)
+      return [[encodeUint(ResponseKey.String), encodeText(body.text)]]
+    case 'smart': {
+      const entries = [[encodeUint(ResponseKey.SmartData), encoder.encode(body.devices)]]
+      if (body.complete) entries.push([encodeUint(ResponseKey.SmartComplete), encodeBool(true)])
+      return entries
+    }
+    case 'service':
+      return [[encodeUint(ResponseKey.ServiceInfo), encoder.encode(body.info)]]
+  }
+}
+
+/** `{0: id, <key>: payload}`; key 0 is left out when `id` is undefined (SSH, legacy requests). */
+export function encodeResponse(id: number | undefined, body: ResponseBody): Buffer {
+  assertId(id)
+  const entries = payloadEntries(body)
+  if (id !== undefined) entries.unshift([encodeUint(ResponseKey.Id), encodeUint(id)])
+  return mapOf(entries)
+}
+
+/**
+ * The bare pre-0.13 payload (no envelope) for a request that carried no id over WebSocket, as the
+ * Go agent sends it; undefined where that format has no way to say it (errors, other actions).
+ */
+export function encodeLegacyPayload(body: ResponseBody): Buffer | undefined {
+  if (body.kind === 'data') return Buffer.from(body.cbor)
+  if (body.kind === 'fingerprint') return fingerprintMap(body)
+  return undefined
+}
+
+/**
+ * A HubRequest as a Go hub writes it: Action, Data, Id in declaration order; Data and Id omitted
+ * when undefined. Data is a generic value (Maps with integer keys, Buffers/Uint8Arrays as byte
+ * strings, booleans, integers) encoded with cbor-x, or RawCbor bytes written as-is.
+ */
+export function encodeRequest(request: HubRequest): Buffer {
+  if (!isUint(request.action)) throw new RangeError(`action ${String(request.action)} is not an unsigned integer`)
+  assertId(request.id)
+  const entries: Buffer[][] = [[encodeUint(RequestKey.Action), encodeUint(request.action)]]
+  if (request.data !== undefined) {
+    const data = request.data instanceof RawCbor ? Buffer.from(request.data.bytes) : encoder.encode(request.data)
+    entries.push([encodeUint(RequestKey.Data), data])
+  }
+  if (request.id !== undefined) entries.push([encodeUint(RequestKey.Id), encodeUint(request.id)])
+  return mapOf(entries)
+}
+
+/** An AgentResponse as the hub reads it; payloads decoded generically (Maps keep integer keys). */
+export interface AgentResponse {
+  id: number | undefined
+  /** every key of the envelope, decoded (1: CombinedData Map, 2: FingerprintResponse Map, 3: text…) */
+  fields: Map<number, unknown>
+  error: string | undefined
+}
+
+/**
+ * Hub side (test hub, dev tools): decodes one agent reply with the same well-formedness rules as
+ * requests. Throws ProtocolError on anything that is not an integer-keyed map.
+ */
+export function decodeResponse(frame: Uint8Array): AgentResponse {
+  let value: unknown
+  try {
+    value = decodeItem(frame)
+    checkTopLevelKeys(frame)
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error
+    throw new ProtocolError(`malformed CBOR: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (!(value instanceof Map)) throw new ProtocolError('response is not a CBOR map')
+  const fields = value as Map<number, unknown>
+  const id = fields.get(ResponseKey.Id)
+  if (id !== undefined && !isUint32(id)) throw new ProtocolError('response id (key 0) is not a uint32')
+  const error = fields.get(ResponseKey.Error)
+  return { id, fields, error: typeof error === 'string' ? error : undefined }
 }
