@@ -1,0 +1,12 @@
+/** What every action handler returns to the dispatcher: a payload, and whether to drop the connection. */
+import type { ResponseBody } from '../protocol/envelope.js'
+
+export interface HandlerResult {
+  body: ResponseBody
+  /** set when the connection must end after the answer (bad hub signature) */
+  close?: { reason: string }
+}
+
+export function errorResult(message: string, close?: { reason: string }): HandlerResult {
+  return close ? { body: { kind: 'error', message }, close } : { body: { kind: 'error', message } }
+}

@@ -1,0 +1,14 @@
+/** Containers, SMART and systemd: recognised and validated, answered "not available" until their issues land. */
+import { Action } from '../protocol/actions.js'
+import { errorResult, type HandlerResult } from './handler.js'
+
+const WHAT: Partial<Record<number, string>> = {
+  [Action.GetContainerLogs]: 'container logs are',
+  [Action.GetContainerInfo]: 'container info is',
+  [Action.GetSmartData]: 'SMART data is',
+  [Action.GetSystemdInfo]: 'systemd service info is',
+}
+
+export function handleUnavailable(action: number): HandlerResult {
+  return errorResult(`${WHAT[action] ?? `action ${action} is`} not available in this agent version`)
+}
