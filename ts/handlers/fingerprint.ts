@@ -57,6 +57,12 @@ export function handleCheckFingerprint(request: FingerprintRequest, session: Ver
     })
     return errorResult(INVALID_SIGNATURE, { reason: INVALID_SIGNATURE })
   }
+  // the answer is built first: if the fingerprint cannot be read the hub gets an error, not a half-verified session
+  const fingerprint = deps.fingerprint()
+  const body: HandlerResult['body'] = request.needSysInfo
+    ? // empty values are left out by the encoder, as Go's omitempty does
+      { kind: 'fingerprint', fingerprint, hostname: deps.hostname(), port: deps.listenPort(), name: deps.systemName() }
+    : { kind: 'fingerprint', fingerprint }
   session.verified = true
   deps.logger.info('hub verified', { comment: key.comment || undefined })
   try {
@@ -64,15 +70,5 @@ export function handleCheckFingerprint(request: FingerprintRequest, session: Ver
   } catch (error) {
     deps.logger.error('onVerified hook failed', { error: error instanceof Error ? error.message : String(error) })
   }
-  if (!request.needSysInfo) return { body: { kind: 'fingerprint', fingerprint: deps.fingerprint() } }
-  // empty values are left out by the encoder, as Go's omitempty does
-  return {
-    body: {
-      kind: 'fingerprint',
-      fingerprint: deps.fingerprint(),
-      hostname: deps.hostname(),
-      port: deps.listenPort(),
-      name: deps.systemName(),
-    },
-  }
+  return { body }
 }
