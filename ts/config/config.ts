@@ -1,26 +1,85 @@
-/** STUB (helper CONFIG replaces): the agent's configuration (env + config file + CLI flags). */
-import type { HubKey } from '../identity/keys.js'
+/**
+ * The agent's configuration: CLI flags > environment (SONAR_AGENT_ > BESZEL_AGENT_ > bare) > YAML
+ * file, validated once at start-up. Every failure is one ConfigError line naming the setting, the
+ * problem and a good example; secret values (TOKEN, KEY contents, HUB_URL credentials) are never
+ * quoted.
+ */
+import { accessSync, constants, readFileSync, statSync } from 'node:fs'
+import { z } from 'zod'
+import { KeyParseError, parseAuthorizedKeys, type HubKey } from '../identity/keys.js'
+import type { HostIdRoots } from '../identity/fingerprint.js'
 import type { LogLevel } from '../log.js'
+import { ConfigError, settingError } from './errors.js'
+import { DEFAULT_CONFIG_FILE, readConfigFile } from './file.js'
+import { DEFAULT_LISTEN, ListenError, NETWORKS, parseListen, type ListenAddress, type ListenNetwork } from './listen.js'
+import { lookupSetting, type Environment } from './lookup.js'
 
-/** A bad setting: one line naming the setting, the problem and an example of a good value. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-}
+export { ConfigError, settingError } from './errors.js'
+export type { HostIdRoots } from '../identity/fingerprint.js'
+export { formatListen, listenPort, parseListen, type ListenAddress, type ListenNetwork } from './listen.js'
 
-export interface HostIdRoots {
-  proc: string
-  sys: string
-  etc: string
-}
+/** Settings owned by the TypeScript side. */
+export const AGENT_SETTINGS = [
+  'HUB_URL',
+  'TOKEN',
+  'TOKEN_FILE',
+  'KEY',
+  'KEY_FILE',
+  'LISTEN',
+  'PORT',
+  'NETWORK',
+  'DATA_DIR',
+  'SYSTEM_NAME',
+  'LOG_LEVEL',
+  'DISABLE_SSH',
+  'HUB_FLAVOR',
+  'CA_CERT_FILE',
+  'TLS_INSECURE_SKIP_VERIFY',
+  'EXIT_ON_DNS_ERROR',
+  'ALL_PROXY',
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+] as const
 
-export interface ListenAddress {
-  network: 'tcp' | 'tcp4' | 'tcp6' | 'unix'
-  host?: string
-  port?: number
-  path?: string
-  /** as configured, for logs */
-  text: string
-}
+/** Collector settings (spec §5 and gopsutil's HOST_* roots); validated by the native core or later issues. */
+export const COLLECTOR_SETTINGS = [
+  'HOST_PROC',
+  'HOST_SYS',
+  'HOST_ETC',
+  'HOST_VAR',
+  'HOST_RUN',
+  'HOST_DEV',
+  'HOST_ROOT',
+  'HOST_PROC_MOUNTINFO',
+  'SYS_SENSORS',
+  'MEM_CALC',
+  'DISK_USAGE_CACHE',
+  'FILESYSTEM',
+  'EXTRA_FILESYSTEMS',
+  'NICS',
+  'SENSORS',
+  'PRIMARY_SENSOR',
+  'SENSORS_TIMEOUT',
+  'DOCKER_HOST',
+  'DOCKER_TIMEOUT',
+  'EXCLUDE_CONTAINERS',
+  'SKIP_GPU',
+  'INTEL_GPU_DEVICE',
+  'GPU_COLLECTOR',
+  'NVML',
+  'AMD_SYSFS',
+  'SKIP_SYSTEMD',
+  'SERVICE_PATTERNS',
+  'SMART_DEVICES',
+  'SMART_DEVICES_SEPARATOR',
+  'EXCLUDE_SMART',
+  'SMART_INTERVAL',
+  'LHM',
+] as const
+
+/** Every name the config file accepts. */
+export const KNOWN_SETTINGS: readonly string[] = [...AGENT_SETTINGS, ...COLLECTOR_SETTINGS]
 
 export interface AgentConfig {
   hubUrl?: URL
@@ -35,7 +94,11 @@ export interface AgentConfig {
   caCertFile?: string
   tlsInsecureSkipVerify: boolean
   roots: HostIdRoots
+  /** the config file that was read, if any (for logs) */
+  configFile?: string
+  /** any raw setting after flags > env > file (flags only for KEY, LISTEN, HUB_URL, TOKEN) */
   setting(name: string): string | undefined
+  /** raw collector settings (env > file), only the names that are set: for the native core */
   collectorSettings(names: readonly string[]): Record<string, string | undefined>
 }
 
@@ -47,6 +110,263 @@ export interface CliFlags {
   config?: string
 }
 
-export function loadConfig(_flags: CliFlags, _env: NodeJS.ProcessEnv = process.env): AgentConfig {
-  throw new ConfigError('not implemented')
+export interface LoadOptions {
+  /**
+   * false for commands that do not talk to the hub (`fingerprint`): KEY, KEY_FILE, TOKEN and
+   * TOKEN_FILE are then neither read nor required (keys [] and no token); every other setting is
+   * still checked. Default true.
+   */
+  hubSettings?: boolean
+  /** where to look for the config file when `--config` is not given (tests) */
+  defaultConfigFile?: string
+}
+
+/** A value that failed validation: the problem and a good example (never the user's value if secret). */
+class Problem extends Error {
+  constructor(
+    message: string,
+    readonly example?: string,
+  ) {
+    super(message)
+  }
+}
+
+/** undefined/'' → undefined; otherwise `parse`, whose Problem becomes a zod issue. */
+function field<T>(parse: (value: string) => T) {
+  return z
+    .string()
+    .optional()
+    .transform((value, ctx): T | undefined => {
+      if (value === undefined || value.trim() === '') return undefined
+      try {
+        return parse(value)
+      } catch (error) {
+        if (!(error instanceof Problem)) throw error
+        ctx.addIssue({ code: 'custom', message: error.message, params: { example: error.example } })
+        return z.NEVER
+      }
+    })
+}
+
+const BOOLEAN: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false }
+
+function parseBoolean(value: string): boolean {
+  const parsed = BOOLEAN[value.trim().toLowerCase()]
+  if (parsed === undefined) throw new Problem(`${JSON.stringify(value)} is not true or false`, 'true')
+  return parsed
+}
+
+function parseHubUrl(value: string): URL {
+  const text = value.trim()
+  if (!text.includes('://')) throw new Problem('needs a scheme: http://, https://, ws:// or wss://', 'https://hub.example.com')
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new Problem('is not a valid URL', 'https://hub.example.com')
+  }
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) {
+    throw new Problem(`scheme ${JSON.stringify(url.protocol.slice(0, -1))} is not supported; use http, https, ws or wss`, 'https://hub.example.com')
+  }
+  if (url.hostname === '') throw new Problem('has no host', 'https://hub.example.com')
+  return url
+}
+
+function parseToken(value: string): string {
+  const token = value.trim()
+  // It travels in the X-Token header; a control character would break the request later and obscurely.
+  if (/[\u0000-\u001f\u007f]/.test(token)) throw new Problem('contains a line break or control character')
+  if (/[^\u0020-\u00ff]/.test(token)) throw new Problem('contains characters that cannot be sent in an HTTP header')
+  return token
+}
+
+const LOG_LEVELS: Record<string, LogLevel> = { debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error' }
+
+function parseLogLevel(value: string): LogLevel {
+  const level = LOG_LEVELS[value.trim().toLowerCase()]
+  if (!level) throw new Problem(`${JSON.stringify(value)} is not one of debug, info, warn, error`, 'info')
+  return level
+}
+
+function parseFlavor(value: string): 'sonar' | 'beszel' {
+  const flavor = value.trim().toLowerCase()
+  if (flavor !== 'sonar' && flavor !== 'beszel') throw new Problem(`${JSON.stringify(value)} is not sonar or beszel`, 'beszel')
+  return flavor
+}
+
+function parseNetwork(value: string): ListenNetwork {
+  const network = NETWORKS.find((n) => n === value.trim().toLowerCase())
+  if (!network) throw new Problem(`${JSON.stringify(value)} is not one of ${NETWORKS.join(', ')}`, 'tcp')
+  return network
+}
+
+function readablePath(example: string) {
+  return (value: string): string => {
+    try {
+      if (!statSync(value).isFile()) throw new Problem(`${value} is not a file`, example)
+      accessSync(value, constants.R_OK)
+    } catch (error) {
+      if (error instanceof Problem) throw error
+      throw new Problem(`cannot read ${value} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, example)
+    }
+    return value
+  }
+}
+
+/** The raw strings the schema checks; keys are the setting names the messages use. */
+const schema = z.object({
+  HUB_URL: field(parseHubUrl),
+  TOKEN: field(parseToken),
+  NETWORK: field(parseNetwork),
+  DATA_DIR: field((v) => v),
+  SYSTEM_NAME: field((v) => v.trim()),
+  LOG_LEVEL: field(parseLogLevel),
+  DISABLE_SSH: field(parseBoolean),
+  HUB_FLAVOR: field(parseFlavor),
+  CA_CERT_FILE: field(readablePath('/etc/sonar-agent/hub-ca.pem')),
+  TLS_INSECURE_SKIP_VERIFY: field(parseBoolean),
+  HOST_PROC: field((v) => v),
+  HOST_SYS: field((v) => v),
+  HOST_ETC: field((v) => v),
+})
+
+const nonEmpty = (value: string | undefined): value is string => value !== undefined && value.trim() !== ''
+
+/** One source of a secret: where it came from (for messages) and its text. */
+interface Sourced {
+  label: string
+  text: string
+}
+
+function readSecretFile(setting: string, path: string, example: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    throw settingError(setting, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, example)
+  }
+}
+
+/**
+ * A secret that can be given directly or as a file: flag, then per layer (env, then config file) the
+ * value before the file, so a TOKEN_FILE in the environment beats a TOKEN in the config file.
+ */
+function layeredSecret(
+  name: 'KEY' | 'TOKEN',
+  flag: { label: string; value: string | undefined },
+  layers: readonly ((name: string) => string | undefined)[],
+  fileExample: string,
+): Sourced | undefined {
+  if (nonEmpty(flag.value)) return { label: flag.label, text: flag.value }
+  for (const get of layers) {
+    const direct = get(name)
+    if (nonEmpty(direct)) return { label: name, text: direct }
+    const path = get(`${name}_FILE`)
+    if (nonEmpty(path)) return { label: `${name}_FILE`, text: readSecretFile(`${name}_FILE`, path.trim(), fileExample) }
+  }
+  return undefined
+}
+
+const KEY_EXAMPLE = '"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA… hub"'
+
+function parseKeys(source: Sourced): HubKey[] {
+  try {
+    return parseAuthorizedKeys(source.text)
+  } catch (error) {
+    if (error instanceof KeyParseError) {
+      throw settingError(source.label, error.message, source.label === 'KEY_FILE' ? '/etc/sonar-agent/hub.pub' : KEY_EXAMPLE)
+    }
+    throw error
+  }
+}
+
+export function loadConfig(flags: CliFlags, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): AgentConfig {
+  const hubSettings = options.hubSettings ?? true
+  const { path: configFile, settings: file } = readConfigFile(flags.config, KNOWN_SETTINGS, options.defaultConfigFile ?? DEFAULT_CONFIG_FILE)
+  const fromEnv = (name: string): string | undefined => lookupSetting(name, env as Environment)
+  const fromFile = (name: string): string | undefined => file.get(name)
+  const merged = (name: string): string | undefined => fromEnv(name) ?? fromFile(name)
+  const flagValues: Record<string, string | undefined> = { KEY: flags.key, LISTEN: flags.listen, HUB_URL: flags.url, TOKEN: flags.token }
+  const setting = (name: string): string | undefined => {
+    const upper = name.toUpperCase()
+    const flag = flagValues[upper]
+    return flag !== undefined ? flag : merged(upper)
+  }
+
+  const raw: Record<string, string | undefined> = {}
+  for (const name of Object.keys(schema.shape)) raw[name] = setting(name)
+  const labels: Record<string, string> = { HUB_URL: nonEmpty(flags.url) ? '--url' : 'HUB_URL', TOKEN: 'TOKEN' }
+
+  const token = hubSettings ? layeredSecret('TOKEN', { label: '--token', value: flags.token }, [fromEnv, fromFile], '/run/secrets/sonar-token') : undefined
+  raw.TOKEN = token?.text
+  labels.TOKEN = token?.label ?? 'TOKEN'
+
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success) {
+    const [issue] = parsed.error.issues
+    const name = String(issue?.path[0] ?? 'config')
+    const params = issue && 'params' in issue ? (issue.params as { example?: string } | undefined) : undefined
+    throw settingError(labels[name] ?? name, issue?.message ?? 'invalid value', params?.example)
+  }
+  const values = parsed.data
+
+  // Listen address: --listen > LISTEN > legacy PORT > default, NETWORK overriding the inferred network.
+  const listenSource = [
+    { label: '--listen', value: flags.listen },
+    { label: 'LISTEN', value: merged('LISTEN') },
+    { label: 'PORT', value: merged('PORT') },
+  ].find((s) => nonEmpty(s.value)) ?? { label: 'LISTEN', value: DEFAULT_LISTEN }
+  let listen: ListenAddress
+  try {
+    listen = parseListen(listenSource.value ?? DEFAULT_LISTEN, values.NETWORK)
+  } catch (error) {
+    if (error instanceof ListenError) throw settingError(listenSource.label, error.message, error.example)
+    throw error
+  }
+
+  const keySource = hubSettings ? layeredSecret('KEY', { label: '--key', value: flags.key }, [fromEnv, fromFile], '/etc/sonar-agent/hub.pub') : undefined
+  const keys = keySource ? parseKeys(keySource) : []
+  const disableSsh = values.DISABLE_SSH ?? false
+
+  if (hubSettings) {
+    if (keys.length === 0) {
+      const problem = keySource
+        ? `has no key lines, only blank or # lines`
+        : values.HUB_URL
+          ? 'not set; the hub\'s public key is needed to verify the hub at HUB_URL (set KEY, KEY_FILE or --key)'
+          : 'not set, and neither is HUB_URL: set KEY (or KEY_FILE, --key) to the public key from the hub\'s "Add system" dialog, and HUB_URL plus TOKEN to connect to the hub'
+      throw settingError(keySource?.label ?? 'KEY', problem, KEY_EXAMPLE)
+    }
+    if (values.HUB_URL && values.TOKEN === undefined) {
+      if (token?.label === 'TOKEN_FILE') throw settingError('TOKEN_FILE', 'the file is empty', '/run/secrets/sonar-token')
+      throw settingError('TOKEN', 'not set; it is required when HUB_URL is set (or use TOKEN_FILE, --token)', '<the token from the hub\'s "Add system" dialog>')
+    }
+    if (!values.HUB_URL && disableSsh) {
+      throw settingError('HUB_URL', 'not set and DISABLE_SSH=true, so the hub has no way to reach this agent', 'https://hub.example.com')
+    }
+  }
+
+  return {
+    ...(values.HUB_URL ? { hubUrl: values.HUB_URL } : {}),
+    ...(values.TOKEN !== undefined ? { token: values.TOKEN } : {}),
+    keys,
+    listen,
+    disableSsh,
+    ...(values.DATA_DIR !== undefined ? { dataDir: values.DATA_DIR } : {}),
+    ...(values.SYSTEM_NAME !== undefined ? { systemName: values.SYSTEM_NAME } : {}),
+    logLevel: values.LOG_LEVEL ?? 'info',
+    ...(values.HUB_FLAVOR ? { hubFlavor: values.HUB_FLAVOR } : {}),
+    ...(values.CA_CERT_FILE !== undefined ? { caCertFile: values.CA_CERT_FILE } : {}),
+    tlsInsecureSkipVerify: values.TLS_INSECURE_SKIP_VERIFY ?? false,
+    roots: { proc: values.HOST_PROC ?? '/proc', sys: values.HOST_SYS ?? '/sys', etc: values.HOST_ETC ?? '/etc' },
+    ...(configFile !== undefined ? { configFile } : {}),
+    setting,
+    collectorSettings(names) {
+      const out: Record<string, string | undefined> = {}
+      for (const name of names) {
+        const value = merged(name)
+        if (value !== undefined) out[name] = value
+      }
+      return out
+    },
+  }
 }

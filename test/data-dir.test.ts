@@ -1,0 +1,69 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { beszelDataDirs, dataDirCandidates, resolveDataDir } from '../ts/identity/data-dir.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'sonar-datadir-'))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+let counter = 0
+const fresh = (name: string) => join(tmp, `${name}-${counter++}`)
+
+describe('data directory candidates', () => {
+  it('DATA_DIR, /var/lib/sonar-agent, $HOME/.config/sonar-agent', () => {
+    expect(dataDirCandidates('/srv/sonar', { HOME: '/home/u' })).toEqual(['/srv/sonar', '/var/lib/sonar-agent', '/home/u/.config/sonar-agent'])
+    expect(dataDirCandidates(undefined, {})).toEqual(['/var/lib/sonar-agent'])
+    expect(dataDirCandidates('', { HOME: '' })).toEqual(['/var/lib/sonar-agent'])
+  })
+
+  it('Beszel migration sources: /var/lib/beszel-agent, $HOME/.config/beszel', () => {
+    expect(beszelDataDirs({ HOME: '/home/u' })).toEqual(['/var/lib/beszel-agent', '/home/u/.config/beszel'])
+    expect(beszelDataDirs({})).toEqual(['/var/lib/beszel-agent'])
+  })
+})
+
+describe('resolveDataDir', () => {
+  it('an existing configured directory is used and the write probe is cleaned up', () => {
+    const configured = fresh('configured')
+    mkdirSync(configured)
+    expect(resolveDataDir(configured, {}, { systemDir: fresh('system') })).toBe(configured)
+    expect(readdirSync(configured)).toEqual([])
+  })
+
+  it('existing_candidate_beats_creatable_earlier_one (pass 1 before pass 2, like Go)', () => {
+    const home = fresh('home')
+    mkdirSync(join(home, '.config', 'sonar-agent'), { recursive: true })
+    const configured = fresh('not-yet')
+    expect(resolveDataDir(configured, { HOME: home }, { systemDir: fresh('system') })).toBe(join(home, '.config', 'sonar-agent'))
+    expect(existsSync(configured)).toBe(false)
+  })
+
+  it('creates the first creatable candidate with mode 0755', () => {
+    const system = join(fresh('var'), 'lib', 'sonar-agent')
+    expect(resolveDataDir(undefined, { HOME: fresh('home') }, { systemDir: system })).toBe(system)
+    expect(statSync(system).mode & 0o777).toBe(0o755)
+  })
+
+  it('candidate_is_a_file_skipped', () => {
+    const file = fresh('file')
+    writeFileSync(file, 'x')
+    const home = fresh('home')
+    expect(resolveDataDir(file, { HOME: home }, { systemDir: join(file, 'sub') })).toBe(join(home, '.config', 'sonar-agent'))
+  })
+
+  it('nothing usable: undefined', () => {
+    const file = fresh('file')
+    writeFileSync(file, 'x')
+    expect(resolveDataDir(join(file, 'a'), {}, { systemDir: join(file, 'b') })).toBeUndefined()
+  })
+
+  it('create false never makes a directory', () => {
+    const system = fresh('system')
+    const home = fresh('home')
+    expect(resolveDataDir(fresh('configured'), { HOME: home }, { systemDir: system, create: false })).toBeUndefined()
+    expect(existsSync(system)).toBe(false)
+    expect(existsSync(home)).toBe(false)
+    mkdirSync(system)
+    expect(resolveDataDir(undefined, { HOME: home }, { systemDir: system, create: false })).toBe(system)
+  })
+})
