@@ -26,6 +26,7 @@ Commands:
     --json                print the CombinedData JSON (stats, info, container) instead of a table
     --interval <time>     time between the two samples: milliseconds or 500ms/2s (default 1s; 0 = one sample)
   fingerprint [view|reset]  show or reset this host's fingerprint (the hub pins it)
+    -c, --config <file>   YAML config file (for DATA_DIR and HOST_* roots)
   health              exit 0 if a running agent is healthy (for container health checks)
 
 Options:
