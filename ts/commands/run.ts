@@ -1,6 +1,92 @@
-/** `sonar-agent run` — placeholder until the hub connection lands. */
-import { UsageError } from './usage.js'
+/**
+ * `sonar-agent run`: the daemon. Reads the configuration, opens the native core, starts the
+ * transports, and on SIGINT/SIGTERM closes the WebSocket with 1000, stops the SSH server, removes the
+ * health file and exits 0.
+ */
+import { cpus, hostname } from 'node:os'
+import { parseArgs } from 'node:util'
+import { packageVersion } from '../cli.js'
+import { openCollector } from '../collector.js'
+import { loadConfig, type CliFlags } from '../config/config.js'
+import { resolveDataDir } from '../identity/data-dir.js'
+import { loadFingerprint } from '../identity/fingerprint.js'
+import { createLogger } from '../log.js'
+import { loadNative } from '../native.js'
+import { Agent } from '../agent.js'
 
-export async function runCommand(_args: string[]): Promise<number> {
-  throw new UsageError('run is not implemented yet')
+const FLAGS = ['key', 'listen', 'url', 'token', 'config'] as const
+/** A second signal during shutdown, or a shutdown that hangs, ends the process anyway. */
+const FORCED_EXIT_MS = 5_000
+
+/** The Go agent accepts single-dash long flags (`-key`, `-listen`); so do we. */
+function normaliseArgs(args: readonly string[]): string[] {
+  return args.map((arg) => {
+    const match = /^-([a-z]+)(=.*)?$/.exec(arg)
+    return match && (FLAGS as readonly string[]).includes(match[1] ?? '') ? `-${arg}` : arg
+  })
+}
+
+export function parseRunFlags(args: readonly string[]): CliFlags {
+  const { values } = parseArgs({
+    args: normaliseArgs(args),
+    options: {
+      key: { type: 'string', short: 'k' },
+      listen: { type: 'string', short: 'l' },
+      url: { type: 'string', short: 'u' },
+      token: { type: 'string', short: 't' },
+      config: { type: 'string', short: 'c' },
+    },
+    strict: true,
+    allowPositionals: false,
+  })
+  const flags: CliFlags = {}
+  for (const name of FLAGS) {
+    const value = values[name]
+    if (value !== undefined) flags[name] = value
+  }
+  return flags
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      process.once('SIGINT', () => process.exit(130))
+      process.once('SIGTERM', () => process.exit(143))
+      resolve(signal)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
+
+export async function runCommand(args: string[]): Promise<number> {
+  const flags = parseRunFlags(args)
+  const config = loadConfig(flags)
+  const logger = createLogger(config.logLevel)
+  const native = loadNative()
+  // The core gets the merged settings (flags > env > file), not just the environment.
+  const collector = openCollector(config.collectorSettings(native.settingNames()), native)
+  const dataDir = resolveDataDir(config.dataDir)
+  if (!dataDir) logger.warn('no writable data directory: the fingerprint and SSH host key are not saved (set DATA_DIR)')
+  const fingerprint = loadFingerprint({
+    ...(dataDir ? { dataDir } : {}),
+    roots: config.roots,
+    hostname: hostname(),
+    cpuModel: cpus()[0]?.model ?? '',
+    onWarning: (message) => logger.warn(message),
+  })
+
+  const agent = new Agent({ config, collector, fingerprint, logger, userAgent: `sonar-agent/${packageVersion}`, ...(dataDir ? { dataDir } : {}) })
+  const signal = waitForSignal()
+  agent.start()
+  logger.info('stopping', { signal: await signal })
+  setTimeout(() => {
+    logger.error(`shutdown took over ${FORCED_EXIT_MS / 1000} s; exiting anyway`)
+    process.exit(1)
+  }, FORCED_EXIT_MS).unref()
+  await agent.stop()
+  logger.info('stopped')
+  return 0
 }

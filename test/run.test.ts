@@ -1,0 +1,116 @@
+/** `sonar-agent run` as users run it: `node dist/bin.js run` in a child process, against the test hub. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { TestHub } from './hub/test-hub.js'
+
+const BIN = new URL('../dist/bin.js', import.meta.url).pathname
+const dirs: string[] = []
+const children: ChildProcess[] = []
+const hubs: TestHub[] = []
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sonar-run-'))
+  dirs.push(dir)
+  return dir
+}
+
+/** A clean environment: nothing of the developer's SONAR/BESZEL/KEY settings leaks in. */
+function baseEnv(dir: string): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: dir, TMPDIR: dir, DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'debug' }
+}
+
+interface Child {
+  process: ChildProcess
+  stderr: () => string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+function startCli(args: string[], env: NodeJS.ProcessEnv): Child {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build:ts first`)
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  return { process: child, stderr: () => stderr, exited }
+}
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL')
+  await Promise.all(hubs.splice(0).map((hub) => hub.stop()))
+})
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('sonar-agent run', () => {
+  it('connects to the hub, answers GetData, and on SIGTERM closes with 1000 and removes the health file', async () => {
+    const hub = await TestHub.start()
+    hubs.push(hub)
+    const dir = tempDir()
+    const agent = startCli(['run'], {
+      ...baseEnv(dir),
+      SONAR_AGENT_HUB_URL: hub.url,
+      BESZEL_AGENT_TOKEN: hub.token,
+      KEY: hub.publicKeyLine,
+      DISABLE_SSH: 'true',
+    })
+    const connection = await hub.nextAccepted(15_000)
+    // the fingerprint is this machine's (48 hex) and kept in DATA_DIR
+    expect(hub.fingerprint).toMatch(/^[0-9a-f]{48}$/)
+    expect(readFileSync(join(dir, 'data', 'fingerprint'), 'utf8')).toBe(hub.fingerprint)
+    const reply = await connection.getData(60_000)
+    expect(reply.response.id).toBe(2)
+    expect(reply.response.fields.get(1)).toBeInstanceOf(Map)
+    const health = join(dir, 'sonar-agent_health')
+    expect(existsSync(health)).toBe(true)
+
+    agent.process.kill('SIGTERM')
+    const [exit, closed] = await Promise.all([agent.exited, connection.closed])
+    expect(exit).toEqual({ code: 0, signal: null })
+    expect(closed.code).toBe(1000)
+    expect(existsSync(health)).toBe(false)
+    expect(agent.stderr()).toMatch(/stopping signal=SIGTERM/)
+    expect(agent.stderr()).not.toContain(hub.token)
+  })
+
+  it('CLI flags (-u, -t, single-dash -key) beat the environment; SIGINT also exits 0', async () => {
+    const hub = await TestHub.start()
+    hubs.push(hub)
+    const dir = tempDir()
+    const agent = startCli(['run', '-u', hub.url, '-t', hub.token, '-key', hub.publicKeyLine], {
+      ...baseEnv(dir),
+      HUB_URL: 'http://127.0.0.1:1',
+      TOKEN: 'wrong',
+      KEY: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea other',
+      DISABLE_SSH: 'true',
+    })
+    const connection = await hub.nextAccepted(15_000)
+    expect((await connection.getData(1_000)).response.fields.get(1)).toBeInstanceOf(Map)
+    agent.process.kill('SIGINT')
+    expect(await agent.exited).toEqual({ code: 0, signal: null })
+    expect((await connection.closed).code).toBe(1000)
+  })
+
+  it('without HUB_URL and KEY: one line saying what to set, exit 1', async () => {
+    const dir = tempDir()
+    const agent = startCli(['run'], baseEnv(dir))
+    const exit = await agent.exited
+    expect(exit.code).toBe(1)
+    const lines = agent.stderr().trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^sonar-agent: /)
+    expect(lines[0]).toMatch(/KEY/)
+    expect(lines[0]).toMatch(/HUB_URL/)
+  })
+
+  it('an unknown flag is a usage error', async () => {
+    const dir = tempDir()
+    const agent = startCli(['run', '--bogus'], baseEnv(dir))
+    expect((await agent.exited).code).toBe(2)
+    expect(agent.stderr()).toMatch(/bogus/)
+  })
+})

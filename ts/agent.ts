@@ -1,0 +1,132 @@
+/**
+ * The running agent: wires the configuration, the native collector and the dispatcher to the
+ * transports, and owns the health file. The SSH server module (and ssh2 with it) is imported only
+ * when the connection manager first needs it, so a host served over WebSocket never loads it.
+ */
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import type { Collector } from './collector.js'
+import { listenPort, type AgentConfig } from './config/config.js'
+import { Dispatcher } from './dispatch.js'
+import { HealthFile, healthFilePath } from './health.js'
+import type { Logger } from './log.js'
+import type { BackoffOptions } from './transport/backoff.js'
+import { ConnectionManager, type SshServerFactory } from './transport/connection-manager.js'
+import { proxySettings, WebSocketClient } from './transport/websocket-client.js'
+
+export interface AgentOptions {
+  config: AgentConfig
+  collector: Collector
+  fingerprint: string
+  /** the resolved data directory (SSH host key); default: DATA_DIR as configured */
+  dataDir?: string
+  logger: Logger
+  /** `sonar-agent/<package version>` */
+  userAgent: string
+  /** health file path; false: none (tests running several agents) */
+  healthFile?: string | false
+  /** environment for proxy variables not in the config (lower-case names) */
+  env?: NodeJS.ProcessEnv
+  /** timings, shortened by tests */
+  tuning?: {
+    watchdogMs?: number
+    handshakeTimeoutMs?: number
+    backoff?: BackoffOptions
+    sshGraceMs?: number
+    maxInFlight?: number
+  }
+}
+
+const CACHE_TIME_MS = 60_000
+
+export class Agent {
+  readonly dispatcher: Dispatcher
+  readonly websocket: WebSocketClient | undefined
+  readonly manager: ConnectionManager
+  private readonly health: HealthFile | undefined
+  private started = false
+
+  constructor(readonly options: AgentOptions) {
+    const { config, collector, logger } = options
+    const tuning = options.tuning ?? {}
+    this.dispatcher = new Dispatcher({
+      collector,
+      keys: () => config.keys,
+      token: () => config.token,
+      fingerprint: () => options.fingerprint,
+      hostname: () => hostname(),
+      listenPort: () => listenPort(config.listen),
+      systemName: () => config.systemName,
+      logger,
+    })
+
+    if (config.hubUrl && config.token) {
+      const env = options.env ?? process.env
+      this.websocket = new WebSocketClient({
+        hubUrl: config.hubUrl,
+        token: config.token,
+        ...(config.hubFlavor ? { hubFlavor: config.hubFlavor } : {}),
+        protocolVersion: collector.agentVersion,
+        userAgent: options.userAgent,
+        dispatcher: this.dispatcher,
+        logger: logger.child('websocket'),
+        ...(config.caCertFile ? { caCertFile: config.caCertFile } : {}),
+        tlsInsecureSkipVerify: config.tlsInsecureSkipVerify,
+        proxy: proxySettings((name) => config.setting(name) ?? env[name]),
+        ...tuning,
+      })
+    } else if (config.hubUrl) {
+      logger.warn('HUB_URL is set but TOKEN is not: not connecting over WebSocket (set TOKEN or TOKEN_FILE)')
+    }
+
+    const ssh: SshServerFactory | undefined = config.disableSsh ? undefined : (onSession) => this.createSshServer(onSession)
+    this.manager = new ConnectionManager({
+      ...(this.websocket ? { websocket: this.websocket } : {}),
+      ...(ssh ? { ssh } : {}),
+      collector,
+      logger: logger.child('connection'),
+      ...(tuning.sshGraceMs !== undefined ? { sshGraceMs: tuning.sshGraceMs } : {}),
+    })
+    if (options.healthFile !== false) this.health = new HealthFile(options.healthFile ?? healthFilePath(), logger)
+  }
+
+  private async createSshServer(onSession: () => void) {
+    const { config, collector, logger } = this.options
+    const dataDir = this.options.dataDir ?? config.dataDir
+    const [{ SshServer }, { HOST_KEY_FILE }] = await Promise.all([import('./transport/ssh-server.js'), import('./identity/host-key.js')])
+    return new SshServer({
+      listen: config.listen,
+      keys: () => config.keys,
+      hostKeyPath: dataDir ? join(dataDir, HOST_KEY_FILE) : undefined,
+      dispatcher: this.dispatcher,
+      legacyPayload: () => collector.collect({ cacheTimeMs: CACHE_TIME_MS }),
+      legacyJson: async () => JSON.stringify(await collector.snapshot({ cacheTimeMs: CACHE_TIME_MS })),
+      logger: logger.child('ssh'),
+      onSession,
+      protocolVersion: collector.agentVersion,
+    })
+  }
+
+  start(): void {
+    if (this.started) return
+    this.started = true
+    const { config, logger, fingerprint } = this.options
+    logger.info('starting', {
+      version: this.options.userAgent,
+      protocol: this.options.collector.agentVersion,
+      hub: config.hubUrl ? 'websocket' : 'none',
+      ssh: config.disableSsh ? 'disabled' : config.listen.text,
+      fingerprint,
+    })
+    this.health?.start()
+    this.manager.start()
+  }
+
+  /** Closes the WebSocket with 1000, stops the SSH server, removes the health file. */
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    await this.manager.stop()
+    this.health?.stop()
+  }
+}
