@@ -1,9 +1,33 @@
-/** The WS ⇄ SSH state machine with a fake WebSocket link and fake SSH servers (real timers, short graces). */
+/**
+ * The WS ⇄ SSH state machine: unit tests with a fake WebSocket link and fake SSH servers (real timers,
+ * short graces), then end to end with the real agent, SSH server and test hub.
+ */
 import { EventEmitter } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { ConnectionManager, type SshServerLike, type WebSocketLink } from '../ts/transport/connection-manager.js'
 import type { DisconnectInfo } from '../ts/transport/websocket-client.js'
 import { silentLogger } from '../ts/log.js'
+import { createPrivateKey } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Decoder } from 'cbor-x'
+import ssh2, { type ClientChannel } from 'ssh2'
+import { Agent } from '../ts/agent.js'
+import { openCollector } from '../ts/collector.js'
+import { loadConfig } from '../ts/config/config.js'
+import { dataPayloadBytes, TestHub } from './hub/test-hub.js'
+
+const cborDecoder = new Decoder({ mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0])
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
 
 class FakeWebSocket extends EventEmitter<{ verified: []; disconnected: [DisconnectInfo] }> implements WebSocketLink {
   started = 0
@@ -186,5 +210,89 @@ describe('ConnectionManager', () => {
     // events after stop are ignored
     ws.verify()
     expect(manager.state).toBe('disconnected')
+  })
+})
+
+describe('WebSocket ⇄ SSH end to end (real agent, real SSH server, test hub)', () => {
+  it('hub refuses WS → SSH fallback serves the hub (ct 1); WS accepted → verified (ct 2) and SSH stops', async () => {
+    const { Client, utils } = ssh2
+    const pair = utils.generateKeyPairSync('ed25519')
+    const pem = utils.parseKey(pair.private)
+    if (pem instanceof Error) throw pem
+    const hub = await TestHub.start({ signingKey: createPrivateKey(pem.getPrivatePEM()) })
+    const agentToken = hub.token
+    hub.token = 'not-yet'
+    const port = await freePort()
+    const dir = mkdtempSync(join(tmpdir(), 'sonar-fallback-'))
+    const config = loadConfig(
+      {},
+      { HUB_URL: hub.url, TOKEN: agentToken, KEY: hub.publicKeyLine, LISTEN: `127.0.0.1:${port}`, DATA_DIR: dir },
+      { defaultConfigFile: join(dir, 'none.yml') },
+    )
+    const collector = openCollector()
+    const agent = new Agent({
+      config,
+      collector,
+      fingerprint: 'f'.repeat(48),
+      logger: silentLogger,
+      userAgent: 'sonar-agent/test',
+      healthFile: false,
+      env: {},
+      tuning: { backoff: { baseMs: 50, capMs: 300 }, sshGraceMs: 150 },
+    })
+    agent.start()
+    const connect = () =>
+      new Promise<InstanceType<typeof Client>>((resolve, reject) => {
+        const client = new Client()
+        client
+          .once('ready', () => resolve(client))
+          .once('error', reject)
+          .connect({
+            host: '127.0.0.1',
+            port,
+            username: 'u',
+            privateKey: pair.private,
+            algorithms: { kex: ['curve25519-sha256'], cipher: ['chacha20-poly1305@openssh.com'], hmac: ['hmac-sha2-256-etm@openssh.com'] },
+            ident: 'beszel_0.17.0',
+          })
+      })
+    try {
+      let client: InstanceType<typeof Client> | undefined
+      const deadline = Date.now() + 10_000
+      while (!client) {
+        client = await connect().catch(async () => {
+          if (Date.now() > deadline) throw new Error('the SSH fallback never started')
+          await sleep(50)
+          return undefined
+        })
+      }
+      const stdout = await new Promise<Buffer>((resolve, reject) => {
+        client.shell(false, (error: Error | undefined, stream: ClientChannel) => {
+          if (error) return reject(error)
+          const chunks: Buffer[] = []
+          stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+          stream.on('close', () => resolve(Buffer.concat(chunks)))
+          stream.end(Buffer.from('a2000001a10019ea60', 'hex')) // {0: 0, 1: {0: 60000}}
+        })
+      })
+      client.end()
+      const reply = cborDecoder.decode(stdout) as Map<number, unknown>
+      expect(reply.has(0)).toBe(false) // SSH: no ids
+      const info = (reply.get(1) as Map<number, unknown>).get(1) as Map<number, unknown>
+      expect(info.get(20)).toBe(1)
+      expect(agent.manager.state).toBe('ssh')
+
+      hub.token = agentToken
+      const connection = await hub.nextAccepted()
+      const data = cborDecoder.decode(dataPayloadBytes((await connection.getData(1_000)).frame)) as Map<number, unknown>
+      expect((data.get(1) as Map<number, unknown>).get(20)).toBe(2)
+      await agent.manager.settled()
+      expect(agent.manager.state).toBe('websocket')
+      await expect(connect()).rejects.toThrow(/ECONNREFUSED/)
+    } finally {
+      await agent.stop()
+      await hub.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -1,6 +1,6 @@
 /** `sonar-agent run` as users run it: `node dist/bin.js run` in a child process, against the test hub. */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -28,9 +28,9 @@ interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-function startCli(args: string[], env: NodeJS.ProcessEnv): Child {
+function startCli(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Child {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build:ts first`)
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
@@ -93,6 +93,23 @@ describe('sonar-agent run', () => {
     agent.process.kill('SIGINT')
     expect(await agent.exited).toEqual({ code: 0, signal: null })
     expect((await connection.closed).code).toBe(1000)
+  })
+
+  it('footprint: with SSH enabled but WebSocket verified, ssh2 and proxy-agent are never loaded', async () => {
+    const hub = await TestHub.start()
+    hubs.push(hub)
+    const dir = tempDir()
+    const preload = join(dir, 'modules.cjs')
+    const out = join(dir, 'modules.txt')
+    writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, Object.keys(require.cache).join('\\n')))\n`)
+    const agent = startCli(['run'], { ...baseEnv(dir), HUB_URL: hub.url, TOKEN: hub.token, KEY: hub.publicKeyLine, LISTEN: '127.0.0.1:45999' }, ['--require', preload])
+    const connection = await hub.nextAccepted(15_000)
+    await connection.getData(60_000)
+    agent.process.kill('SIGTERM')
+    expect((await agent.exited).code).toBe(0)
+    const modules = readFileSync(out, 'utf8').split('\n')
+    expect(modules.some((m) => m.includes('/node_modules/ws/'))).toBe(true)
+    expect(modules.filter((m) => /node_modules\/(ssh2|proxy-agent|cpu-features)\//.test(m))).toEqual([])
   })
 
   it('without HUB_URL and KEY: one line saying what to set, exit 1', async () => {

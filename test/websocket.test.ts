@@ -460,19 +460,21 @@ describe('reconnection', () => {
   })
 })
 
+/** A self-signed certificate for localhost/127.0.0.1 (node:crypto cannot write X.509; openssl can). */
+let certDir: string
+let tls: { key: string; cert: string }
+beforeAll(() => {
+  certDir = tempDir()
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ed25519', '-nodes', '-days', '2',
+    '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem'),
+  ], { stdio: 'ignore' })
+  tls = { key: readFileSync(join(certDir, 'key.pem'), 'utf8'), cert: readFileSync(join(certDir, 'cert.pem'), 'utf8') }
+})
+
 describe('TLS', () => {
-  let dir: string
-  let tls: { key: string; cert: string }
-  beforeAll(() => {
-    dir = tempDir()
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ed25519', '-nodes', '-days', '2',
-      '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' })
-    tls = { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') }
-  })
 
   it('verifies certificates by default: a self-signed hub is refused (and retried) with a hint', async () => {
     const hub = await startHub({ tls })
@@ -486,7 +488,7 @@ describe('TLS', () => {
 
   it('CA_CERT_FILE adds the private CA', async () => {
     const hub = await startHub({ tls })
-    startAgent(hub, { CA_CERT_FILE: join(dir, 'cert.pem') })
+    startAgent(hub, { CA_CERT_FILE: join(certDir, 'cert.pem') })
     await expectServes(await hub.nextAccepted())
   })
 
@@ -534,5 +536,19 @@ describe('proxy', () => {
     startAgent(direct, { HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' })
     await expectServes(await direct.nextAccepted())
     expect(tunnels.length).toBe(before)
+  })
+
+  it('HTTPS_PROXY tunnels wss:// and the hub certificate is still verified end to end', async () => {
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    const refused = await startHub({ tls })
+    const { logText } = startAgent(refused, { HTTPS_PROXY: proxyUrl })
+    await waitFor(() => /connect failed/.test(logText()), 10_000, 'a TLS failure through the proxy')
+    expect(tunnels).toContain(`127.0.0.1:${refused.port}`)
+    expect(refused.admissions).toEqual([])
+
+    const hub = await startHub({ tls })
+    startAgent(hub, { HTTPS_PROXY: proxyUrl, CA_CERT_FILE: join(certDir, 'cert.pem') })
+    await expectServes(await hub.nextAccepted())
+    expect(tunnels).toContain(`127.0.0.1:${hub.port}`)
   })
 })
