@@ -53,11 +53,17 @@ function parsePrivate(utils: Ssh2Utils, text: string): ParsedKey | undefined {
   return key
 }
 
+/** ssh2 drops a leading zero byte of the public key in about 1 in 200 keys it generates, and the
+ * result does not parse back; such a key is thrown away and generated again. */
+const GENERATE_ATTEMPTS = 20
+
 function generate(utils: Ssh2Utils): { text: string; key: ParsedKey } {
-  const text = utils.generateKeyPairSync('ed25519', { comment: 'sonar-agent host key' }).private
-  const key = parsePrivate(utils, text)
-  if (!key) throw new Error('ssh2 generated an unreadable host key')
-  return { text, key }
+  for (let attempt = 0; attempt < GENERATE_ATTEMPTS; attempt++) {
+    const text = utils.generateKeyPairSync('ed25519', { comment: 'sonar-agent host key' }).private
+    const key = parsePrivate(utils, text)
+    if (key) return { text, key }
+  }
+  throw new Error(`ssh2 generated ${GENERATE_ATTEMPTS} unreadable host keys in a row`)
 }
 
 function errorCode(error: unknown): string | undefined {
