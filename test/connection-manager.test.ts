@@ -18,6 +18,7 @@ import { Agent } from '../ts/agent.js'
 import { openCollector } from '../ts/collector.js'
 import { loadConfig } from '../ts/config/config.js'
 import { dataPayloadBytes, TestHub } from './hub/test-hub.js'
+import { generateSshKeyPair } from './helpers/ssh-keys.js'
 
 const cborDecoder = new Decoder({ mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0])
 
@@ -216,7 +217,7 @@ describe('ConnectionManager', () => {
 describe('WebSocket ⇄ SSH end to end (real agent, real SSH server, test hub)', () => {
   it('hub refuses WS → SSH fallback serves the hub (ct 1); WS accepted → verified (ct 2) and SSH stops', async () => {
     const { Client, utils } = ssh2
-    const pair = utils.generateKeyPairSync('ed25519')
+    const pair = generateSshKeyPair()
     const pem = utils.parseKey(pair.private)
     if (pem instanceof Error) throw pem
     const hub = await TestHub.start({ signingKey: createPrivateKey(pem.getPrivatePEM()) })

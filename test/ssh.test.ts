@@ -27,6 +27,7 @@ import {
   parseSemver,
   type SshServerOptions,
 } from '../ts/transport/ssh-server.js'
+import { generateSshKeyPair } from './helpers/ssh-keys.js'
 
 const { Client, utils } = ssh2
 const decoder = new Decoder({ mapsAsObjects: false })
@@ -51,7 +52,7 @@ interface HubIdentity {
 }
 
 function makeHubKey(): HubIdentity {
-  const pair = utils.generateKeyPairSync('ed25519')
+  const pair = generateSshKeyPair()
   const blob = Buffer.from(pair.public.split(' ')[1] ?? '', 'base64')
   return {
     privateKey: pair.private,
@@ -484,7 +485,7 @@ describe('SSH server host key and lifecycle', () => {
     expect((await loadHostKey(bad)).publicKey).toBe(replaced.publicKey)
 
     const loose = join(dir, 'loose_key')
-    writeFileSync(loose, utils.generateKeyPairSync('ed25519').private, { mode: 0o644 })
+    writeFileSync(loose, generateSshKeyPair().private, { mode: 0o644 })
     await loadHostKey(loose)
     expect(statSync(loose).mode & 0o777).toBe(0o600)
   })
