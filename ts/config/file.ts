@@ -4,7 +4,12 @@
  * `0123` or a NICS of `no` must not turn into a number or a boolean on the way.
  */
 import { readFileSync } from 'node:fs'
-import { LineCounter, parseDocument, isMap, isScalar, isPair } from 'yaml'
+import { createRequire } from 'node:module'
+
+// yaml is loaded only when a config file exists: most agents are configured by environment alone
+// and the parser costs memory for the whole life of the daemon.
+const requireModule = createRequire(import.meta.url)
+const loadYaml = (): typeof import('yaml') => requireModule('yaml') as typeof import('yaml')
 import { ConfigError } from './errors.js'
 
 /** Setting name (upper case) → raw value. */
@@ -51,6 +56,7 @@ export function closestSetting(name: string, known: readonly string[]): string {
  * give the file, line and what is wrong.
  */
 export function parseConfigText(text: string, source: string, known: readonly string[]): FileSettings {
+  const { LineCounter, parseDocument, isMap, isScalar, isPair } = loadYaml()
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { schema: 'failsafe', prettyErrors: false, lineCounter, uniqueKeys: true })
   const where = (pos: readonly number[] | undefined): string => {
