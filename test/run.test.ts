@@ -113,6 +113,25 @@ describe('sonar-agent run', () => {
     expect(modules.filter((m) => /node_modules\/(ssh2|proxy-agent|cpu-features)\//.test(m))).toEqual([])
   })
 
+  it('EXIT_ON_DNS_ERROR=true: a hub name that does not resolve stops the agent with status 1', async () => {
+    const dir = tempDir()
+    const hub = await TestHub.start()
+    hubs.push(hub)
+    const env = { ...baseEnv(dir), HUB_URL: 'http://sonar-hub.invalid:8090', TOKEN: 'x', KEY: hub.publicKeyLine, DISABLE_SSH: 'true' }
+    const agent = startCli(['run'], { ...env, EXIT_ON_DNS_ERROR: 'true' })
+    const exit = await agent.exited
+    expect(exit.code).toBe(1)
+    expect(agent.stderr()).toMatch(/EXIT_ON_DNS_ERROR=true: exiting/)
+
+    // without it, the same failure is retried
+    const retrying = startCli(['run'], env)
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(retrying.process.exitCode).toBeNull()
+    expect(retrying.stderr()).toMatch(/connect failed/)
+    retrying.process.kill('SIGTERM')
+    expect((await retrying.exited).code).toBe(0)
+  })
+
   it('without HUB_URL and KEY: one line saying what to set, exit 1', async () => {
     const dir = tempDir()
     const agent = startCli(['run'], baseEnv(dir))

@@ -79,14 +79,26 @@ export async function runCommand(args: string[]): Promise<number> {
   })
 
   const agent = new Agent({ config, collector, fingerprint, logger, userAgent: `sonar-agent/${packageVersion}`, ...(dataDir ? { dataDir } : {}) })
-  const signal = waitForSignal()
+  const stop = new Promise<{ signal?: NodeJS.Signals; dnsFailure?: string }>((resolve) => {
+    void waitForSignal().then((signal) => resolve({ signal }))
+    if (config.exitOnDnsError) {
+      agent.websocket?.on('failed', ({ dns, reason }) => {
+        if (dns) resolve({ dnsFailure: reason })
+      })
+    }
+  })
   agent.start()
-  logger.info('stopping', { signal: await signal })
+  const why = await stop
+  if (why.dnsFailure !== undefined) {
+    logger.error('the hub name did not resolve and EXIT_ON_DNS_ERROR=true: exiting', { reason: why.dnsFailure })
+  } else {
+    logger.info('stopping', { signal: why.signal })
+  }
   setTimeout(() => {
     logger.error(`shutdown took over ${FORCED_EXIT_MS / 1000} s; exiting anyway`)
     process.exit(1)
   }, FORCED_EXIT_MS).unref()
   await agent.stop()
   logger.info('stopped')
-  return 0
+  return why.dnsFailure !== undefined ? 1 : 0
 }

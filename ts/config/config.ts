@@ -87,6 +87,8 @@ export interface AgentConfig {
   keys: HubKey[]
   listen: ListenAddress
   disableSsh: boolean
+  /** EXIT_ON_DNS_ERROR: exit (status 1) when the hub's name does not resolve, for supervisors that restart */
+  exitOnDnsError: boolean
   dataDir?: string
   systemName?: string
   logLevel: LogLevel
@@ -225,6 +227,7 @@ const schema = z.object({
   HUB_FLAVOR: field(parseFlavor),
   CA_CERT_FILE: field(readablePath('/etc/sonar-agent/hub-ca.pem')),
   TLS_INSECURE_SKIP_VERIFY: field(parseBoolean),
+  EXIT_ON_DNS_ERROR: field(parseBoolean),
   HOST_PROC: field((v) => v),
   HOST_SYS: field((v) => v),
   HOST_ETC: field((v) => v),
@@ -351,6 +354,7 @@ export function loadConfig(flags: CliFlags, env: NodeJS.ProcessEnv = process.env
     keys,
     listen,
     disableSsh,
+    exitOnDnsError: values.EXIT_ON_DNS_ERROR ?? false,
     ...(values.DATA_DIR !== undefined ? { dataDir: values.DATA_DIR } : {}),
     ...(values.SYSTEM_NAME !== undefined ? { systemName: values.SYSTEM_NAME } : {}),
     logLevel: values.LOG_LEVEL ?? 'info',

@@ -159,7 +159,7 @@ export interface WebSocketClientEvents {
   /** an upgraded connection ended */
   disconnected: [DisconnectInfo]
   /** a dial failed before the upgrade (status, DNS, refused, TLS…) */
-  failed: [{ reason: string; status?: number }]
+  failed: [{ reason: string; status?: number; dns?: boolean }]
   /** the next dial is in `delayMs` */
   retry: [{ delayMs: number }]
 }
@@ -172,6 +172,8 @@ type Outcome =
 // The hub rejects anything blang/semver does not parse strictly (no `v`, three parts).
 const STRICT_SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/
 const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/
+/** getaddrinfo failures: the hub's name does not resolve (EXIT_ON_DNS_ERROR acts on these). */
+const DNS_ERROR = /^(ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL)$/
 
 /** A short, single-line, token-free description of why a dial failed. */
 function describeError(error: Error): string {
@@ -509,8 +511,9 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         }
         if (status === 404) this.log.info('connect failed', fields)
         else this.log.warn('connect failed', fields)
-        const failed: { reason: string; status?: number } = { reason }
+        const failed: { reason: string; status?: number; dns?: boolean } = { reason }
         if (status !== undefined) failed.status = status
+        if (failure && DNS_ERROR.test(String((failure as { code?: unknown }).code ?? ''))) failed.dns = true
         this.emit('failed', failed)
         resolve(status === undefined ? { kind: 'failed' } : { kind: 'failed', status })
       })
