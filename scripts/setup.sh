@@ -8,12 +8,15 @@ cd "$(dirname "$0")/.."
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 # Rust crates come from Debian's librust-*-dev packages (the crates registry is unreachable;
-# .cargo/config.toml points cargo at /usr/share/cargo/registry). python3-psutil is the benchmark peer.
+# .cargo/config.toml points cargo at /usr/share/cargo/registry). python3-psutil is the benchmark
+# peer; openssh-client and openssl serve the SSH and TLS tests (a real `ssh`, real certificates).
 APT_PACKAGES=(
   librust-libc-dev
   librust-sysinfo-dev
   librust-tempfile-dev
   python3-psutil
+  openssh-client
+  openssl
 )
 
 missing=()
