@@ -10,10 +10,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { freePort } from '../test/helpers/net.js'
 import { TestHub, type HubConnection } from '../test/hub/test-hub.js'
 
 const { values } = parseArgs({
@@ -106,13 +106,6 @@ function print(title: string, figures: Record<string, PhaseFigures>): void {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sonar-footprint-'))

@@ -9,7 +9,6 @@ import type { DisconnectInfo } from '../ts/transport/websocket-client.js'
 import { silentLogger } from '../ts/log.js'
 import { createPrivateKey } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Decoder } from 'cbor-x'
@@ -18,17 +17,11 @@ import { Agent } from '../ts/agent.js'
 import { openCollector } from '../ts/collector.js'
 import { loadConfig } from '../ts/config/config.js'
 import { dataPayloadBytes, TestHub } from './hub/test-hub.js'
-import { generateSshKeyPair } from './helpers/ssh-keys.js'
+import { freePort } from './helpers/net.js'
+import { connectAsHub, generateSshKeyPair } from './helpers/ssh.js'
 
 const cborDecoder = new Decoder({ mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0])
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 class FakeWebSocket extends EventEmitter<{ verified: []; disconnected: [DisconnectInfo] }> implements WebSocketLink {
   started = 0
@@ -242,21 +235,7 @@ describe('WebSocket ⇄ SSH end to end (real agent, real SSH server, test hub)',
       tuning: { backoff: { baseMs: 50, capMs: 300 }, sshGraceMs: 150 },
     })
     agent.start()
-    const connect = () =>
-      new Promise<InstanceType<typeof Client>>((resolve, reject) => {
-        const client = new Client()
-        client
-          .once('ready', () => resolve(client))
-          .once('error', reject)
-          .connect({
-            host: '127.0.0.1',
-            port,
-            username: 'u',
-            privateKey: pair.private,
-            algorithms: { kex: ['curve25519-sha256'], cipher: ['chacha20-poly1305@openssh.com'], hmac: ['hmac-sha2-256-etm@openssh.com'] },
-            ident: 'beszel_0.17.0',
-          })
-      })
+    const connect = () => connectAsHub(port, pair.private)
     try {
       let client: InstanceType<typeof Client> | undefined
       const deadline = Date.now() + 10_000

@@ -19,7 +19,6 @@ import { createLogger, silentLogger } from '../ts/log.js'
 import { encodeResponse } from '../ts/protocol/envelope.js'
 import { CborItemScanner } from '../ts/transport/cbor-item.js'
 import {
-  SSH_ALGORITHMS,
   SshServer,
   compareSemver,
   hubMode,
@@ -27,7 +26,7 @@ import {
   parseSemver,
   type SshServerOptions,
 } from '../ts/transport/ssh-server.js'
-import { generateSshKeyPair } from './helpers/ssh-keys.js'
+import { connectAsHub, generateSshKeyPair, HUB_ALGORITHMS } from './helpers/ssh.js'
 
 const { Client, utils } = ssh2
 const decoder = new Decoder({ mapsAsObjects: false })
@@ -36,11 +35,6 @@ const cbor = (value: unknown): Buffer => Buffer.from(encoder.encode(value))
 
 /** spec §3.4 example: `{0: 0, 1: {0: 60000}}` as hub 0.17 writes it */
 const GET_DATA = Buffer.from('a2000001a10019ea60', 'hex')
-const HUB_ALGORITHMS = {
-  kex: ['curve25519-sha256'],
-  cipher: ['chacha20-poly1305@openssh.com'],
-  hmac: ['hmac-sha2-256-etm@openssh.com'],
-} satisfies ConnectConfig['algorithms']
 /** what the stand-in dispatcher embeds under key 1 */
 const FAKE_DATA = cbor(new Map<number, unknown>([[0, new Map([[0, 12.5]])]]))
 const LEGACY_CBOR = cbor(new Map<number, unknown>([[0, new Map([[0, 99]])]]))
@@ -127,25 +121,11 @@ async function startServer(overrides: Partial<SshServerOptions> = {}): Promise<S
   return { server, port, dispatcher, sessions: () => sessions }
 }
 
-/** A client set up like the hub (spec §3.3): user u, its Ed25519 key, only the hub's algorithms. */
-function connectClient(port: number, extra: Partial<ConnectConfig> = {}): Promise<InstanceType<typeof Client>> {
-  return new Promise((resolve, reject) => {
-    const client = new Client()
-    clients.push(client)
-    client
-      .once('ready', () => resolve(client))
-      .once('error', reject)
-      .connect({
-        host: '127.0.0.1',
-        port,
-        username: 'u',
-        privateKey: hub.privateKey,
-        algorithms: HUB_ALGORITHMS,
-        ident: 'beszel_0.17.0',
-        readyTimeout: 10_000,
-        ...extra,
-      })
-  })
+/** A client set up like the hub (spec §3.3), closed after each test. */
+async function connectClient(port: number, extra: Partial<ConnectConfig> = {}): Promise<InstanceType<typeof Client>> {
+  const client = await connectAsHub(port, hub.privateKey, extra)
+  clients.push(client)
+  return client
 }
 
 interface ShellResult {

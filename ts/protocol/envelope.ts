@@ -93,6 +93,20 @@ function checkTopLevelKeys(frame: Uint8Array): void {
   }
 }
 
+/** One well-formed CBOR item that is a map with integer keys (requests and replies alike). */
+function decodeTopLevelMap(frame: Uint8Array, what: 'request' | 'response'): Map<unknown, unknown> {
+  let value: unknown
+  try {
+    value = decodeItem(frame)
+    checkTopLevelKeys(frame)
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error
+    throw new ProtocolError(`malformed CBOR: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (!(value instanceof Map)) throw new ProtocolError(`${what} is not a CBOR map`)
+  return value
+}
+
 /**
  * Decodes one hub request: `{0: action uint, 1?: data, 2?: id uint32}`. Unknown integer keys are
  * ignored, as Go's decoder does, so a newer hub's extra field cannot take the agent down.
@@ -102,15 +116,7 @@ export function decodeRequest(frame: Uint8Array): HubRequest {
   if (!(frame instanceof Uint8Array)) throw new ProtocolError('frame is not binary')
   if (frame.length === 0) throw new ProtocolError('empty frame')
   if (frame.length > MAX_FRAME_BYTES) throw new ProtocolError(`frame of ${frame.length} bytes exceeds ${MAX_FRAME_BYTES}`)
-  let value: unknown
-  try {
-    value = decodeItem(frame)
-    checkTopLevelKeys(frame)
-  } catch (error) {
-    if (error instanceof ProtocolError) throw error
-    throw new ProtocolError(`malformed CBOR: ${error instanceof Error ? error.message : String(error)}`)
-  }
-  if (!(value instanceof Map)) throw new ProtocolError('request is not a CBOR map')
+  const value = decodeTopLevelMap(frame, 'request')
   const rawId: unknown = value.get(RequestKey.Id)
   if (rawId !== undefined && !isUint32(rawId)) throw new ProtocolError('request id (key 2) is not a uint32')
   const id = rawId
@@ -212,15 +218,7 @@ export interface AgentResponse {
  * requests. Throws ProtocolError on anything that is not an integer-keyed map.
  */
 export function decodeResponse(frame: Uint8Array): AgentResponse {
-  let value: unknown
-  try {
-    value = decodeItem(frame)
-    checkTopLevelKeys(frame)
-  } catch (error) {
-    if (error instanceof ProtocolError) throw error
-    throw new ProtocolError(`malformed CBOR: ${error instanceof Error ? error.message : String(error)}`)
-  }
-  if (!(value instanceof Map)) throw new ProtocolError('response is not a CBOR map')
+  const value = decodeTopLevelMap(frame, 'response')
   const fields = value as Map<number, unknown>
   const id = fields.get(ResponseKey.Id)
   if (id !== undefined && !isUint32(id)) throw new ProtocolError('response id (key 0) is not a uint32')
