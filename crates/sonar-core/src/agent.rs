@@ -4,6 +4,7 @@
 
 use crate::cache::{Payload, SnapshotCache};
 use crate::collect::battery::BatteryCollector;
+use crate::collect::containers::{ContainerCollector, ContainerSample};
 use crate::collect::cpu::CpuCollector;
 use crate::collect::disk::DiskCollector;
 use crate::collect::memory::MemoryCollector;
@@ -16,6 +17,16 @@ use crate::units::two_decimals;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// What the caller gathered for this sample besides the kernel's files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CollectInput {
+    /// The running containers of every engine that answered; `None` when no engine answered
+    /// (sent as a null container list).
+    pub containers: Option<Vec<ContainerSample>>,
+    /// `Info.p`: a Podman engine is monitored.
+    pub podman: bool,
+}
+
 pub struct Agent {
     settings: Settings,
     host: HostInfo,
@@ -25,6 +36,7 @@ pub struct Agent {
     network: NetworkCollector,
     sensors: SensorCollector,
     battery: BatteryCollector,
+    containers: ContainerCollector,
     cache: SnapshotCache,
     connection_type: u8,
 }
@@ -39,6 +51,7 @@ impl Agent {
             network: NetworkCollector::new(&settings),
             sensors: SensorCollector::new(&settings),
             battery: BatteryCollector::new(&settings.roots),
+            containers: ContainerCollector::new(),
             cache: SnapshotCache::default(),
             connection_type: 0,
             settings,
@@ -64,15 +77,39 @@ impl Agent {
     }
 
     pub fn collect_at(&mut self, cache_time_ms: u16, now: Instant) -> Arc<Payload> {
+        self.collect_with_at(cache_time_ms, &CollectInput::default(), now)
+    }
+
+    /// As `collect`, with the caller's container readings. A fresh cached payload is returned
+    /// as is and `input` is ignored (callers check `is_fresh` first to skip asking the engines).
+    pub fn collect_with(&mut self, cache_time_ms: u16, input: &CollectInput) -> Arc<Payload> {
+        self.collect_with_at(cache_time_ms, input, Instant::now())
+    }
+
+    pub fn collect_with_at(
+        &mut self,
+        cache_time_ms: u16,
+        input: &CollectInput,
+        now: Instant,
+    ) -> Arc<Payload> {
         if let Some(hit) = self.cache.get(cache_time_ms, now) {
             return hit;
         }
-        let payload = Arc::new(Payload::new(self.gather(cache_time_ms, now)));
+        let payload = Arc::new(Payload::new(self.gather(cache_time_ms, input, now)));
         self.cache.set(cache_time_ms, now, payload.clone());
         payload
     }
 
-    fn gather(&mut self, ct: u16, now: Instant) -> CombinedData {
+    /// Whether `collect` would answer from the snapshot cache now.
+    pub fn is_fresh(&self, cache_time_ms: u16) -> bool {
+        self.is_fresh_at(cache_time_ms, Instant::now())
+    }
+
+    pub fn is_fresh_at(&self, cache_time_ms: u16, now: Instant) -> bool {
+        self.cache.get(cache_time_ms, now).is_some()
+    }
+
+    fn gather(&mut self, ct: u16, input: &CollectInput, now: Instant) -> CombinedData {
         let cpu = self.cpu.sample(ct);
         let mem = self.memory.sample();
         let disk = self.disk.sample(ct, now);
@@ -80,6 +117,13 @@ impl Agent {
         let temps = self.sensors.sample();
         let battery = self.battery.sample();
         let load_avg = system::load_avg(&self.settings.roots);
+        let containers = input.containers.as_ref().map(|list| {
+            self.containers
+                .sample(ct, now, list)
+                .iter()
+                .map(|c| c.to_value())
+                .collect()
+        });
 
         let extra_fs: Vec<(String, FsStats)> = disk
             .extra
@@ -150,7 +194,7 @@ impl Agent {
             disk_pct: stats.disk_pct,
             bandwidth: two_decimals(stats.net_sent + stats.net_recv),
             agent_version: AGENT_VERSION.to_string(),
-            podman: false,
+            podman: input.podman,
             gpu_pct: 0.0,
             dashboard_temp: temps.dashboard,
             os: current_os(),
@@ -165,7 +209,7 @@ impl Agent {
         CombinedData {
             stats,
             info,
-            containers: None,
+            containers,
         }
     }
 }

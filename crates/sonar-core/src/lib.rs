@@ -14,7 +14,7 @@ pub mod settings;
 pub mod units;
 pub mod value;
 
-pub use agent::Agent;
+pub use agent::{Agent, CollectInput};
 pub use cache::Payload;
 pub use settings::{SettingError, Settings, SETTING_NAMES};
 pub use value::{Key, Value};

@@ -33,6 +33,29 @@ pub struct CombinedData {
     pub containers: Option<Vec<Value>>,
 }
 
+/// One item of `CombinedData.container` (container.Stats, spec §1.7).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerStats {
+    pub name: String,
+    /// % of the whole host, 2 dp.
+    pub cpu: f64,
+    /// MiB, 2 dp.
+    pub mem: f64,
+    /// MiB/s, 2 dp.
+    pub net_sent: f64,
+    pub net_recv: f64,
+    /// 0 none, 1 starting, 2 healthy, 3 unhealthy.
+    pub health: u8,
+    pub status: String,
+    /// 12-character short id.
+    pub id: String,
+    pub image: String,
+    /// [sent, received] B/s.
+    pub bandwidth: [u64; 2],
+    /// e.g. "80, 127.0.0.1:8080".
+    pub ports: String,
+}
+
 /// Values of `Stats.efs` (FsStats).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FsStats {
@@ -119,6 +142,27 @@ fn omit_zero_array(b: MapBuilder, key: u64, name: &'static str, v: Value) -> Map
         b
     } else {
         b.field(key, name, v)
+    }
+}
+
+impl ContainerStats {
+    /// v0.17 keys 0–8 always (the Go struct has no omitempty there), HEAD's 9 omitzero and 10
+    /// always. Keys 5–8 and 10 are CBOR-only in Go (`json:"-"`); the JSON names here serve the
+    /// snapshot.
+    pub fn to_value(&self) -> Value {
+        let b = MapBuilder::new()
+            .field(0, "n", Value::Text(self.name.clone()))
+            .field(1, "c", Value::Float(self.cpu))
+            .field(2, "m", Value::Float(self.mem))
+            .field(3, "ns", Value::Float(self.net_sent))
+            .field(4, "nr", Value::Float(self.net_recv))
+            .field(5, "health", Value::UInt(u64::from(self.health)))
+            .field(6, "status", Value::Text(self.status.clone()))
+            .field(7, "id", Value::Text(self.id.clone()))
+            .field(8, "image", Value::Text(self.image.clone()));
+        omit_zero_array(b, 9, "b", Value::uint_array(&self.bandwidth))
+            .field(10, "ports", Value::Text(self.ports.clone()))
+            .build()
     }
 }
 
