@@ -9,7 +9,8 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 
 # Rust crates come from Debian's librust-*-dev packages (the crates registry is unreachable;
 # .cargo/config.toml points cargo at /usr/share/cargo/registry). python3-psutil is the benchmark
-# peer; openssh-client and openssl serve the SSH and TLS tests (a real `ssh`, real certificates).
+# peer; openssh-client and openssl serve the SSH and TLS tests (a real `ssh`, real certificates);
+# podman, runc and busybox-static give the container tests a real engine (no registry needed).
 APT_PACKAGES=(
   librust-libc-dev
   librust-sysinfo-dev
@@ -17,6 +18,9 @@ APT_PACKAGES=(
   python3-psutil
   openssh-client
   openssl
+  podman
+  runc
+  busybox-static
 )
 
 missing=()
