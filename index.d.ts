@@ -4,9 +4,71 @@
  * Go agent omits when empty.
  */
 
+/** A published port of a container (`/containers/json` Ports[] entries with PublicPort ≠ 0). */
+export interface ContainerPortInput {
+  /** Host IP; "0.0.0.0", "::" and "" are written as the bare port */
+  ip: string
+  publicPort: number
+}
+
+/**
+ * The raw readings of one running container, straight from the engine's list and one-shot stats.
+ * The core computes every rate and percentage; a field of the wrong type rejects collect() with a
+ * TypeError/RangeError naming it (e.g. `containers[3].cpuTotal`).
+ */
+export interface ContainerSampleInput {
+  /** Full id from /containers/json (hex); items carry its first 12 characters */
+  id: string
+  /** Names[0] without the leading "/" */
+  name: string
+  image: string
+  /** /containers/json Status text, e.g. "Up About an hour (healthy)" */
+  status: string
+  ports: ContainerPortInput[]
+  /** cpu_stats.cpu_usage.total_usage (ns) */
+  cpuTotal: number
+  /** cpu_stats.system_cpu_usage (ns) */
+  cpuSystem: number
+  /** cpu_stats.online_cpus (0 if absent) */
+  onlineCpus: number
+  /** memory_stats.usage (bytes) */
+  memUsage: number
+  /** memory_stats.stats.inactive_file (cgroup v2), 0 if absent */
+  memInactiveFile: number
+  /** memory_stats.stats.cache (cgroup v1), 0 if absent */
+  memCache: number
+  /** Σ networks.*.rx_bytes */
+  netRx: number
+  /** Σ networks.*.tx_bytes */
+  netTx: number
+}
+
 export interface CollectOptions {
   /** The hub's cache time: 60000 for the normal tick, 1000 for real time; 0 = never cached. */
   cacheTimeMs?: number
+  /**
+   * The containers of this sample (every engine that answered, any order); omitted or null →
+   * key 2 is null (no engine answered), [] → an empty list. Ignored when the answer comes from
+   * the snapshot cache (see isFresh).
+   */
+  containers?: ContainerSampleInput[] | null
+  /** Info.p: a Podman engine is monitored */
+  podman?: boolean
+}
+
+/** An item of CombinedData.container (container.Stats, v0.17 shape plus HEAD's b and ports). */
+export interface ContainerJson {
+  n: string
+  /** % of the whole host */ c: number
+  /** MiB */ m: number
+  /** MiB/s */ ns: number
+  /** MiB/s */ nr: number
+  /** 0 none, 1 starting, 2 healthy, 3 unhealthy (CBOR-only in Go) */ health: number
+  /** cleaned status text, e.g. "Up an hour" */ status: string
+  /** 12-character short id */ id: string
+  image: string
+  /** [sent, received] bytes/s */ b?: [number, number]
+  /** e.g. "80, 127.0.0.1:8080" */ ports: string
 }
 
 export interface FsStatsJson {
@@ -80,7 +142,7 @@ export interface InfoJson {
 export interface CombinedDataJson {
   stats: StatsJson
   info: InfoJson
-  container: unknown[] | null
+  container: ContainerJson[] | null
 }
 
 export interface NativeBinding {
@@ -94,6 +156,11 @@ export interface NativeBinding {
   collect(options?: CollectOptions): Promise<Buffer>
   /** The same payload as a plain object with the spec's JSON names. */
   snapshot(options?: CollectOptions): Promise<CombinedDataJson>
+  /**
+   * True when collect({ cacheTimeMs }) would answer from the snapshot cache, so the caller can
+   * skip asking the container engines. Never blocks: false while a collection is running.
+   */
+  isFresh(cacheTimeMs: number): boolean
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */
   setConnectionType(type: 0 | 1 | 2): void
 }

@@ -62,6 +62,10 @@ impl Agent {
         &self.settings
     }
 
+    pub fn connection_type(&self) -> u8 {
+        self.connection_type
+    }
+
     /// `Info.ct`: 0 none, 1 SSH, 2 WebSocket. Cached payloads are dropped so the next answer
     /// reports the new connection.
     pub fn set_connection_type(&mut self, connection_type: u8) {

@@ -19,6 +19,9 @@ pub enum Arg {
     Number(f64),
     Text(String),
     Object,
+    /// A JS array and its length.
+    Array(u32),
+    Bool(bool),
     /// Any other `typeof` (null, boolean, function, symbol, bigint…).
     Other(&'static str),
 }
@@ -35,6 +38,8 @@ impl Arg {
                 format!("Received type string ('{shown}{more}')")
             }
             Arg::Object => "Received type object".to_string(),
+            Arg::Array(_) => "Received an instance of Array".to_string(),
+            Arg::Bool(b) => format!("Received type boolean ({b})"),
             Arg::Other("null") => "Received null".to_string(),
             Arg::Other(t) => format!("Received type {t}"),
         }
@@ -55,7 +60,7 @@ fn js_number(n: f64) -> String {
 pub fn options_given(arg: &Arg) -> Result<bool, JsError> {
     match arg {
         Arg::Undefined => Ok(false),
-        Arg::Object => Ok(true),
+        Arg::Object | Arg::Array(_) => Ok(true),
         other => Err(JsError::type_error(
             ERR_INVALID_ARG_TYPE,
             format!(
@@ -122,7 +127,7 @@ fn whole_number_in(n: f64, max: u16) -> Option<u64> {
 /// `configure(settings)` needs an object (plain, `process.env`, …).
 pub fn settings_object(arg: &Arg) -> Result<(), JsError> {
     match arg {
-        Arg::Object => Ok(()),
+        Arg::Object | Arg::Array(_) => Ok(()),
         other => Err(JsError::type_error(
             ERR_INVALID_ARG_TYPE,
             format!(
@@ -155,6 +160,85 @@ pub fn settings_from(values: &HashMap<&str, String>) -> Result<Settings, JsError
 
 fn setting_error(e: SettingError) -> JsError {
     JsError::error(ERR_SONAR_SETTING, e.to_string())
+}
+
+/// `options.containers`: an array, or undefined/null when no engine answered (key 2 null).
+/// Returns the array's length.
+pub fn containers_list(arg: &Arg) -> Result<Option<u32>, JsError> {
+    match arg {
+        Arg::Undefined | Arg::Other("null") => Ok(None),
+        Arg::Array(len) => Ok(Some(*len)),
+        other => Err(type_error("containers", "an array or null", other)),
+    }
+}
+
+/// `options.podman`: a boolean, false when absent.
+pub fn podman_flag(arg: &Arg) -> Result<bool, JsError> {
+    match arg {
+        Arg::Undefined => Ok(false),
+        Arg::Bool(b) => Ok(*b),
+        other => Err(type_error("podman", "of type boolean", other)),
+    }
+}
+
+/// An element of a list that must be a plain object (`containers[3]`, `containers[3].ports[0]`).
+pub fn list_item(path: &str, arg: &Arg) -> Result<(), JsError> {
+    match arg {
+        Arg::Object => Ok(()),
+        other => Err(type_error(path, "of type object", other)),
+    }
+}
+
+/// A list inside an item (`containers[3].ports`); returns its length.
+pub fn inner_list(path: &str, arg: &Arg) -> Result<u32, JsError> {
+    match arg {
+        Arg::Array(len) => Ok(*len),
+        other => Err(type_error(path, "an array", other)),
+    }
+}
+
+pub fn text_field(path: &str, arg: Arg) -> Result<String, JsError> {
+    match arg {
+        Arg::Text(s) => Ok(s),
+        other => Err(type_error(path, "of type string", &other)),
+    }
+}
+
+/// A raw engine counter: a whole number from 0 to 2^64 − 1.
+pub fn counter_field(path: &str, arg: &Arg) -> Result<u64, JsError> {
+    // 2^64 as f64; every f64 below it converts to u64 exactly (the large ones are integers).
+    const LIMIT: f64 = 18_446_744_073_709_551_616.0;
+    number_field(path, arg, LIMIT, "a non-negative integer")
+}
+
+/// A whole number from 0 to `max` (`onlineCpus`, `publicPort`).
+pub fn bounded_field(path: &str, arg: &Arg, max: u32) -> Result<u64, JsError> {
+    number_field(
+        path,
+        arg,
+        f64::from(max) + 1.0,
+        &format!("an integer from 0 to {max}"),
+    )
+}
+
+fn number_field(path: &str, arg: &Arg, limit: f64, what: &str) -> Result<u64, JsError> {
+    match arg {
+        Arg::Number(n) if n.is_finite() && n.fract() == 0.0 && *n >= 0.0 && *n < limit => {
+            Ok(*n as u64)
+        }
+        Arg::Number(_) => Err(JsError::range_error(
+            ERR_INVALID_ARG_VALUE,
+            format!("The \"{path}\" property must be {what}. {}", arg.received()),
+        )),
+        other => Err(type_error(path, "of type number", other)),
+    }
+}
+
+fn type_error(path: &str, what: &str, arg: &Arg) -> JsError {
+    JsError::type_error(
+        ERR_INVALID_ARG_TYPE,
+        format!("The \"{path}\" property must be {what}. {}", arg.received()),
+    )
 }
 
 /// Stages of the hidden `__panicForTest(stage)` hook.
@@ -286,6 +370,77 @@ mod tests {
         let e = cache_time_ms(&Arg::Text("x".repeat(100))).unwrap_err();
         assert!(e.message.len() < 120, "{}", e.message);
         assert!(e.message.contains("..."));
+    }
+
+    #[test]
+    fn containers_list_or_null() {
+        assert_eq!(containers_list(&Arg::Undefined), Ok(None));
+        assert_eq!(containers_list(&Arg::Other("null")), Ok(None));
+        assert_eq!(containers_list(&Arg::Array(0)), Ok(Some(0)));
+        assert_eq!(containers_list(&Arg::Array(3)), Ok(Some(3)));
+        for arg in [Arg::Object, Arg::Number(1.0), Arg::Bool(true)] {
+            let e = containers_list(&arg).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::TypeError);
+            assert_eq!(e.code, ERR_INVALID_ARG_TYPE);
+            assert!(e.message.contains("\"containers\""), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn podman_flag_boolean_or_absent() {
+        assert_eq!(podman_flag(&Arg::Undefined), Ok(false));
+        assert_eq!(podman_flag(&Arg::Bool(true)), Ok(true));
+        let e = podman_flag(&Arg::Text("true".into())).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TypeError);
+        assert!(e.message.contains("\"podman\""), "{}", e.message);
+    }
+
+    #[test]
+    fn container_fields_name_their_path() {
+        let e = counter_field("containers[3].cpuTotal", &Arg::Text("12".into())).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TypeError);
+        assert_eq!(e.code, ERR_INVALID_ARG_TYPE);
+        assert!(
+            e.message
+                .starts_with("The \"containers[3].cpuTotal\" property"),
+            "{}",
+            e.message
+        );
+        for n in [-1.0, 1.5, f64::NAN, f64::INFINITY, 1.9e19] {
+            let e = counter_field("containers[0].netRx", &Arg::Number(n)).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::RangeError, "{n}");
+            assert!(e.message.contains("containers[0].netRx"));
+        }
+        let e = text_field("containers[1].id", Arg::Undefined).unwrap_err();
+        assert!(e.message.contains("\"containers[1].id\""), "{}", e.message);
+        assert!(e.message.ends_with("Received undefined"), "{}", e.message);
+        let e = list_item("containers[2]", &Arg::Other("null")).unwrap_err();
+        assert!(e.message.contains("\"containers[2]\""), "{}", e.message);
+        assert!(list_item("containers[2]", &Arg::Array(1)).is_err());
+        assert!(inner_list("containers[2].ports", &Arg::Object).is_err());
+    }
+
+    #[test]
+    fn container_numbers_in_range() {
+        assert_eq!(
+            counter_field("c", &Arg::Number(1_368_474_900_000_000.0)),
+            Ok(1_368_474_900_000_000)
+        );
+        assert_eq!(counter_field("c", &Arg::Number(0.0)), Ok(0));
+        assert_eq!(
+            counter_field("c", &Arg::Number(18_446_744_073_709_549_568.0)),
+            Ok(18_446_744_073_709_549_568)
+        );
+        assert_eq!(bounded_field("p", &Arg::Number(65535.0), 65535), Ok(65535));
+        let e = bounded_field(
+            "containers[0].ports[1].publicPort",
+            &Arg::Number(65536.0),
+            65535,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::RangeError);
+        assert!(e.message.contains("from 0 to 65535"), "{}", e.message);
+        assert_eq!(text_field("t", Arg::Text("x".into())), Ok("x".to_string()));
     }
 
     #[test]

@@ -11,8 +11,9 @@ mod state;
 
 use args::{Arg, PanicStage};
 use napi::{queue_work, Args, Env, JsError, JsValue, Kind, Property, Result, ValueType};
+use sonar_core::collect::containers::{ContainerPort, ContainerSample};
 use sonar_core::model::AGENT_VERSION;
-use sonar_core::{Payload, Value, SETTING_NAMES};
+use sonar_core::{CollectInput, Payload, Value, SETTING_NAMES};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("configure", Kind::Sync, configure),
             Property::method("collect", Kind::Promise, collect),
             Property::method("snapshot", Kind::Promise, snapshot),
+            Property::method("isFresh", Kind::Sync, is_fresh),
             Property::method("setConnectionType", Kind::Sync, set_connection_type),
             Property::method("__panicForTest", Kind::Promise, panic_for_test).hidden(),
             Property::method("__panicForTestSync", Kind::Sync, panic_for_test_sync).hidden(),
@@ -38,6 +40,8 @@ fn read_arg<'s>(env: Env<'s>, value: JsValue<'s>) -> Result<Arg> {
         ValueType::Undefined => Arg::Undefined,
         ValueType::Number => Arg::Number(env.get_number(value)?),
         ValueType::String => Arg::Text(env.get_string(value)?),
+        ValueType::Boolean => Arg::Bool(env.get_bool(value)?),
+        ValueType::Object if env.is_array(value)? => Arg::Array(env.array_length(value)?),
         ValueType::Object => Arg::Object,
         other => Arg::Other(other.name()),
     })
@@ -67,37 +71,118 @@ fn configure<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
     env.undefined()
 }
 
-/// `cacheTimeMs` of an optional options object.
-fn cache_time_option<'s>(env: Env<'s>, options: JsValue<'s>) -> Result<u16> {
-    let given = args::options_given(&read_arg(env, options)?)?;
-    let arg = if given {
-        read_arg(env, env.get_property(options, "cacheTimeMs")?)?
-    } else {
-        Arg::Undefined
-    };
-    Ok(args::cache_time_ms(&arg)?)
+/// `cacheTimeMs`, `containers` and `podman` of an optional options object.
+fn collect_options<'s>(env: Env<'s>, options: JsValue<'s>) -> Result<(u16, CollectInput)> {
+    if !args::options_given(&read_arg(env, options)?)? {
+        return Ok((
+            args::cache_time_ms(&Arg::Undefined)?,
+            CollectInput::default(),
+        ));
+    }
+    let cache_time_ms =
+        args::cache_time_ms(&read_arg(env, env.get_property(options, "cacheTimeMs")?)?)?;
+    let containers = read_containers(env, env.get_property(options, "containers")?)?;
+    let podman = args::podman_flag(&read_arg(env, env.get_property(options, "podman")?)?)?;
+    Ok((cache_time_ms, CollectInput { containers, podman }))
 }
 
-/// `collect(options?: { cacheTimeMs?: number }): Promise<Buffer>` — the CBOR payload.
+/// `options.containers` (ContainerSampleInput[] | null | undefined), checked field by field; a
+/// bad field rejects the call with an error naming it (`containers[3].cpuTotal`).
+fn read_containers<'s>(env: Env<'s>, list: JsValue<'s>) -> Result<Option<Vec<ContainerSample>>> {
+    let Some(len) = args::containers_list(&read_arg(env, list)?)? else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(len as usize);
+    for i in 0..len {
+        let path = format!("containers[{i}]");
+        let item = env.get_element(list, i)?;
+        args::list_item(&path, &read_arg(env, item)?)?;
+        let field = |name: &str| -> Result<(String, Arg)> {
+            let arg = read_arg(env, env.get_property(item, name)?)?;
+            Ok((format!("{path}.{name}"), arg))
+        };
+        let text = |name: &str| -> Result<String> {
+            let (at, arg) = field(name)?;
+            Ok(args::text_field(&at, arg)?)
+        };
+        let counter = |name: &str| -> Result<u64> {
+            let (at, arg) = field(name)?;
+            Ok(args::counter_field(&at, &arg)?)
+        };
+        let (at, arg) = field("onlineCpus")?;
+        let online_cpus = u32::try_from(args::bounded_field(&at, &arg, u32::MAX)?).unwrap_or(0);
+        out.push(ContainerSample {
+            id: text("id")?,
+            name: text("name")?,
+            image: text("image")?,
+            status: text("status")?,
+            ports: read_ports(env, item, &path)?,
+            cpu_total: counter("cpuTotal")?,
+            cpu_system: counter("cpuSystem")?,
+            online_cpus,
+            mem_usage: counter("memUsage")?,
+            mem_inactive_file: counter("memInactiveFile")?,
+            mem_cache: counter("memCache")?,
+            net_rx: counter("netRx")?,
+            net_tx: counter("netTx")?,
+        });
+    }
+    Ok(Some(out))
+}
+
+fn read_ports<'s>(env: Env<'s>, item: JsValue<'s>, path: &str) -> Result<Vec<ContainerPort>> {
+    let path = format!("{path}.ports");
+    let list = env.get_property(item, "ports")?;
+    let len = args::inner_list(&path, &read_arg(env, list)?)?;
+    let mut out = Vec::with_capacity(len as usize);
+    for i in 0..len {
+        let at = format!("{path}[{i}]");
+        let port = env.get_element(list, i)?;
+        args::list_item(&at, &read_arg(env, port)?)?;
+        let ip = args::text_field(
+            &format!("{at}.ip"),
+            read_arg(env, env.get_property(port, "ip")?)?,
+        )?;
+        let public_port = args::bounded_field(
+            &format!("{at}.publicPort"),
+            &read_arg(env, env.get_property(port, "publicPort")?)?,
+            u32::from(u16::MAX),
+        )?;
+        out.push(ContainerPort {
+            ip,
+            public_port: u16::try_from(public_port).unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
+/// `collect(options?: CollectOptions): Promise<Buffer>` — the CBOR payload.
 fn collect<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
-    let cache_time_ms = cache_time_option(env, args.get(0))?;
+    let (cache_time_ms, input) = collect_options(env, args.get(0))?;
     queue_work(
         env,
         "sonar:collect",
-        move || Ok(state::collect(cache_time_ms)),
+        move || Ok(state::collect(cache_time_ms, &input)),
         |env, payload: Arc<Payload>| env.buffer_copy(&payload.cbor),
     )
 }
 
-/// `snapshot(options?: { cacheTimeMs?: number }): Promise<object>` — the same payload as plain JS.
+/// `snapshot(options?: CollectOptions): Promise<object>` — the same payload as plain JS.
 fn snapshot<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
-    let cache_time_ms = cache_time_option(env, args.get(0))?;
+    let (cache_time_ms, input) = collect_options(env, args.get(0))?;
     queue_work(
         env,
         "sonar:snapshot",
-        move || Ok(state::collect(cache_time_ms)),
+        move || Ok(state::collect(cache_time_ms, &input)),
         |env, payload: Arc<Payload>| to_js(env, &payload.value),
     )
+}
+
+/// `isFresh(cacheTimeMs): boolean` — whether collect() would answer from the snapshot cache,
+/// so the caller can skip asking the container engines. Never waits for a collection.
+fn is_fresh<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
+    let cache_time_ms = args::cache_time_ms(&read_arg(env, args.get(0))?)?;
+    env.boolean(state::is_fresh(cache_time_ms))
 }
 
 /// Maps keyed by JSON names, byte strings as number arrays, every number as a JS number.

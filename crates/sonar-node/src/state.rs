@@ -3,9 +3,9 @@
 //! collection in progress. Poisoned locks are recovered: a panic during one collection must not
 //! wedge every later one.
 
-use sonar_core::{Agent, Payload, Settings};
+use sonar_core::{Agent, CollectInput, Payload, Settings};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 struct Slot {
     settings: Settings,
@@ -47,12 +47,29 @@ pub fn set_connection_type(connection_type: u8) {
 }
 
 /// Collects (or serves from the cache) on the calling thread; one collection at a time.
-pub fn collect(cache_time_ms: u16) -> Arc<Payload> {
+pub fn collect(cache_time_ms: u16, input: &CollectInput) -> Arc<Payload> {
     let slot = current();
     let mut agent = lock(&slot.agent);
     let agent = agent.get_or_insert_with(|| Agent::new(slot.settings.clone()));
     agent.set_connection_type(CONNECTION_TYPE.load(Ordering::Relaxed));
-    agent.collect(cache_time_ms)
+    agent.collect_with(cache_time_ms, input)
+}
+
+/// Whether `collect(cache_time_ms)` would answer from the cache. Called on the JS thread, so it
+/// never waits: while a collection runs (or before the first) the answer is false, and the
+/// caller merely asks the engines once more than needed.
+pub fn is_fresh(cache_time_ms: u16) -> bool {
+    let slot = current();
+    let agent = match slot.agent.try_lock() {
+        Ok(guard) => guard,
+        Err(TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(TryLockError::WouldBlock) => return false,
+    };
+    let connection_changed =
+        |a: &Agent| a.connection_type() != CONNECTION_TYPE.load(Ordering::Relaxed);
+    agent
+        .as_ref()
+        .is_some_and(|a| !connection_changed(a) && a.is_fresh(cache_time_ms))
 }
 
 /// Test hook: panics while holding the agent's lock, leaving it poisoned.
@@ -75,17 +92,47 @@ mod tests {
         let poisoned = std::thread::spawn(poison_for_test).join();
         assert!(poisoned.is_err());
         assert!(current().agent.is_poisoned());
-        let payload = collect(1000);
+        let payload = collect(1000, &CollectInput::default());
         assert!(!payload.cbor.is_empty());
         // Served from the cache: the same payload.
-        assert!(Arc::ptr_eq(&payload, &collect(1000)));
+        assert!(is_fresh(1000));
+        assert!(Arc::ptr_eq(
+            &payload,
+            &collect(1000, &CollectInput::default())
+        ));
+    }
+
+    #[test]
+    fn is_fresh_without_waiting() {
+        let _turn = lock(&SERIAL);
+        configure(Settings::default());
+        assert!(!is_fresh(1000), "no agent yet");
+        collect(1000, &CollectInput::default());
+        assert!(is_fresh(1000));
+        assert!(!is_fresh(0));
+        let slot = current();
+        let _busy = lock(&slot.agent);
+        assert!(!is_fresh(1000), "a collection in progress");
+    }
+
+    #[test]
+    fn containers_reach_the_payload() {
+        let _turn = lock(&SERIAL);
+        let input = CollectInput {
+            containers: Some(vec![]),
+            podman: true,
+        };
+        let payload = collect(0, &input);
+        let text = payload.value.to_json();
+        assert!(text.contains("\"container\":[]"), "{text}");
+        assert!(text.contains("\"p\":true"), "{text}");
     }
 
     #[test]
     fn connection_type_change_reaches_the_agent() {
         let _turn = lock(&SERIAL);
         set_connection_type(2);
-        let payload = collect(0);
+        let payload = collect(0, &CollectInput::default());
         set_connection_type(0);
         let text = payload.value.to_json();
         assert!(text.contains("\"ct\":2"), "{text}");

@@ -54,7 +54,7 @@ function assertPlain(value, at = 'snapshot') {
 
 await check('exports', () => {
   assert.deepEqual(Object.keys(m).sort(), [
-    'agentVersion', 'collect', 'configure', 'setConnectionType', 'settingNames', 'snapshot',
+    'agentVersion', 'collect', 'configure', 'isFresh', 'setConnectionType', 'settingNames', 'snapshot',
   ]);
   assert.equal(m.agentVersion, '0.17.0');
   assert.equal(typeof m.__panicForTest, 'function');
@@ -137,6 +137,81 @@ await check('invalid collect/snapshot arguments reject', async () => {
   );
   assert.ok(await m.collect({ cacheTimeMs: 65535 }));
   assert.ok(await m.collect({ cacheTimeMs: undefined }));
+});
+
+// shared/fixtures/beszel-v0.17/container.json as the engine helper hands it over
+const fixture = {
+  id: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+  name: 'web',
+  image: 'nginx:latest',
+  status: 'Up About an hour (healthy)',
+  ports: [{ ip: '127.0.0.1', publicPort: 8080 }, { ip: '::', publicPort: 80 }, { ip: '0.0.0.0', publicPort: 80 }],
+  cpuTotal: 312055276000,
+  cpuSystem: 1366399830000000,
+  onlineCpus: 2,
+  memUsage: 507400192,
+  memInactiveFile: 165130240,
+  memCache: 0,
+  netRx: 537029455 + 6241,
+  netTx: 20376558 + 2003766,
+};
+
+await check('containers: the fixtures give the Go test values', async () => {
+  const first = await m.snapshot({ cacheTimeMs: 0, containers: [fixture], podman: true });
+  assert.equal(first.info.p, true);
+  assert.equal(first.container.length, 1);
+  assert.equal(first.container[0].c, 0, 'first sample');
+  const second = await m.snapshot({
+    cacheTimeMs: 0,
+    containers: [{ ...fixture, cpuTotal: 314891801000, cpuSystem: 1368474900000000 }],
+  });
+  assertPlain(second);
+  assert.equal(second.info.p, undefined);
+  assert.deepEqual(second.container, [{
+    n: 'web', c: 0.14, m: 326.41, ns: 0, nr: 0, health: 2, status: 'Up an hour',
+    id: '0123456789ab', image: 'nginx:latest', ports: '80, 127.0.0.1:8080',
+  }]);
+  assert.deepEqual((await m.snapshot({ cacheTimeMs: 0, containers: [] })).container, []);
+  assert.equal((await m.snapshot({ cacheTimeMs: 0, containers: null })).container, null);
+  const buf = await m.collect({ cacheTimeMs: 0, containers: [] });
+  assert.ok(buf.includes(Buffer.from([0x02, 0x80])), 'key 2: empty array');
+});
+
+await check('containers: bad input rejects naming the field', async () => {
+  const type = { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' };
+  const range = { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE' };
+  await rejectsWith(m.collect({ cacheTimeMs: 0, containers: {} }), { ...type, includes: '"containers"' });
+  await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [fixture, null] }), { ...type, includes: '"containers[1]"' });
+  await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [fixture, { ...fixture, cpuTotal: '1' }] }),
+    { ...type, includes: '"containers[1].cpuTotal"' });
+  await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [{ ...fixture, netRx: -1 }] }),
+    { ...range, includes: '"containers[0].netRx"' });
+  await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [{ ...fixture, memUsage: 1.5 }] }),
+    { ...range, includes: '"containers[0].memUsage"' });
+  await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [{ ...fixture, id: undefined }] }),
+    { ...type, includes: '"containers[0].id"' });
+  await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [{ ...fixture, ports: undefined }] }),
+    { ...type, includes: '"containers[0].ports"' });
+  await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [{ ...fixture, ports: [{ ip: '', publicPort: 70000 }] }] }),
+    { ...range, includes: '"containers[0].ports[0].publicPort"' });
+  await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [], podman: 'yes' }), { ...type, includes: '"podman"' });
+  await assert.rejects(
+    m.collect({ cacheTimeMs: 0, containers: [{ ...fixture, get status() { throw new SyntaxError('getter'); } }] }),
+    { name: 'SyntaxError', message: 'getter' },
+  );
+});
+
+await check('isFresh', async () => {
+  await m.collect({ cacheTimeMs: 4000 });
+  assert.equal(m.isFresh(4000), true);
+  assert.equal(m.isFresh(0), false);
+  assert.equal(m.isFresh(4001), false);
+  throwsWith(() => m.isFresh(70000), { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE', includes: 'cacheTimeMs' });
+  throwsWith(() => m.isFresh('1000'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', includes: 'cacheTimeMs' });
+  // while a collection runs on the threadpool, isFresh answers at once
+  const pending = m.collect({ cacheTimeMs: 0 });
+  assert.equal(typeof m.isFresh(4000), 'boolean');
+  await pending;
 });
 
 await check('configure', async () => {

@@ -261,6 +261,40 @@ impl<'s> Env<'s> {
         })
     }
 
+    /// The value of a JS boolean (fails with a Node-API error for anything else).
+    pub fn get_bool(self, value: JsValue<'s>) -> Result<bool> {
+        let mut b = false;
+        // SAFETY: live env, handle of the current scope, valid out-pointer.
+        let status = unsafe { sys::napi_get_value_bool(self.raw, value.raw, &mut b) };
+        error::check(self.raw, status, "napi_get_value_bool")?;
+        Ok(b)
+    }
+
+    /// `Array.isArray(value)`.
+    pub fn is_array(self, value: JsValue<'s>) -> Result<bool> {
+        let mut b = false;
+        // SAFETY: live env, handle of the current scope, valid out-pointer.
+        let status = unsafe { sys::napi_is_array(self.raw, value.raw, &mut b) };
+        error::check(self.raw, status, "napi_is_array")?;
+        Ok(b)
+    }
+
+    /// `array.length` of a JS array.
+    pub fn array_length(self, array: JsValue<'s>) -> Result<u32> {
+        let mut len = 0u32;
+        // SAFETY: live env, handle of the current scope, valid out-pointer.
+        let status = unsafe { sys::napi_get_array_length(self.raw, array.raw, &mut len) };
+        error::check(self.raw, status, "napi_get_array_length")?;
+        Ok(len)
+    }
+
+    /// `array[index]` (runs getters and proxies, as `get_property` does).
+    pub fn get_element(self, array: JsValue<'s>, index: u32) -> Result<JsValue<'s>> {
+        self.make("napi_get_element", |env, out| unsafe {
+            sys::napi_get_element(env, array.raw, index, out)
+        })
+    }
+
     pub fn set_element(self, array: JsValue<'s>, index: u32, value: JsValue<'s>) -> Result<()> {
         // SAFETY: live env, handles of the current scope.
         let status = unsafe { sys::napi_set_element(self.raw, array.raw, index, value.raw) };

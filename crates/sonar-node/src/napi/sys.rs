@@ -142,6 +142,16 @@ extern "C" {
         key: napi_value,
         result: *mut napi_value,
     ) -> napi_status;
+    pub fn napi_get_value_bool(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
+    pub fn napi_is_array(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
+    pub fn napi_get_array_length(env: napi_env, value: napi_value, result: *mut u32)
+        -> napi_status;
+    pub fn napi_get_element(
+        env: napi_env,
+        object: napi_value,
+        index: u32,
+        result: *mut napi_value,
+    ) -> napi_status;
     pub fn napi_set_element(
         env: napi_env,
         object: napi_value,
