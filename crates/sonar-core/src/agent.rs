@@ -123,7 +123,7 @@ impl Agent {
         let load_avg = system::load_avg(&self.settings.roots);
         let containers = input.containers.as_ref().map(|list| {
             self.containers
-                .sample(ct, now, list)
+                .sample_engines(ct, now, list, input.podman)
                 .iter()
                 .map(|c| c.to_value())
                 .collect()

@@ -170,6 +170,51 @@ fn cpu_above_100_reports_zero_and_reseeds() {
 }
 
 #[test]
+fn podman_cpu_is_a_share_of_wall_time_capacity() {
+    // Real Podman 4 on a 2-CPU host, a one-core busy loop: system_cpu_usage grows by the busy
+    // time only, so Δtotal/Δsystem would read ~93 %.
+    let mut c = ContainerCollector::new();
+    let t0 = Instant::now();
+    let s = |cpu_total, cpu_system| ContainerSample {
+        cpu_total,
+        cpu_system,
+        online_cpus: 2,
+        ..fixture1()
+    };
+    c.sample_engines(1000, t0, &[s(2_296_268_448, 1_254_243_826_774)], true);
+    let busy = one(c.sample_engines(
+        1000,
+        t0 + Duration::from_millis(2158),
+        &[s(4_452_840_103, 1_256_568_311_468)],
+        true,
+    ));
+    assert_eq!(busy.cpu, 49.97);
+    // without the Podman flag: the v0.17 formula on the same counters
+    let mut c = ContainerCollector::new();
+    c.sample(1000, t0, &[s(2_296_268_448, 1_254_243_826_774)]);
+    let docker = one(c.sample(
+        1000,
+        t0 + Duration::from_millis(2158),
+        &[s(4_452_840_103, 1_256_568_311_468)],
+    ));
+    assert_eq!(docker.cpu, 92.78);
+    // online_cpus absent: falls back to the system counter
+    let mut c = ContainerCollector::new();
+    let no_cpus = |cpu_total, cpu_system| ContainerSample {
+        online_cpus: 0,
+        ..s(cpu_total, cpu_system)
+    };
+    c.sample_engines(1000, t0, &[no_cpus(1_000, 10_000)], true);
+    let s2 = c.sample_engines(
+        1000,
+        t0 + Duration::from_secs(1),
+        &[no_cpus(2_000, 20_000)],
+        true,
+    );
+    assert_eq!(one(s2).cpu, 10.0);
+}
+
+#[test]
 fn memory_inactive_file_then_cache_and_implausible_values_skip() {
     let mut c = ContainerCollector::new();
     let t0 = Instant::now();

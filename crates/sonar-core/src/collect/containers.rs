@@ -3,6 +3,12 @@
 //! baselines and turns them into the v0.17 container items.
 //!
 //! Decisions, where the Go agent's behaviour is a bug or does not carry over:
+//! - with a Podman engine the CPU share is Δtotal/(Δwall·online_cpus) (as HEAD does): Podman's
+//!   `system_cpu_usage` is the host's *busy* time (Σ of the top cgroups' usage), so Δtotal/Δsystem
+//!   would be a share of the used CPU (a one-core busy loop on a 2-CPU host reads ~93 % instead of
+//!   50 %). The wall time is this agent's time between the two samples of that (cache time,
+//!   container); it is valid for Docker's containers too, so a mixed Docker + Podman set-up uses
+//!   it for all;
 //! - network rates use each (cache time, container)'s own previous read time, not the last read
 //!   of any cache time (v0.17 mixes the 1 s and 60 s windows);
 //! - a container whose CPU share comes out above 100 % (v0.17: dropped for the round, then
@@ -103,6 +109,17 @@ impl ContainerCollector {
         now: Instant,
         input: &[ContainerSample],
     ) -> Vec<ContainerStats> {
+        self.sample_engines(ct, now, input, false)
+    }
+
+    /// As `sample`; `podman`: a Podman engine is among the sources (CPU from wall time).
+    pub fn sample_engines(
+        &mut self,
+        ct: u16,
+        now: Instant,
+        input: &[ContainerSample],
+        podman: bool,
+    ) -> Vec<ContainerStats> {
         let mut listed: HashSet<String> = HashSet::with_capacity(input.len());
         let mut out = Vec::with_capacity(input.len());
         for sample in input {
@@ -111,7 +128,7 @@ impl ContainerCollector {
                 continue;
             }
             self.detect_restart(&id, &sample.status);
-            if let Some(stats) = self.update(ct, now, id, sample) {
+            if let Some(stats) = self.update(ct, now, id, sample, podman) {
                 out.push(stats);
             }
         }
@@ -139,12 +156,20 @@ impl ContainerCollector {
         now: Instant,
         id: String,
         s: &ContainerSample,
+        podman: bool,
     ) -> Option<ContainerStats> {
         let mem = used_memory(s)?;
         let per_ct = self.baselines.entry(ct).or_default();
         let prev = per_ct.get(&id).copied();
 
-        let cpu = prev.map_or(0.0, |p| cpu_percent(p.cpu_total, p.cpu_system, s));
+        let cpu = prev.map_or(0.0, |p| {
+            if podman && s.online_cpus > 0 {
+                let wall_ns = now.saturating_duration_since(p.at).as_nanos() as f64;
+                cpu_percent_wall(p.cpu_total, wall_ns, s)
+            } else {
+                cpu_percent(p.cpu_total, p.cpu_system, s)
+            }
+        });
         let (sent, recv) = prev.map_or((0, 0), |p| {
             let elapsed_ms = now.saturating_duration_since(p.at).as_millis();
             let elapsed_ms = u64::try_from(elapsed_ms).unwrap_or(u64::MAX);
@@ -205,6 +230,20 @@ pub fn cpu_percent(prev_total: u64, prev_system: u64, s: &ContainerSample) -> f6
         return 0.0;
     }
     let pct = (s.cpu_total - prev_total) as f64 / (s.cpu_system - prev_system) as f64 * 100.0;
+    if pct > 100.0 {
+        return 0.0;
+    }
+    two_decimals(pct)
+}
+
+/// Share of the whole host from wall time: Δtotal/(wall_ns·online_cpus)·100, with the same
+/// rules as `cpu_percent` (first sample, backwards counter, above 100 % → 0).
+pub fn cpu_percent_wall(prev_total: u64, wall_ns: f64, s: &ContainerSample) -> f64 {
+    let capacity = wall_ns * f64::from(s.online_cpus);
+    if prev_total == 0 || s.cpu_total < prev_total || capacity <= 0.0 {
+        return 0.0;
+    }
+    let pct = (s.cpu_total - prev_total) as f64 / capacity * 100.0;
     if pct > 100.0 {
         return 0.0;
     }
