@@ -13,6 +13,11 @@ import { compileGlob, ContainerExcluder } from '../ts/containers/glob.js'
 import { redactInspect } from '../ts/containers/inspect.js'
 import { decodeLogs, isMultiplexed, stripAnsi } from '../ts/containers/logs.js'
 import { ContainerMonitor, mapLimit, toSampleInput } from '../ts/containers/monitor.js'
+import { openCollector } from '../ts/collector.js'
+import { handleContainerInfo, handleContainerLogs } from '../ts/handlers/containers.js'
+import { handleGetData, snapshotWithContainers } from '../ts/handlers/data.js'
+import { Decoder } from 'cbor-x'
+import type { ContainerJson } from '../index.js'
 import { ListedContainerSchema, StatsSchema } from '../ts/containers/schemas.js'
 import { containerSettings, parseDockerHost, parseGoDuration, type ContainerSettings } from '../ts/containers/settings.js'
 import type { ContainerSampleInput } from '../ts/containers/types.js'
@@ -335,6 +340,56 @@ describe.skipIf(!podman)('real Podman engine (Docker API)', () => {
     const after = await monitor.sample()
     expect(byName(after.containers, 'stopper')).toBeUndefined()
     expect(byName(after.containers, 'idle')).toBeDefined()
+  })
+
+  it('GetData end to end: the core turns the raw counters into v0.17 container items (CPU, memory, status, ports, Info.p)', async () => {
+    const collector = openCollector({})
+    // cache time 0: never served from the snapshot cache; 1000: one window per real-time tick
+    await snapshotWithContainers(collector, 1000, monitor)
+    await sleep(1100)
+    const data = await snapshotWithContainers(collector, 1000, monitor)
+    const items = data.container ?? []
+    const item = (name: string): ContainerJson => {
+      const found = items.find((c) => c.n === name)
+      if (!found) throw new Error(`${name} missing from ${JSON.stringify(items.map((c) => c.n))}`)
+      return found
+    }
+    expect(items.map((c) => c.n).sort()).toEqual(['busy', 'idle', 'logger', 'tty'])
+    expect(data.info.p).toBe(true)
+    // --cpus 0.5 on a 2-CPU host: about 25 % of the whole host
+    expect(item('busy').c).toBeGreaterThan(5)
+    expect(item('busy').c).toBeLessThanOrEqual(100)
+    expect(item('idle').c).toBeLessThan(1)
+    expect(item('idle').m).toBeGreaterThan(0)
+    expect(item('idle').m).toBeLessThan(64)
+    expect(item('idle')).toMatchObject({ id: (ids.idle as string).slice(0, 12), image: 'localhost/sonar-test:1', ports: `127.0.0.1:${port}`, health: 0 })
+    expect(item('idle').status).toMatch(/^Up /)
+  })
+
+  it('GetData answers key 2 as CBOR; a fresh cache answers without asking the engines', async () => {
+    const collector = openCollector({})
+    let asked = 0
+    const counting = { sample: () => (asked++, monitor.sample()) }
+    const first = await handleGetData({ cacheTimeMs: 60_000, includeDetails: undefined }, collector, counting)
+    expect(first.body.kind).toBe('data')
+    const cbor = (first.body as { cbor: Uint8Array }).cbor
+    const decoded = new Decoder({ mapsAsObjects: false, useRecords: false } as never).decode(cbor) as Map<number, unknown>
+    const list = decoded.get(2) as Map<number, unknown>[]
+    expect(list.map((c) => c.get(0)).sort()).toContain('idle')
+    expect(asked).toBe(1)
+    await handleGetData({ cacheTimeMs: 60_000, includeDetails: undefined }, collector, counting)
+    expect(asked).toBe(1)
+  })
+
+  it('GetContainerLogs / GetContainerInfo handlers answer under key 4, errors under key 3', async () => {
+    const logs = await handleContainerLogs({ containerId: (ids.tty as string).slice(0, 12) }, monitor)
+    expect(logs.body).toEqual({ kind: 'string', text: 'bold tty\n' })
+    const info = await handleContainerInfo({ containerId: ids.idle as string }, monitor)
+    expect(info.body.kind).toBe('string')
+    expect((info.body as { text: string }).text).not.toContain('SECRET=')
+    const missing = await handleContainerInfo({ containerId: 'fedcba987654' }, monitor)
+    expect(missing.body).toEqual({ kind: 'error', message: 'no such container: fedcba987654' })
+    expect(await handleContainerLogs({ containerId: 'fedcba987654' }, undefined)).toMatchObject({ body: { kind: 'error' } })
   })
 
   it('an engine found by socket discovery that stops and comes back is picked up again', async () => {

@@ -314,13 +314,34 @@ describe('answers', () => {
     expect(session.verified).toBe(true) // bad CheckFingerprint data neither verifies nor closes
   })
 
-  it('containers, SMART and systemd: valid requests answered "not available"', async () => {
+  it('container logs/info go to the engines (key 4); without engines (DOCKER_HOST="") an error', async () => {
+    const asked: string[] = []
+    const containers = {
+      sample: () => Promise.resolve({ containers: null, podman: false }),
+      logs: (id: string) => (asked.push(`logs ${id}`), Promise.resolve('line\n')),
+      info: (id: string) => (asked.push(`info ${id}`), Promise.resolve('{"Id":"x"}')),
+    }
+    const h = harness({ containers })
+    const session = websocket()
+    await verify(h, session)
+    const logs = decodeReply((await h.dispatcher.handle(encodeRequest({ action: Action.GetContainerLogs, data: new Map([[0, 'abc123def456']]), id: 8 }), session)).reply)
+    expect([...logs]).toEqual([[0, 8], [4, 'line\n']])
+    const info = decodeReply((await h.dispatcher.handle(encodeRequest({ action: Action.GetContainerInfo, data: new Map([[0, 'ABC123DEF456']]), id: 9 }), session)).reply)
+    expect([...info]).toEqual([[0, 9], [4, '{"Id":"x"}']])
+    expectError((await h.dispatcher.handle(encodeRequest({ action: Action.GetContainerLogs, data: new Map([[0, '../../x']]), id: 10 }), session)).reply, 10, /must be 12–64 hex digits/)
+    expect(asked).toEqual(['logs abc123def456', 'info ABC123DEF456'])
+    const without = harness()
+    await verify(without, websocket())
+    for (const action of [Action.GetContainerLogs, Action.GetContainerInfo]) {
+      expectError((await without.dispatcher.handle(encodeRequest({ action, data: new Map([[0, 'abc123def456']]), id: 7 }), session)).reply, 7, /container monitoring is disabled/)
+    }
+  })
+
+  it('SMART and systemd: valid requests answered "not available"', async () => {
     const h = harness()
     const session = websocket()
     await verify(h, session)
     const cases: [number, unknown, string][] = [
-      [Action.GetContainerLogs, new Map([[0, 'abc123def456']]), 'container logs are not available in this agent version'],
-      [Action.GetContainerInfo, new Map([[0, 'ABC123DEF456'.repeat(2)]]), 'container info is not available in this agent version'],
       [Action.GetSmartData, undefined, 'SMART data is not available in this agent version'],
       [Action.GetSystemdInfo, new Map([[0, 'nginx']]), 'systemd service info is not available in this agent version'],
       [Action.GetSystemdInfo, new Map([[0, 'getty@tty1.service']]), 'systemd service info is not available in this agent version'],

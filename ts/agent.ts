@@ -7,7 +7,10 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Collector } from './collector.js'
 import { listenPort, type AgentConfig } from './config/config.js'
+import { ContainerMonitor } from './containers/monitor.js'
+import { containerSettings } from './containers/settings.js'
 import { Dispatcher } from './dispatch.js'
+import { collectWithContainers, snapshotWithContainers } from './handlers/data.js'
 import { HealthFile, healthFilePath } from './health.js'
 import type { Logger } from './log.js'
 import type { BackoffOptions } from './transport/backoff.js'
@@ -23,6 +26,8 @@ export interface AgentOptions {
   logger: Logger
   /** `sonar-agent/<package version>` */
   userAgent: string
+  /** the container engines; default: from DOCKER_HOST / DOCKER_TIMEOUT / EXCLUDE_CONTAINERS */
+  containers?: ContainerMonitor
   /** health file path; false: none (tests running several agents) */
   healthFile?: string | false
   /** environment for proxy variables not in the config (lower-case names) */
@@ -43,14 +48,24 @@ export class Agent {
   readonly dispatcher: Dispatcher
   readonly websocket: WebSocketClient | undefined
   readonly manager: ConnectionManager
+  /** undefined when DOCKER_HOST is set but empty */
+  readonly containers: ContainerMonitor | undefined
   private readonly health: HealthFile | undefined
   private started = false
 
   constructor(readonly options: AgentOptions) {
     const { config, collector, logger } = options
     const tuning = options.tuning ?? {}
+    const containers =
+      options.containers ??
+      new ContainerMonitor({
+        settings: containerSettings((name) => config.setting(name), (message) => logger.warn(message)),
+        logger: logger.child('containers'),
+      })
+    this.containers = containers.enabled ? containers : undefined
     this.dispatcher = new Dispatcher({
       collector,
+      ...(this.containers ? { containers: this.containers } : {}),
       keys: () => config.keys,
       token: () => config.token,
       fingerprint: () => options.fingerprint,
@@ -99,8 +114,8 @@ export class Agent {
       keys: () => config.keys,
       hostKeyPath: dataDir ? join(dataDir, HOST_KEY_FILE) : undefined,
       dispatcher: this.dispatcher,
-      legacyPayload: () => collector.collect({ cacheTimeMs: CACHE_TIME_MS }),
-      legacyJson: async () => JSON.stringify(await collector.snapshot({ cacheTimeMs: CACHE_TIME_MS })),
+      legacyPayload: () => collectWithContainers(collector, CACHE_TIME_MS, this.containers),
+      legacyJson: async () => JSON.stringify(await snapshotWithContainers(collector, CACHE_TIME_MS, this.containers)),
       logger: logger.child('ssh'),
       onSession,
       protocolVersion: collector.agentVersion,

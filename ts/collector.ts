@@ -8,6 +8,8 @@ import { loadNative, type CollectOptions, type CombinedDataJson, type NativeBind
 export interface Collector {
   readonly agentVersion: string
   collect(options?: CollectOptions): Promise<Buffer>
+  /** true when collect() would answer from the snapshot cache (the container engines need not be asked) */
+  isFresh(cacheTimeMs: number): boolean
   snapshot(options?: CollectOptions): Promise<CombinedDataJson>
   setConnectionType(type: 0 | 1 | 2): void
 }
@@ -33,6 +35,8 @@ export function openCollector(env: Environment = process.env, native: NativeBind
   return {
     agentVersion: native.agentVersion,
     collect: (options) => native.collect(options),
+    // a native build older than the container support lacks isFresh: never fresh, never asked
+    isFresh: (cacheTimeMs) => (typeof native.isFresh === 'function' ? native.isFresh(cacheTimeMs) : false),
     snapshot: (options) => native.snapshot(options),
     setConnectionType: (type) => native.setConnectionType(type),
   }

@@ -7,8 +7,8 @@
  * CheckFingerprint takes effect before `handle` returns its promise, so requests that follow it on
  * the same connection see the session verified.
  */
-import type { Collector } from './collector.js'
-import { handleGetData } from './handlers/data.js'
+import { handleContainerInfo, handleContainerLogs, type ContainerActions } from './handlers/containers.js'
+import { handleGetData, type ContainerSource, type DataCollector } from './handlers/data.js'
 import { refuseExtension } from './handlers/extensions.js'
 import { UNSUPPORTED_OVER_SSH, handleCheckFingerprint, type FingerprintDeps, type VerifySignature } from './handlers/fingerprint.js'
 import { errorResult, type HandlerResult } from './handlers/handler.js'
@@ -32,7 +32,9 @@ export interface DispatchResult {
 }
 
 export interface DispatcherDeps {
-  collector: Pick<Collector, 'collect'>
+  collector: DataCollector
+  /** the container engines (GetData key 2, logs, inspect); absent: DOCKER_HOST set but empty */
+  containers?: ContainerSource & ContainerActions
   keys: () => readonly HubKey[]
   token: () => string | undefined
   fingerprint: () => string
@@ -92,15 +94,21 @@ export class Dispatcher {
     switch (action) {
       case Action.GetData: {
         const parsed = parseActionData(action, request.data)
-        return parsed.ok ? handleGetData(parsed.data, this.deps.collector) : errorResult(parsed.message)
+        return parsed.ok ? handleGetData(parsed.data, this.deps.collector, this.deps.containers) : errorResult(parsed.message)
       }
       case Action.CheckFingerprint: {
         if (session.transport === 'ssh') return errorResult(UNSUPPORTED_OVER_SSH)
         const parsed = parseActionData(action, request.data)
         return parsed.ok ? handleCheckFingerprint(parsed.data, session, this.fingerprintDeps()) : errorResult(parsed.message)
       }
-      case Action.GetContainerLogs:
-      case Action.GetContainerInfo:
+      case Action.GetContainerLogs: {
+        const parsed = parseActionData(action, request.data)
+        return parsed.ok ? handleContainerLogs(parsed.data, this.deps.containers) : errorResult(parsed.message)
+      }
+      case Action.GetContainerInfo: {
+        const parsed = parseActionData(action, request.data)
+        return parsed.ok ? handleContainerInfo(parsed.data, this.deps.containers) : errorResult(parsed.message)
+      }
       case Action.GetSmartData:
       case Action.GetSystemdInfo: {
         const parsed = parseActionData(action, request.data)

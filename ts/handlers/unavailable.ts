@@ -1,10 +1,8 @@
-/** Containers, SMART and systemd: recognised and validated, answered "not available" until their issues land. */
+/** SMART and systemd: recognised and validated, answered "not available" until their issues land. */
 import { Action } from '../protocol/actions.js'
 import { errorResult, type HandlerResult } from './handler.js'
 
 const WHAT: Partial<Record<number, string>> = {
-  [Action.GetContainerLogs]: 'container logs are',
-  [Action.GetContainerInfo]: 'container info is',
   [Action.GetSmartData]: 'SMART data is',
   [Action.GetSystemdInfo]: 'systemd service info is',
 }
