@@ -161,6 +161,10 @@ export interface NativeBinding {
    * skip asking the container engines. Never blocks: false while a collection is running.
    */
   isFresh(cacheTimeMs: number): boolean
+  /** Go `path.Match` (the core's implementation, shared with NICS and SENSORS); null for a malformed pattern. */
+  globMatch(pattern: string, name: string): boolean | null
+  /** A Go duration ("2100ms", "1m30s") in milliseconds; null when Go would reject it. */
+  parseDuration(text: string): number | null
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */
   setConnectionType(type: 0 | 1 | 2): void
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existingSockets } from '../ts/containers/discovery.js'
-import { compileGlob, ContainerExcluder } from '../ts/containers/glob.js'
+import { ContainerExcluder } from '../ts/containers/glob.js'
 import { redactInspect } from '../ts/containers/inspect.js'
 import { decodeLogs, isMultiplexed, stripAnsi } from '../ts/containers/logs.js'
 import { ContainerMonitor, mapLimit, toSampleInput } from '../ts/containers/monitor.js'
@@ -19,7 +19,8 @@ import { handleGetData, snapshotWithContainers } from '../ts/handlers/data.js'
 import { Decoder } from 'cbor-x'
 import type { ContainerJson } from '../index.js'
 import { ListedContainerSchema, StatsSchema } from '../ts/containers/schemas.js'
-import { containerSettings, parseDockerHost, parseGoDuration, type ContainerSettings } from '../ts/containers/settings.js'
+import { containerSettings, parseDockerHost, type ContainerSettings } from '../ts/containers/settings.js'
+import { loadNative } from '../ts/native.js'
 import type { ContainerSampleInput } from '../ts/containers/types.js'
 import { silentLogger } from '../ts/log.js'
 import { Podman } from './podman/podman.js'
@@ -50,12 +51,12 @@ describe('container settings', () => {
       ['[', 'x', 'bad'],
       ['x\\', 'x', 'bad'],
       ['[]a]', ']', 'bad'],
-      ['[z-a]', 'b', 'bad'],
+      ['[z-a]', 'b', false],
     ]
+    // the native core's matcher: the same one NICS and SENSORS use
+    const { globMatch } = loadNative()
     for (const [pattern, name, want] of cases) {
-      const re = compileGlob(pattern)
-      if (want === 'bad') expect(re, pattern).toBeUndefined()
-      else expect(re?.test(name), `${pattern} vs ${name}`).toBe(want)
+      expect(globMatch(pattern, name), `${pattern} vs ${name}`).toBe(want === 'bad' ? null : want)
     }
     const excluder = new ContainerExcluder(' skip-* , [ ,exact')
     expect(excluder.invalid).toEqual(['['])
@@ -65,13 +66,15 @@ describe('container settings', () => {
   })
 
   it('DOCKER_TIMEOUT is a Go duration', () => {
-    expect(parseGoDuration('5s')).toBe(5000)
-    expect(parseGoDuration('1m30s')).toBe(90_000)
-    expect(parseGoDuration('1.5s')).toBe(1500)
-    expect(parseGoDuration('250ms')).toBe(250)
-    expect(parseGoDuration('0')).toBe(0)
-    expect(parseGoDuration('5')).toBeUndefined()
-    expect(parseGoDuration('s')).toBeUndefined()
+    // the native core's parser: the same one DISK_USAGE_CACHE uses
+    const { parseDuration } = loadNative()
+    expect(parseDuration('5s')).toBe(5000)
+    expect(parseDuration('1m30s')).toBe(90_000)
+    expect(parseDuration('1.5s')).toBe(1500)
+    expect(parseDuration('250ms')).toBe(250)
+    expect(parseDuration('0')).toBe(0)
+    expect(parseDuration('5')).toBeNull()
+    expect(parseDuration('s')).toBeNull()
     const warnings: string[] = []
     expect(containerSettings((n) => ({ DOCKER_TIMEOUT: 'soon' })[n], (m) => warnings.push(m)).timeoutMs).toBe(2100)
     expect(warnings[0]).toMatch(/DOCKER_TIMEOUT=soon/)

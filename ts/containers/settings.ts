@@ -1,5 +1,6 @@
 /** Container settings (DOCKER_HOST, DOCKER_TIMEOUT, EXCLUDE_CONTAINERS), read like every other setting. */
 import { SettingError } from '../collector.js'
+import { loadNative } from '../native.js'
 
 export type EngineAddress =
   | { kind: 'socket'; socketPath: string }
@@ -15,30 +16,6 @@ export interface ContainerSettings {
 }
 
 export const DEFAULT_DOCKER_TIMEOUT_MS = 2100
-
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
-/** Go's time.ParseDuration, in milliseconds; undefined when Go would reject it. */
-export function parseGoDuration(text: string): number | undefined {
-  let rest = text.trim()
-  if (rest === '') return undefined
-  let sign = 1
-  if (rest[0] === '-' || rest[0] === '+') {
-    sign = rest[0] === '-' ? -1 : 1
-    rest = rest.slice(1)
-  }
-  if (rest === '0') return 0
-  if (rest === '') return undefined
-  let total = 0
-  const part = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/
-  while (rest !== '') {
-    const match = part.exec(rest)
-    if (!match) return undefined
-    total += Number(match[1]) * (UNIT_MS[match[2] as string] ?? Number.NaN)
-    rest = rest.slice(match[0].length)
-  }
-  return Number.isFinite(total) ? sign * total : undefined
-}
 
 /** DOCKER_HOST as Docker's client reads it: unix://, tcp:// (plain HTTP), http://, https://. */
 export function parseDockerHost(value: string): EngineAddress {
@@ -68,7 +45,7 @@ export function containerSettings(setting: (name: string) => string | undefined,
   let timeoutMs = DEFAULT_DOCKER_TIMEOUT_MS
   const timeout = setting('DOCKER_TIMEOUT')
   if (timeout !== undefined && timeout !== '') {
-    const parsed = parseGoDuration(timeout)
+    const parsed = loadNative().parseDuration(timeout) ?? undefined
     if (parsed !== undefined && parsed > 0) timeoutMs = parsed
     else warn(`DOCKER_TIMEOUT=${timeout} is not a positive Go duration (e.g. 5s); using ${DEFAULT_DOCKER_TIMEOUT_MS}ms`)
   }

@@ -43,8 +43,64 @@ impl NameFilter {
 /// `[...]` a class (ranges, `^` negation), `\` escapes. A malformed pattern matches nothing.
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
+    if !is_valid(&p) {
+        return false;
+    }
     let n: Vec<char> = name.chars().collect();
     match_from(&p, &n).unwrap_or(false)
+}
+
+/// Whether Go's `path.Match` accepts the pattern (no `ErrBadPattern`): every class closed and
+/// non-empty, `-` and `]` escaped where they would be a range's end, no trailing `\`.
+pub fn glob_is_valid(pattern: &str) -> bool {
+    is_valid(&pattern.chars().collect::<Vec<char>>())
+}
+
+fn is_valid(p: &[char]) -> bool {
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '\\' if i + 1 >= p.len() => return false,
+            '\\' => i += 2,
+            '[' => match class_end(p, i + 1) {
+                Some(end) => i = end,
+                None => return false,
+            },
+            _ => i += 1,
+        }
+    }
+    true
+}
+
+/// The index after the `]` closing the class whose body starts at `i`, as Go parses it.
+fn class_end(p: &[char], mut i: usize) -> Option<usize> {
+    if p.get(i) == Some(&'^') {
+        i += 1;
+    }
+    let mut ranges = 0;
+    loop {
+        if p.get(i) == Some(&']') && ranges > 0 {
+            return Some(i + 1);
+        }
+        i = class_char_end(p, i)?;
+        if p.get(i) == Some(&'-') {
+            i = class_char_end(p, i + 1)?;
+        }
+        ranges += 1;
+    }
+}
+
+/// Go's `getEsc`: one possibly escaped class character, never an unescaped `-` or `]`, and the
+/// class must go on after it.
+fn class_char_end(p: &[char], mut i: usize) -> Option<usize> {
+    match p.get(i)? {
+        '-' | ']' => return None,
+        '\\' => i += 1,
+        _ => {}
+    }
+    p.get(i)?;
+    i += 1;
+    (i < p.len()).then_some(i)
 }
 
 fn match_from(p: &[char], n: &[char]) -> Option<bool> {
@@ -158,6 +214,18 @@ mod tests {
         assert!(glob_match("coretemp_*", "coretemp_core_0"));
         assert!(!glob_match("[", "["));
         assert!(glob_match("\\*", "*"));
+    }
+
+    #[test]
+    fn malformed_patterns_are_go_err_bad_pattern() {
+        for bad in ["[", "x\\", "[]a]", "[a", "[a-", "[-a]", "[^]"] {
+            assert!(!glob_is_valid(bad), "{bad}");
+            assert!(!glob_match(bad, "a"), "{bad}");
+        }
+        for good in ["[\\]]", "[a-c]x", "[^a-c]", "\\*", "[z-a]", "a*b?c"] {
+            assert!(glob_is_valid(good), "{good}");
+        }
+        assert!(glob_match("[\\]]", "]"));
     }
 
     #[test]

@@ -29,6 +29,8 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("snapshot", Kind::Promise, snapshot),
             Property::method("isFresh", Kind::Sync, is_fresh),
             Property::method("setConnectionType", Kind::Sync, set_connection_type),
+            Property::method("globMatch", Kind::Sync, glob_match),
+            Property::method("parseDuration", Kind::Sync, parse_duration),
             Property::method("__panicForTest", Kind::Promise, panic_for_test).hidden(),
             Property::method("__panicForTestSync", Kind::Sync, panic_for_test_sync).hidden(),
         ],
@@ -215,6 +217,28 @@ fn to_js<'s>(env: Env<'s>, value: &Value) -> Result<JsValue<'s>> {
                 .collect::<Result<Vec<_>>>()?;
             env.object_from_entries(&entries)
         }
+    }
+}
+
+/// `globMatch(pattern, name): boolean | null` — Go `path.Match`, the core's one implementation, so
+/// settings matched in TypeScript (EXCLUDE_CONTAINERS) behave like NICS and SENSORS; null for a
+/// pattern Go rejects (ErrBadPattern).
+fn glob_match<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
+    let pattern = args::text_field("pattern", read_arg(env, args.get(0))?)?;
+    let name = args::text_field("name", read_arg(env, args.get(1))?)?;
+    if !sonar_core::filter::glob_is_valid(&pattern) {
+        return env.null();
+    }
+    env.boolean(sonar_core::filter::glob_match(&pattern, &name))
+}
+
+/// `parseDuration(text): number | null` — a Go duration ("2100ms", "1m30s") in milliseconds, null
+/// when Go would reject it; the core's one parser, shared with DISK_USAGE_CACHE.
+fn parse_duration<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
+    let text = args::text_field("text", read_arg(env, args.get(0))?)?;
+    match sonar_core::settings::parse_go_duration(text.trim()) {
+        Some(duration) => env.number(duration.as_secs_f64() * 1000.0),
+        None => env.null(),
     }
 }
 

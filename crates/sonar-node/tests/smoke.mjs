@@ -54,7 +54,7 @@ function assertPlain(value, at = 'snapshot') {
 
 await check('exports', () => {
   assert.deepEqual(Object.keys(m).sort(), [
-    'agentVersion', 'collect', 'configure', 'isFresh', 'setConnectionType', 'settingNames', 'snapshot',
+    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'setConnectionType', 'settingNames', 'snapshot',
   ]);
   assert.equal(m.agentVersion, '0.17.0');
   assert.equal(typeof m.__panicForTest, 'function');
@@ -199,6 +199,15 @@ await check('containers: bad input rejects naming the field', async () => {
     m.collect({ cacheTimeMs: 0, containers: [{ ...fixture, get status() { throw new SyntaxError('getter'); } }] }),
     { name: 'SyntaxError', message: 'getter' },
   );
+});
+
+await check('globMatch and parseDuration are the core\'s', () => {
+  assert.equal(m.globMatch('web-*', 'web-1'), true);
+  assert.equal(m.globMatch('web-*', 'db'), false);
+  assert.equal(m.globMatch('[', 'x'), null);
+  assert.throws(() => m.globMatch(1, 'x'), { name: 'TypeError' });
+  assert.equal(m.parseDuration('1m30s'), 90000);
+  assert.equal(m.parseDuration('soon'), null);
 });
 
 await check('isFresh', async () => {
