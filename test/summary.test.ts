@@ -33,6 +33,21 @@ describe('snapshot summary', () => {
     expect(text).toContain('Battery   80 % (discharging)')
   })
 
+  it('lists containers, or says why there are none', () => {
+    expect(renderSummary(sample)).toContain('Containers no engine')
+    const withContainers: CombinedDataJson = {
+      ...sample,
+      info: { ...sample.info, p: true },
+      container: [
+        { n: 'web', c: 1.5, m: 120.25, ns: 0, nr: 0, health: 2, status: 'Up 2 hours', id: 'abcdef012345', image: 'nginx:1', ports: '80' },
+      ],
+    }
+    const text = renderSummary(withContainers)
+    expect(text).toContain('Containers 1 running (Podman)')
+    expect(text).toMatch(/web\s+1\.50 %\s+120\.25 MiB  Up 2 hours \(healthy\)  nginx:1/)
+    expect(renderSummary({ ...sample, container: [] })).toContain('Containers none running')
+  })
+
   it('formats sizes and durations', () => {
     expect(formatBytes(0)).toBe('0 B')
     expect(formatBytes(1536)).toBe('1.5 KiB')

@@ -3,6 +3,11 @@ import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { z } from 'zod'
 import { openCollector } from '../collector.js'
+import { lookupSetting } from '../config/lookup.js'
+import { ContainerMonitor } from '../containers/monitor.js'
+import { containerSettings } from '../containers/settings.js'
+import { snapshotWithContainers } from '../handlers/data.js'
+import { createLogger } from '../log.js'
 import { renderSummary } from '../snapshot/summary.js'
 import { UsageError } from './usage.js'
 
@@ -28,12 +33,17 @@ export async function snapshotCommand(args: string[]): Promise<number> {
     throw new UsageError(`--interval ${JSON.stringify(values.interval)}: ${interval.error.issues[0]?.message ?? 'invalid'}`)
   }
   const collector = openCollector()
+  const logger = createLogger('warn')
+  const monitor = new ContainerMonitor({
+    settings: containerSettings((name) => lookupSetting(name), (message) => logger.warn(message)),
+    logger: logger.child('containers'),
+  })
+  const containers = monitor.enabled ? monitor : undefined
   // Cache time 0 is never served from the snapshot cache, so the second sample is always fresh.
-  const options = { cacheTimeMs: 0 }
-  let data = await collector.snapshot(options)
+  let data = await snapshotWithContainers(collector, 0, containers)
   if (interval.data > 0) {
     await sleep(interval.data)
-    data = await collector.snapshot(options)
+    data = await snapshotWithContainers(collector, 0, containers)
   }
   process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${renderSummary(data)}\n`)
   return 0

@@ -34,7 +34,7 @@ export function formatUptime(seconds: number): string {
 }
 
 function row(label: string, text: string): string {
-  return `${label.padEnd(10)}${text}`
+  return `${label.length >= 10 ? `${label} ` : label.padEnd(10)}${text}`
 }
 
 export function renderSummary(data: CombinedDataJson): string {
@@ -79,6 +79,18 @@ export function renderSummary(data: CombinedDataJson): string {
     lines.push(row('Battery', `${s.bat[0]} % (${state})`))
   }
   for (const [name, pct] of Object.entries(s.bats ?? {})) lines.push(row('', `${name}: ${pct} %`))
+  if (data.container === null) {
+    lines.push(row('Containers', 'no engine (Docker/Podman socket not found or DOCKER_HOST="")'))
+  } else if (data.container.length === 0) {
+    lines.push(row('Containers', `none running${i.p ? ' (Podman)' : ''}`))
+  } else {
+    lines.push(row('Containers', `${data.container.length} running${i.p ? ' (Podman)' : ''}`))
+    for (const c of data.container) {
+      lines.push(
+        row('', `${c.n.padEnd(20)} ${fixed(c.c).padStart(6)} %  ${fixed(c.m).padStart(9)} MiB  ${c.status}${c.health === 2 ? ' (healthy)' : c.health === 3 ? ' (unhealthy)' : ''}  ${c.image}`),
+      )
+    }
+  }
   lines.push(row('Agent', `protocol ${i.v}`))
   return lines.join('\n')
 }
