@@ -15,7 +15,8 @@
 //! The list of inputs and their keys is cached; it is rebuilt every minute, and at once when an
 //! input that used to read fine fails (hwmon devices renumber when a driver is reloaded).
 
-use crate::filter::{glob_match, NameFilter};
+use super::hwmon::{attribute_base, read_lossy, sorted_matches};
+use crate::filter::NameFilter;
 use crate::settings::{SensorSelection, Settings};
 use crate::units::two_decimals;
 use std::path::{Path, PathBuf};
@@ -243,25 +244,9 @@ fn hwmon_input_files(hwmon_root: &Path, via_device: bool) -> Vec<PathBuf> {
     files
 }
 
-/// Entries of `dir` whose name matches `pattern`, sorted by name as Go's glob does. A missing
-/// or unreadable directory (or a file) yields nothing.
-fn sorted_matches(dir: &Path, pattern: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|name| glob_match(pattern, name))
-        .collect();
-    names.sort();
-    names.into_iter().map(|name| dir.join(name)).collect()
-}
-
 fn hwmon_input(file: &Path) -> Option<Input> {
     let dir = file.parent()?;
-    let file_name = file.file_name()?.to_str()?;
-    // "temp1_input" → "temp1"
-    let base = file_name.split('_').next().unwrap_or(file_name);
+    let base = attribute_base(file)?;
     let label = read_lossy(&dir.join(format!("{base}_label")))
         .map(|raw| raw.to_lowercase().trim().replace(' ', "_"))
         .unwrap_or_default();
@@ -277,12 +262,6 @@ fn hwmon_input(file: &Path) -> Option<Input> {
         kind: InputKind::Hwmon,
         broken: false,
     })
-}
-
-/// Reads a small file; bytes that are not UTF-8 become U+FFFD instead of losing the whole value.
-fn read_lossy(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[cfg(test)]
