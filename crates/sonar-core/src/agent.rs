@@ -7,6 +7,7 @@ use crate::collect::battery::BatteryCollector;
 use crate::collect::containers::{ContainerCollector, ContainerSample};
 use crate::collect::cpu::CpuCollector;
 use crate::collect::disk::DiskCollector;
+use crate::collect::fans::FanCollector;
 use crate::collect::memory::MemoryCollector;
 use crate::collect::network::NetworkCollector;
 use crate::collect::sensors::SensorCollector;
@@ -35,6 +36,7 @@ pub struct Agent {
     disk: DiskCollector,
     network: NetworkCollector,
     sensors: SensorCollector,
+    fans: FanCollector,
     battery: BatteryCollector,
     containers: ContainerCollector,
     cache: SnapshotCache,
@@ -50,6 +52,7 @@ impl Agent {
             disk: DiskCollector::new(&settings),
             network: NetworkCollector::new(&settings),
             sensors: SensorCollector::new(&settings),
+            fans: FanCollector::new(&settings),
             battery: BatteryCollector::new(&settings.roots),
             containers: ContainerCollector::new(),
             cache: SnapshotCache::default(),
@@ -119,6 +122,7 @@ impl Agent {
         let disk = self.disk.sample(ct, now);
         let net = self.network.sample(ct, now);
         let temps = self.sensors.sample();
+        let fans = self.fans.sample();
         let battery = self.battery.sample();
         let load_avg = system::load_avg(&self.settings.roots);
         let containers = input.containers.as_ref().map(|list| {
@@ -185,6 +189,7 @@ impl Agent {
             cpu_cores: cpu.per_core,
             disk_io_stats: disk.root.io_stats,
             batteries: battery.batteries,
+            fans,
         };
         let info = Info {
             hostname: self.host.hostname.clone(),

@@ -96,6 +96,8 @@ pub struct Stats {
     pub cpu_cores: Vec<u8>,
     pub disk_io_stats: [f64; 6],
     pub batteries: Vec<(String, u8)>,
+    /// HEAD key 36: fan name → RPM.
+    pub fans: Vec<(String, u16)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -212,6 +214,11 @@ impl Stats {
             .field_omit_empty(33, "cpub", Value::float_array(&self.cpu_breakdown))
             .field_omit_empty(34, "cpus", Value::Bytes(self.cpu_cores.clone()));
         b = omit_zero_array(b, 35, "dios", Value::float_array(&self.disk_io_stats));
+        b = b.field_omit_empty(
+            36,
+            "f",
+            text_map(&self.fans, |&rpm| Value::UInt(rpm as u64)),
+        );
         b.field_omit_empty(
             37,
             "bats",

@@ -131,6 +131,11 @@ fn build_host(root: &Path) {
     write(root, "sys/class/hwmon/hwmon1/name", "nvme\n");
     write(root, "sys/class/hwmon/hwmon1/temp1_input", "38850\n");
     write(root, "sys/class/hwmon/hwmon1/temp1_label", "Composite\n");
+    // fans: one labelled and spinning, one stopped (0 RPM is kept)
+    write(root, "sys/class/hwmon/hwmon2/name", "thinkpad\n");
+    write(root, "sys/class/hwmon/hwmon2/fan1_input", "2900\n");
+    write(root, "sys/class/hwmon/hwmon2/fan1_label", "CPU\n");
+    write(root, "sys/class/hwmon/hwmon2/fan2_input", "0\n");
     let bat = "sys/class/power_supply/BAT0";
     write(root, &format!("{bat}/type"), "Battery\n");
     write(root, &format!("{bat}/status"), "Discharging\n");

@@ -133,3 +133,23 @@ fn real_host_plausible() {
         assert!(fans.is_empty());
     }
 }
+
+/// Stats key 36 `f`: a text-keyed map of unsigned RPM, omitted when there are no fans.
+#[test]
+fn stats_key_36_encoding() {
+    use sonar_core::model::Stats;
+    let with = Stats {
+        fans: pairs(&[("nct6798_CPU Fan", 1203), ("nct6798_fan2", 0)]),
+        ..Stats::default()
+    };
+    let f = with.to_value().get(36).cloned().unwrap();
+    let mut cbor = Vec::new();
+    f.write_cbor(&mut cbor);
+    let mut expected = vec![0xa2, 0x6f];
+    expected.extend_from_slice(b"nct6798_CPU Fan");
+    expected.extend_from_slice(&[0x19, 0x04, 0xb3, 0x6c]);
+    expected.extend_from_slice(b"nct6798_fan2");
+    expected.push(0x00);
+    assert_eq!(cbor, expected);
+    assert_eq!(Stats::default().to_value().get(36), None);
+}
