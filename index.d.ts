@@ -109,6 +109,7 @@ export interface StatsJson {
   /** [user, system, iowait, steal, idle] % */ cpub?: number[]
   /** per-core busy % */ cpus?: number[]
   dios?: number[]
+  /** RPM by fan name (hwmon chip_label or chip_fanN) */ f?: Record<string, number>
   /** percent by battery name */ bats?: Record<string, number>
 }
 

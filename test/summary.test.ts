@@ -12,6 +12,7 @@ const sample: CombinedDataJson = {
     t: { coretemp_package_id_0: 45.25 },
     efs: { Backup: { d: 500, du: 250, r: 0, w: 0 } },
     bat: [80, 4],
+    f: { 'nct6798_CPU Fan': 1203, nct6798_fan2: 0 },
   },
   info: {
     h: 'web-01', k: '6.8.0-45-generic', c: 4, t: 8, m: 'Intel(R) Xeon(R) CPU', u: 86400 * 3 + 7200,
@@ -31,6 +32,7 @@ describe('snapshot summary', () => {
     expect(text).toMatch(/eth0\s+up 10\.0 KiB\/s/)
     expect(text).toContain('coretemp_package_id_0 45.3 °C')
     expect(text).toContain('Battery   80 % (discharging)')
+    expect(text).toMatch(/Fans\s+nct6798_CPU Fan 1203 RPM, nct6798_fan2 0 RPM/)
   })
 
   it('lists containers, or says why there are none', () => {

@@ -74,6 +74,8 @@ export function renderSummary(data: CombinedDataJson): string {
   } else {
     lines.push(row('Temps', temps.map(([name, c]) => `${name} ${c.toFixed(1)} °C`).join(', ')))
   }
+  const fans = Object.entries(s.f ?? {})
+  if (fans.length > 0) lines.push(row('Fans', fans.map(([name, rpm]) => `${name} ${rpm} RPM`).join(', ')))
   if (s.bat) {
     const state = BATTERY_STATES[s.bat[1]] ?? 'unknown'
     lines.push(row('Battery', `${s.bat[0]} % (${state})`))
