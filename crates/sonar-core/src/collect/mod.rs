@@ -13,4 +13,5 @@ pub mod memory;
 pub mod network;
 pub mod portable;
 pub mod sensors;
+pub mod smart;
 pub mod system;
