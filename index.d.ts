@@ -166,6 +166,18 @@ export interface NativeBinding {
   globMatch(pattern: string, name: string): boolean | null
   /** A Go duration ("2100ms", "1m30s") in milliseconds; null when Go would reject it. */
   parseDuration(text: string): number | null
+  /**
+   * Replaces the S.M.A.R.T. monitor (nothing runs yet). `available` is false when smartctl is not
+   * found (PATH, /usr/sbin, /usr/local/sbin, /sbin, /opt/homebrew/bin) or SMART_DEVICES is blank;
+   * md arrays are still reported then, unless SMART_DEVICES is blank.
+   */
+  smartConfigure(settings: { SMART_DEVICES?: string; EXCLUDE_SMART?: string }): { available: boolean; smartctl: string | null }
+  /**
+   * GetSmartData's key 5: CBOR `map[string]SmartData` keyed by serial (md arrays "mdraid:mdN"),
+   * possibly empty (0xa0). The first call waits for smartctl (15 s per device at most); later calls
+   * answer from memory at once and refresh in the background.
+   */
+  smartData(): Promise<Buffer>
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */
   setConnectionType(type: 0 | 1 | 2): void
 }

@@ -491,10 +491,27 @@ fn empty_smart_devices_disables() {
 }
 
 #[test]
+fn mdraid_arrays_follow_the_disks() {
+    let monitor = SmartMonitor::new(SmartConfig {
+        smartctl: Some("/nonexistent/smartctl".into()),
+        mdraid_roots: Some(sonar_core::roots::Roots::under(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mdraid/host"),
+        )),
+        ..Default::default()
+    });
+    let keys = serials(&monitor.data_and_refresh());
+    assert!(!keys.is_empty());
+    assert!(keys.iter().all(|k| k.starts_with("mdraid:md")), "{keys:?}");
+}
+
+#[test]
 fn this_machine_plausible() {
     // This VM has no smartctl (and only virtio/QEMU disks, which are rejected): an empty map,
     // quickly, and no panic. Where smartctl exists, every entry is keyed by its serial.
-    let monitor = SmartMonitor::new(SmartConfig::default());
+    let monitor = SmartMonitor::new(SmartConfig {
+        mdraid_roots: Some(sonar_core::roots::Roots::default()),
+        ..Default::default()
+    });
     let data = monitor.data_and_refresh();
     let Value::Map(entries) = &data else { panic!() };
     for (key, value) in entries {
@@ -504,6 +521,8 @@ fn this_machine_plausible() {
         );
     }
     if !monitor.available() {
-        assert!(entries.is_empty());
+        assert!(entries
+            .iter()
+            .all(|(k, _)| k.json_name().starts_with("mdraid:")));
     }
 }

@@ -7,6 +7,7 @@
 mod args;
 #[allow(unsafe_code)]
 mod napi;
+mod smart;
 mod state;
 
 use args::{Arg, PanicStage};
@@ -31,6 +32,8 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("setConnectionType", Kind::Sync, set_connection_type),
             Property::method("globMatch", Kind::Sync, glob_match),
             Property::method("parseDuration", Kind::Sync, parse_duration),
+            Property::method("smartConfigure", Kind::Sync, smart_configure),
+            Property::method("smartData", Kind::Promise, smart_data),
             Property::method("__panicForTest", Kind::Promise, panic_for_test).hidden(),
             Property::method("__panicForTestSync", Kind::Sync, panic_for_test_sync).hidden(),
         ],
@@ -240,6 +243,41 @@ fn parse_duration<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
         Some(duration) => env.number(duration.as_secs_f64() * 1000.0),
         None => env.null(),
     }
+}
+
+/// `smartConfigure(settings: { SMART_DEVICES?: string, EXCLUDE_SMART?: string }):
+/// { available: boolean, smartctl: string | null }` — replaces the S.M.A.R.T. monitor; `available`
+/// is false when smartctl is missing or SMART_DEVICES is blank (the caller logs that once).
+fn smart_configure<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
+    let object = args.get(0);
+    args::settings_object(&read_arg(env, object)?)?;
+    let mut values = HashMap::new();
+    for name in ["SMART_DEVICES", "EXCLUDE_SMART"] {
+        let arg = read_arg(env, env.get_property(object, name)?)?;
+        if let Some(value) = args::setting_value(name, arg)? {
+            values.insert(name, value);
+        }
+    }
+    let monitor = smart::configure(&|name| values.get(name).cloned(), state::roots());
+    let smartctl = match monitor.smartctl_path() {
+        Some(path) => env.string(&path.to_string_lossy())?,
+        None => env.null()?,
+    };
+    env.object_from_entries(&[
+        (env.string("available")?, env.boolean(monitor.available())?),
+        (env.string("smartctl")?, smartctl),
+    ])
+}
+
+/// `smartData(): Promise<Buffer>` — CBOR `map[string]SmartData` (possibly empty) for response
+/// key 5. The first call waits for smartctl; later ones answer from memory and refresh behind.
+fn smart_data<'s>(env: Env<'s>, _args: &Args<'s>) -> Result<JsValue<'s>> {
+    queue_work(
+        env,
+        "sonar:smartData",
+        || Ok(smart::monitor().data_and_refresh().to_cbor()),
+        |env, cbor: Vec<u8>| env.buffer_copy(&cbor),
+    )
 }
 
 /// `setConnectionType(type: 0 | 1 | 2): void`

@@ -37,6 +37,11 @@ fn current() -> Arc<Slot> {
         .clone()
 }
 
+/// The configured /proc, /sys… roots (for readers outside the agent, like md arrays).
+pub fn roots() -> sonar_core::roots::Roots {
+    current().settings.roots.clone()
+}
+
 /// Replaces the agent; collections already running finish with the old one.
 pub fn configure(settings: Settings) {
     *lock(&CURRENT) = Some(Slot::new(settings));

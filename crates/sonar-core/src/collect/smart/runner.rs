@@ -3,7 +3,8 @@
 //! refresh runs on its own thread, so a slow or hung disk never holds up a request.
 
 use super::{parse_document, parse_output, parse_scan, smart_map_value, Parser, SmartData};
-use crate::value::Value;
+use crate::roots::Roots;
+use crate::value::{Key, Value};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ pub struct SmartConfig {
     pub call_timeout: Duration,
     pub scan_timeout: Duration,
     pub scan_interval: Duration,
+    /// Where to read Linux md arrays from; None leaves them out.
+    pub mdraid_roots: Option<Roots>,
 }
 
 impl Default for SmartConfig {
@@ -43,6 +46,7 @@ impl Default for SmartConfig {
             call_timeout: CALL_TIMEOUT,
             scan_timeout: SCAN_TIMEOUT,
             scan_interval: SCAN_INTERVAL,
+            mdraid_roots: None,
         }
     }
 }
@@ -318,10 +322,21 @@ impl SmartMonitor {
         self.data()
     }
 
-    /// The cached map serial → SmartData.
+    /// The cached map serial → SmartData, then the md arrays ("mdraid:mdN", read now: a few
+    /// sysfs files). Empty when SMART_DEVICES disables SMART.
     pub fn data(&self) -> Value {
+        if self.shared.config.disabled() {
+            return Value::Map(Vec::new());
+        }
         let state = lock(&self.shared.state);
-        smart_map_value(state.data.iter().map(|(k, (_, d))| (k.as_str(), d)))
+        let mut map = smart_map_value(state.data.iter().map(|(k, (_, d))| (k.as_str(), d)));
+        drop(state);
+        if let (Value::Map(entries), Some(roots)) = (&mut map, &self.shared.config.mdraid_roots) {
+            for (key, value) in crate::collect::mdraid::read_arrays(roots) {
+                entries.push((Key::Text(key), value));
+            }
+        }
+        map
     }
 
     fn refresh_locked(&self) {
