@@ -337,17 +337,57 @@ describe('answers', () => {
     }
   })
 
-  it('SMART and systemd: valid requests answered "not available"', async () => {
+  it('systemd: valid requests answered "not available"; SMART off when SMART_DEVICES is empty', async () => {
     const h = harness()
     const session = websocket()
     await verify(h, session)
     const cases: [number, unknown, string][] = [
-      [Action.GetSmartData, undefined, 'SMART data is not available in this agent version'],
+      [Action.GetSmartData, undefined, 'SMART monitoring is disabled (SMART_DEVICES is set but empty)'],
       [Action.GetSystemdInfo, new Map([[0, 'nginx']]), 'systemd service info is not available in this agent version'],
       [Action.GetSystemdInfo, new Map([[0, 'getty@tty1.service']]), 'systemd service info is not available in this agent version'],
     ]
     for (const [action, data, message] of cases) {
       expectError((await h.dispatcher.handle(encodeRequest({ action, data, id: 7 }), session)).reply, 7, message)
+    }
+  })
+
+  it('GetSmartData: the core\'s map under key 5 (a fake smartctl on PATH: this VM has no SMART disk)', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'sonar-smartctl-'))
+    const fixtures = new URL('../crates/sonar-core/tests/fixtures/smart/', import.meta.url).pathname
+    // scan lists /dev/sda only; every device query answers the real sda.json (exit status 64, as captured)
+    writeFileSync(
+      join(bin, 'smartctl'),
+      `#!/bin/sh\ncase "$*" in\n  *--scan*) echo '{"devices":[{"name":"/dev/sda","info_name":"/dev/sda [SAT]","type":"sat","protocol":"ATA"}]}' ;;\n  *) cat ${fixtures}sda.json; exit 64 ;;\nesac\n`,
+      { mode: 0o755 },
+    )
+    const oldPath = process.env.PATH
+    process.env.PATH = `${bin}:${oldPath ?? ''}`
+    try {
+      const withSmart = openCollector({})
+      expect(withSmart.smart.available).toBe(true)
+      const h = harness({ smart: withSmart.smart })
+      const session = websocket()
+      await verify(h, session)
+      const reply = decoder.decode((await h.dispatcher.handle(encodeRequest({ action: Action.GetSmartData, data: undefined, id: 7 }), session)).reply as Buffer) as Map<number, unknown>
+      expect(reply.get(0)).toBe(7)
+      const devices = reply.get(5) as Map<string, Map<number, unknown>>
+      const sda = devices.get('9C40918040082')
+      expect(sda?.get(1)).toBe('P3-2TB')
+      expect(sda?.get(4)).toBe(2048408248320)
+      expect(sda?.get(5)).toBe('PASSED')
+      expect(sda?.get(8)).toBe(31)
+    } finally {
+      process.env.PATH = oldPath
+    }
+
+    // without smartctl: an empty map, which Go leaves out — the reply is just the id
+    const without = openCollector({ SMART_DEVICES: undefined })
+    if (!without.smart.available) {
+      const h = harness({ smart: without.smart })
+      const session = websocket()
+      await verify(h, session)
+      const reply = (await h.dispatcher.handle(encodeRequest({ action: Action.GetSmartData, data: undefined, id: 8 }), session)).reply as Buffer
+      expect(reply.toString('hex')).toBe('a10008')
     }
   })
 
@@ -457,7 +497,7 @@ describe('SSH sessions (no ids)', () => {
   it('errors and refusals without key 0; an id, if sent, is echoed', async () => {
     const h = harness()
     expectError((await h.dispatcher.handle(encodeRequest({ action: 42, data: undefined, id: undefined }), ssh())).reply, undefined, 'unknown action: 42')
-    expectError((await h.dispatcher.handle(encodeRequest({ action: Action.GetSmartData, data: undefined, id: undefined }), ssh())).reply, undefined, /not available/)
+    expectError((await h.dispatcher.handle(encodeRequest({ action: Action.GetSmartData, data: undefined, id: undefined }), ssh())).reply, undefined, /SMART monitoring is disabled/)
     expectError((await h.dispatcher.handle(encodeRequest({ action: Action.DeleteFile, data: new Map([[0, '/']]), id: undefined }), ssh())).reply, undefined, /not enabled/)
     expectError((await h.dispatcher.handle(encodeRequest({ action: 42, data: undefined, id: 8 }), ssh())).reply, 8, 'unknown action: 42')
   })

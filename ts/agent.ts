@@ -63,9 +63,14 @@ export class Agent {
         logger: logger.child('containers'),
       })
     this.containers = containers.enabled ? containers : undefined
+    const smart = collector.smart.disabled ? undefined : collector.smart
+    if (smart && !smart.available) {
+      logger.warn('smartctl not found: GetSmartData answers without disks (install smartmontools; SMART_DEVICES="" silences this)')
+    }
     this.dispatcher = new Dispatcher({
       collector,
       ...(this.containers ? { containers: this.containers } : {}),
+      ...(smart ? { smart } : {}),
       keys: () => config.keys,
       token: () => config.token,
       fingerprint: () => options.fingerprint,

@@ -12,7 +12,22 @@ export interface Collector {
   isFresh(cacheTimeMs: number): boolean
   snapshot(options?: CollectOptions): Promise<CombinedDataJson>
   setConnectionType(type: 0 | 1 | 2): void
+  /** S.M.A.R.T. for GetSmartData: smartctl runs in the core, off the JS thread */
+  readonly smart: SmartState
 }
+
+export interface SmartState {
+  /** false: no smartctl found, or SMART_DEVICES set but empty */
+  readonly available: boolean
+  /** SMART_DEVICES is set but empty: SMART monitoring is off */
+  readonly disabled: boolean
+  readonly smartctl: string | null
+  /** CBOR map serial → SmartData (possibly empty) */
+  data(): Promise<Buffer>
+}
+
+/** Settings of the SMART runner (looked up like every other setting, passed to the core). */
+export const SMART_SETTINGS = ['SMART_DEVICES', 'EXCLUDE_SMART'] as const
 
 /** A setting the core rejected; the message names the setting and shows a good value. */
 export class SettingError extends Error {
@@ -32,8 +47,17 @@ export function openCollector(env: Environment = process.env, native: NativeBind
     }
     throw error
   }
+  const smartSettings = lookupSettings(SMART_SETTINGS, env)
+  const found = native.smartConfigure(smartSettings)
+  const smart: SmartState = {
+    available: found.available,
+    disabled: smartSettings.SMART_DEVICES !== undefined && smartSettings.SMART_DEVICES.trim() === '',
+    smartctl: found.smartctl,
+    data: () => native.smartData(),
+  }
   return {
     agentVersion: native.agentVersion,
+    smart,
     collect: (options) => native.collect(options),
     // a native build older than the container support lacks isFresh: never fresh, never asked
     isFresh: (cacheTimeMs) => (typeof native.isFresh === 'function' ? native.isFresh(cacheTimeMs) : false),

@@ -12,6 +12,7 @@ import { handleGetData, type ContainerSource, type DataCollector } from './handl
 import { refuseExtension } from './handlers/extensions.js'
 import { UNSUPPORTED_OVER_SSH, handleCheckFingerprint, type FingerprintDeps, type VerifySignature } from './handlers/fingerprint.js'
 import { errorResult, type HandlerResult } from './handlers/handler.js'
+import { handleGetSmartData, type SmartSource } from './handlers/smart.js'
 import { handleUnavailable } from './handlers/unavailable.js'
 import { verifyTokenSignature, type HubKey } from './identity/keys.js'
 import type { Logger } from './log.js'
@@ -35,6 +36,8 @@ export interface DispatcherDeps {
   collector: DataCollector
   /** the container engines (GetData key 2, logs, inspect); absent: DOCKER_HOST set but empty */
   containers?: ContainerSource & ContainerActions
+  /** S.M.A.R.T. data from the native core; absent: SMART_DEVICES set but empty */
+  smart?: SmartSource
   keys: () => readonly HubKey[]
   token: () => string | undefined
   fingerprint: () => string
@@ -109,7 +112,10 @@ export class Dispatcher {
         const parsed = parseActionData(action, request.data)
         return parsed.ok ? handleContainerInfo(parsed.data, this.deps.containers) : errorResult(parsed.message)
       }
-      case Action.GetSmartData:
+      case Action.GetSmartData: {
+        const parsed = parseActionData(action, request.data)
+        return parsed.ok ? handleGetSmartData(this.deps.smart) : errorResult(parsed.message)
+      }
       case Action.GetSystemdInfo: {
         const parsed = parseActionData(action, request.data)
         return parsed.ok ? handleUnavailable(action) : errorResult(parsed.message)

@@ -6,7 +6,7 @@
 import { cpus, hostname } from 'node:os'
 import { parseArgs } from 'node:util'
 import { packageVersion } from '../cli.js'
-import { openCollector } from '../collector.js'
+import { openCollector, SMART_SETTINGS } from '../collector.js'
 import { loadConfig, type CliFlags } from '../config/config.js'
 import { resolveDataDir } from '../identity/data-dir.js'
 import { loadFingerprint } from '../identity/fingerprint.js'
@@ -67,7 +67,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const logger = createLogger(config.logLevel)
   const native = loadNative()
   // The core gets the merged settings (flags > env > file), not just the environment.
-  const collector = openCollector(config.collectorSettings(native.settingNames()), native)
+  const collector = openCollector(config.collectorSettings([...native.settingNames(), ...SMART_SETTINGS]), native)
   const dataDir = resolveDataDir(config.dataDir)
   if (!dataDir) logger.warn('no writable data directory: the fingerprint and SSH host key are not saved (set DATA_DIR)')
   const fingerprint = loadFingerprint({

@@ -1,9 +1,8 @@
-/** SMART and systemd: recognised and validated, answered "not available" until their issues land. */
+/** systemd: recognised and validated, answered "not available" until its collector lands. */
 import { Action } from '../protocol/actions.js'
 import { errorResult, type HandlerResult } from './handler.js'
 
 const WHAT: Partial<Record<number, string>> = {
-  [Action.GetSmartData]: 'SMART data is',
   [Action.GetSystemdInfo]: 'systemd service info is',
 }
 

@@ -41,6 +41,7 @@ export type ResponseBody =
   | { kind: 'fingerprint'; fingerprint: string; hostname?: string; port?: string; name?: string } // key 2
   | { kind: 'string'; text: string } // key 4
   | { kind: 'smart'; devices: Map<string, unknown>; complete?: boolean } // key 5 (+ key 8 when complete)
+  | { kind: 'smartRaw'; cbor: Uint8Array } // key 5 as the native core encoded it; an empty map is omitted (Go omitempty)
   | { kind: 'service'; info: Map<string, unknown> } // key 6
   | { kind: 'error'; message: string } // key 3
 
@@ -165,6 +166,10 @@ function payloadEntries(body: ResponseBody): Buffer[][] {
       if (body.complete) entries.push([encodeUint(ResponseKey.SmartComplete), encodeBool(true)])
       return entries
     }
+    case 'smartRaw':
+      // 0xa0 = empty map: Go leaves an empty SmartData map out of the reply
+      if (body.cbor.length === 0 || (body.cbor.length === 1 && body.cbor[0] === 0xa0)) return []
+      return [[encodeUint(ResponseKey.SmartData), Buffer.from(body.cbor.buffer, body.cbor.byteOffset, body.cbor.length)]]
     case 'service':
       return [[encodeUint(ResponseKey.ServiceInfo), encoder.encode(body.info)]]
   }
