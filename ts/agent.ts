@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import type { Collector } from './collector.js'
+import type { Collector, SmartState } from './collector.js'
 import { listenPort, type AgentConfig } from './config/config.js'
 import { ContainerMonitor } from './containers/monitor.js'
 import { containerSettings } from './containers/settings.js'
@@ -51,6 +51,7 @@ export class Agent {
   /** undefined when DOCKER_HOST is set but empty */
   readonly containers: ContainerMonitor | undefined
   private readonly health: HealthFile | undefined
+  private readonly smart: SmartState | undefined
   private started = false
 
   constructor(readonly options: AgentOptions) {
@@ -64,6 +65,7 @@ export class Agent {
       })
     this.containers = containers.enabled ? containers : undefined
     const smart = collector.smart.disabled ? undefined : collector.smart
+    this.smart = smart
     if (smart && !smart.available) {
       logger.warn('smartctl not found: GetSmartData answers without disks (install smartmontools; SMART_DEVICES="" silences this)')
     }
@@ -140,6 +142,11 @@ export class Agent {
     })
     this.health?.start()
     this.manager.start()
+    // smartctl can take seconds per disk: read the disks once now, off the JS thread, so the hub's
+    // first GetSmartData (5 s timeout on v0.17 hubs) finds them in memory
+    if (this.smart?.available) {
+      this.smart.data().catch((error: unknown) => logger.warn('SMART warm-up failed', { error: String(error) }))
+    }
   }
 
   /** Closes the WebSocket with 1000, stops the SSH server, removes the health file. */
