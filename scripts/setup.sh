@@ -14,6 +14,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 APT_PACKAGES=(
   librust-libc-dev
   librust-sysinfo-dev
+  librust-nvml-wrapper-dev
   librust-tempfile-dev
   python3-psutil
   openssh-client

@@ -22,6 +22,9 @@ pub const SETTING_NAMES: &[&str] = &[
     "NICS",
     "SENSORS",
     "PRIMARY_SENSOR",
+    "SKIP_GPU",
+    "GPU_COLLECTOR",
+    "INTEL_GPU_DEVICE",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +60,12 @@ pub struct Settings {
     pub primary_sensor: Option<String>,
     /// How long one statfs may take before that filesystem is reported as unavailable.
     pub statfs_timeout: Duration,
+    /// `SKIP_GPU=true`.
+    pub skip_gpu: bool,
+    /// `GPU_COLLECTOR`: priority list of collector names; empty = detect.
+    pub gpu_collector: Vec<String>,
+    /// `INTEL_GPU_DEVICE`: passed to `intel_gpu_top -d`.
+    pub intel_gpu_device: Option<String>,
 }
 
 impl Default for Settings {
@@ -73,6 +82,9 @@ impl Default for Settings {
             sensors: SensorSelection::All,
             primary_sensor: None,
             statfs_timeout: Duration::from_secs(2),
+            skip_gpu: false,
+            gpu_collector: Vec::new(),
+            intel_gpu_device: None,
         }
     }
 }
@@ -138,6 +150,27 @@ impl Settings {
             Some(v) => SensorSelection::Filter(NameFilter::parse(&v)),
         };
         s.primary_sensor = non_empty("PRIMARY_SENSOR").map(|v| v.trim().to_string());
+        s.skip_gpu = non_empty("SKIP_GPU").is_some_and(|v| v.trim() == "true");
+        if let Some(v) = non_empty("GPU_COLLECTOR") {
+            for name in v.split(',').map(|n| n.trim().to_ascii_lowercase()) {
+                if name.is_empty() {
+                    continue;
+                }
+                if !crate::collect::gpu::COLLECTOR_NAMES.contains(&name.as_str()) {
+                    return Err(SettingError {
+                        name: "GPU_COLLECTOR".into(),
+                        value: v.clone(),
+                        problem: format!(
+                            "unknown collector {name:?} (known: {})",
+                            crate::collect::gpu::COLLECTOR_NAMES.join(", ")
+                        ),
+                        example: "nvml,amd_sysfs".into(),
+                    });
+                }
+                s.gpu_collector.push(name);
+            }
+        }
+        s.intel_gpu_device = non_empty("INTEL_GPU_DEVICE").map(|v| v.trim().to_string());
         Ok(s)
     }
 }
@@ -256,6 +289,21 @@ mod tests {
         assert_eq!(s.sensors_sys, PathBuf::from("/host/sys"));
         let s = Settings::from_lookup(&lookup(&[("SYS_SENSORS", "/x/sys")])).unwrap();
         assert_eq!(s.sensors_sys, PathBuf::from("/x/sys"));
+    }
+
+    #[test]
+    fn gpu_settings() {
+        let s = Settings::from_lookup(&lookup(&[
+            ("SKIP_GPU", "true"),
+            ("GPU_COLLECTOR", "nvml, AMD_SYSFS,"),
+            ("INTEL_GPU_DEVICE", "drm:/dev/dri/card1"),
+        ]))
+        .unwrap();
+        assert!(s.skip_gpu);
+        assert_eq!(s.gpu_collector, ["nvml", "amd_sysfs"]);
+        assert_eq!(s.intel_gpu_device.as_deref(), Some("drm:/dev/dri/card1"));
+        let err = Settings::from_lookup(&lookup(&[("GPU_COLLECTOR", "cuda")])).unwrap_err();
+        assert_eq!(err.name, "GPU_COLLECTOR");
     }
 
     #[test]

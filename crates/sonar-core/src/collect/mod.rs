@@ -7,6 +7,7 @@ pub mod containers;
 pub mod cpu;
 pub mod disk;
 pub mod fans;
+pub mod gpu;
 mod hwmon;
 pub mod mdraid;
 pub mod memory;

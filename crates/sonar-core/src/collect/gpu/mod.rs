@@ -1,0 +1,549 @@
+//! GPUs (spec §1.6, §2.7, §3.5). Samplers run on their own threads — sysfs and NVML polled every
+//! 3 s, `nvidia-smi` and `intel_gpu_top` as supervised children — and push readings into one
+//! accumulator; `sample(ct)` only reads it, so a hub request never waits on a GPU.
+//!
+//! Collector choice follows Beszel HEAD: `GPU_COLLECTOR` is a priority list, at most one collector
+//! per vendor; unset means NVML, else nvidia-smi, for NVIDIA; intel_gpu_top (unless a card uses
+//! the `xe` driver), else intel sysfs with energy counters, for Intel; amd sysfs for AMD cards.
+//! rocm-smi, nvtop, tegrastats and the Apple tools are not implemented.
+
+pub mod accumulator;
+pub mod intel_top;
+pub mod nvidia;
+pub mod sysfs;
+
+pub use accumulator::{Accumulator, GpuData, Reading};
+
+use crate::roots::Roots;
+use crate::settings::Settings;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often sysfs and NVML are polled.
+pub const POLL_EVERY: Duration = Duration::from_secs(3);
+/// A child that printed nothing for this long is restarted (intel_gpu_top is known to freeze
+/// after hours: Beszel issues #1466, #1202).
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(30);
+/// Wait before restarting a child that died.
+pub const RESTART_WAIT: Duration = Duration::from_secs(5);
+/// A child that dies this many times in a row without printing anything is given up.
+pub const MAX_SILENT_FAILURES: u32 = 5;
+
+/// The collector names `GPU_COLLECTOR` accepts (Beszel HEAD's list).
+pub const COLLECTOR_NAMES: &[&str] = &[
+    "nvml",
+    "nvidia-smi",
+    "intel_gpu_top",
+    "intel_sysfs",
+    "amd_sysfs",
+    "rocm-smi",
+    "nvtop",
+    "macmon",
+    "powermetrics",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Nvml,
+    NvidiaSmi(PathBuf),
+    IntelGpuTop(PathBuf),
+    IntelSysfs,
+    AmdSysfs,
+}
+
+impl Source {
+    fn vendor(&self) -> &'static str {
+        match self {
+            Source::Nvml | Source::NvidiaSmi(_) => "nvidia",
+            Source::IntelGpuTop(_) | Source::IntelSysfs => "intel",
+            Source::AmdSysfs => "amd",
+        }
+    }
+}
+
+/// What the GPU part of one payload holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GpuSample {
+    /// GPU id → data (`Stats.g`).
+    pub gpus: Vec<(String, GpuData)>,
+    /// Whether a GPU collector runs (Beszel resets `Info.g` only then).
+    pub active: bool,
+}
+
+impl GpuSample {
+    /// `Info.g`: the highest usage.
+    pub fn max_usage(&self) -> f64 {
+        self.gpus.iter().map(|(_, g)| g.usage).fold(0.0, f64::max)
+    }
+
+    /// (name, °C) of GPUs with a temperature, for `Stats.t`.
+    pub fn temperatures(&self) -> Vec<(String, f64)> {
+        self.gpus
+            .iter()
+            .filter(|(_, g)| g.temperature > 0.0)
+            .map(|(_, g)| (g.name.clone(), g.temperature))
+            .collect()
+    }
+}
+
+/// Adds GPU temperatures to the sensor readings and applies the dashboard rules of spec §3.4:
+/// PRIMARY_SENSOR may name a GPU; with no dashboard value yet, the hottest GPU.
+pub fn merge_temperatures(
+    readings: &mut Vec<(String, f64)>,
+    dashboard: &mut f64,
+    primary: Option<&str>,
+    gpu_temps: &[(String, f64)],
+) {
+    for (name, t) in gpu_temps {
+        match readings.iter_mut().find(|(k, _)| k == name) {
+            Some((_, v)) => *v = *t,
+            None => readings.push((name.clone(), *t)),
+        }
+        if primary == Some(name.as_str()) {
+            *dashboard = *t;
+        }
+    }
+    if *dashboard == 0.0 {
+        *dashboard = gpu_temps.iter().map(|(_, t)| *t).fold(0.0, f64::max);
+    }
+}
+
+struct Shared {
+    acc: Mutex<Accumulator>,
+    stop: AtomicBool,
+}
+
+pub struct GpuCollector {
+    shared: Option<Arc<Shared>>,
+    pub sources: Vec<Source>,
+}
+
+impl Drop for GpuCollector {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// The candidates in priority order: the `GPU_COLLECTOR` list, or the default order.
+pub fn candidates(list: &[String]) -> Vec<&'static str> {
+    if list.is_empty() {
+        return vec![
+            "nvml",
+            "nvidia-smi",
+            "intel_gpu_top",
+            "intel_sysfs",
+            "amd_sysfs",
+        ];
+    }
+    list.iter()
+        .filter_map(|n| COLLECTOR_NAMES.iter().copied().find(|c| c == n))
+        .collect()
+}
+
+impl GpuCollector {
+    /// No GPU collection (SKIP_GPU, or tests).
+    pub fn disabled() -> GpuCollector {
+        GpuCollector {
+            shared: None,
+            sources: Vec::new(),
+        }
+    }
+
+    /// Detects the collectors and starts their threads.
+    pub fn new(settings: &Settings) -> GpuCollector {
+        if settings.skip_gpu {
+            return GpuCollector::disabled();
+        }
+        let roots = settings.roots.clone();
+        let explicit = !settings.gpu_collector.is_empty();
+        let mut nvml: Option<nvidia::NvmlSampler> = None;
+        let mut sources: Vec<Source> = Vec::new();
+        for name in candidates(&settings.gpu_collector) {
+            let source = match name {
+                "nvml" => nvidia::NvmlSampler::open(&roots.sys).map(|s| {
+                    nvml = Some(s);
+                    Source::Nvml
+                }),
+                "nvidia-smi" => on_path("nvidia-smi").map(Source::NvidiaSmi),
+                "intel_gpu_top" => on_path("intel_gpu_top")
+                    .filter(|_| explicit || !sysfs::any_card_uses_driver(&roots, "xe"))
+                    .map(Source::IntelGpuTop),
+                "intel_sysfs" => {
+                    let cards = sysfs::cards(&roots, sysfs::VENDOR_INTEL);
+                    let usable = if explicit {
+                        !cards.is_empty()
+                    } else {
+                        cards
+                            .iter()
+                            .any(|c| sysfs::intel_energy_hwmon(&c.device).is_some())
+                    };
+                    usable.then_some(Source::IntelSysfs)
+                }
+                "amd_sysfs" => (!sysfs::cards(&roots, sysfs::VENDOR_AMD).is_empty())
+                    .then_some(Source::AmdSysfs),
+                _ => None,
+            };
+            if let Some(source) = source {
+                if sources.iter().all(|s| s.vendor() != source.vendor()) {
+                    sources.push(source);
+                }
+            }
+        }
+        if !sources.contains(&Source::Nvml) {
+            nvml = None;
+        }
+        if sources.is_empty() {
+            return GpuCollector::disabled();
+        }
+        let shared = Arc::new(Shared {
+            acc: Mutex::new(Accumulator::default()),
+            stop: AtomicBool::new(false),
+        });
+        start_pollers(&shared, &sources, roots, nvml);
+        for source in &sources {
+            match source {
+                Source::NvidiaSmi(path) => {
+                    let args: Vec<String> = nvidia::NVIDIA_SMI_ARGS
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect();
+                    spawn_supervised(&shared, path.clone(), args, |acc, line| {
+                        if let Some(r) = nvidia::parse_smi_line(line) {
+                            acc.push(r);
+                        }
+                    });
+                }
+                Source::IntelGpuTop(path) => {
+                    let args = intel_top::args(settings.intel_gpu_device.as_deref());
+                    let mut split = intel_top::ObjectSplitter::default();
+                    let mut seen = 0u64;
+                    spawn_supervised(&shared, path.clone(), args, move |acc, line| {
+                        for obj in split.feed(line) {
+                            seen += 1;
+                            // The first period covers start-up: skipped, as Beszel does.
+                            if seen > 1 {
+                                if let Some(r) = intel_top::parse_period(&obj) {
+                                    acc.push(r);
+                                }
+                            }
+                        }
+                    });
+                }
+                _ => {}
+            }
+        }
+        GpuCollector {
+            shared: Some(shared),
+            sources,
+        }
+    }
+
+    /// Averages since the previous call for this cache time; never blocks on a GPU.
+    pub fn sample(&mut self, ct: u16) -> GpuSample {
+        let Some(shared) = &self.shared else {
+            return GpuSample::default();
+        };
+        let gpus = match shared.acc.lock() {
+            Ok(mut acc) => acc.current(ct),
+            Err(poisoned) => poisoned.into_inner().current(ct),
+        };
+        GpuSample { gpus, active: true }
+    }
+}
+
+fn push_all(shared: &Shared, readings: Vec<Reading>) {
+    let mut acc = match shared.acc.lock() {
+        Ok(acc) => acc,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    for r in readings {
+        acc.push(r);
+    }
+}
+
+/// Sleeps `total` in short steps; false when asked to stop.
+fn sleep_unless_stopped(shared: &Shared, total: Duration) -> bool {
+    let until = Instant::now() + total;
+    while Instant::now() < until {
+        if shared.stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200).min(until - Instant::now()));
+    }
+    !shared.stop.load(Ordering::Relaxed)
+}
+
+fn start_pollers(
+    shared: &Arc<Shared>,
+    sources: &[Source],
+    roots: Roots,
+    nvml: Option<nvidia::NvmlSampler>,
+) {
+    let amd = sources.contains(&Source::AmdSysfs);
+    let intel = sources.contains(&Source::IntelSysfs);
+    if !amd && !intel && nvml.is_none() {
+        return;
+    }
+    let shared = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("sonar-gpu-poll".into())
+        .spawn(move || {
+            let mut names = HashMap::new();
+            let mut intel_state = sysfs::IntelSysfs::default();
+            let mut cards_at: Option<Instant> = None;
+            let (mut amd_cards, mut intel_cards) = (Vec::new(), Vec::new());
+            loop {
+                let now = Instant::now();
+                // Cards come and go (hotplug, driver reload): re-list them every minute.
+                if cards_at.is_none_or(|t| now.duration_since(t) > Duration::from_secs(60)) {
+                    if amd {
+                        amd_cards = sysfs::cards(&roots, sysfs::VENDOR_AMD);
+                    }
+                    if intel {
+                        intel_cards = sysfs::cards(&roots, sysfs::VENDOR_INTEL);
+                    }
+                    cards_at = Some(now);
+                }
+                let mut readings = Vec::new();
+                if let Some(nvml) = &nvml {
+                    readings.extend(nvml.poll());
+                }
+                readings.extend(sysfs::poll_amd(&roots, &amd_cards, &mut names));
+                readings.extend(intel_state.poll(&intel_cards, now));
+                push_all(&shared, readings);
+                if !sleep_unless_stopped(&shared, POLL_EVERY) {
+                    break;
+                }
+            }
+        });
+    drop(spawned);
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Runs `program args` and feeds each output line to `on_line`; restarts it when it exits or
+/// goes silent for SILENCE_LIMIT, and gives up after MAX_SILENT_FAILURES runs in a row that
+/// printed nothing.
+fn spawn_supervised(
+    shared: &Arc<Shared>,
+    program: PathBuf,
+    args: Vec<String>,
+    mut on_line: impl FnMut(&mut Accumulator, &str) + Send + 'static,
+) {
+    let shared = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("sonar-gpu-child".into())
+        .spawn(move || {
+            let mut silent_failures = 0u32;
+            while !shared.stop.load(Ordering::Relaxed) && silent_failures < MAX_SILENT_FAILURES {
+                let printed = run_child(&shared, &program, &args, SILENCE_LIMIT, &mut on_line);
+                silent_failures = if printed { 0 } else { silent_failures + 1 };
+                if !sleep_unless_stopped(&shared, RESTART_WAIT) {
+                    break;
+                }
+            }
+        });
+    drop(spawned);
+}
+
+/// One run of a child; true when it printed at least one line.
+fn run_child(
+    shared: &Shared,
+    program: &Path,
+    args: &[String],
+    silence_limit: Duration,
+    on_line: &mut impl FnMut(&mut Accumulator, &str),
+) -> bool {
+    let Ok(mut child) = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let Some(stdout) = child.stdout.take() else {
+        kill(&mut child);
+        return false;
+    };
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout.take(u64::MAX));
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match lines.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if tx.send(line.clone()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let mut printed = false;
+    let mut last_line = Instant::now();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(line) => {
+                printed = true;
+                last_line = Instant::now();
+                let mut acc = match shared.acc.lock() {
+                    Ok(acc) => acc,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                on_line(&mut acc, &line);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if shared.stop.load(Ordering::Relaxed) || last_line.elapsed() > silence_limit {
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    kill(&mut child);
+    let _ = reader.join();
+    printed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temperatures_merge_and_dashboard() {
+        let gpus = vec![("RTX".to_string(), 70.0), ("RX".to_string(), 55.0)];
+        let mut t = vec![("cpu".to_string(), 40.0)];
+        let mut dash = 40.0;
+        merge_temperatures(&mut t, &mut dash, None, &gpus);
+        assert_eq!(t.len(), 3);
+        assert_eq!(dash, 40.0, "a sensor already set it");
+        let mut dash = 0.0;
+        merge_temperatures(&mut Vec::new(), &mut dash, None, &gpus);
+        assert_eq!(dash, 70.0, "hottest GPU when no sensor");
+        let mut dash = 40.0;
+        merge_temperatures(&mut Vec::new(), &mut dash, Some("RX"), &gpus);
+        assert_eq!(dash, 55.0, "PRIMARY_SENSOR names a GPU");
+    }
+
+    #[test]
+    fn collector_priority_list() {
+        assert_eq!(candidates(&[]).first(), Some(&"nvml"));
+        let list = vec!["amd_sysfs".to_string(), "nvidia-smi".to_string()];
+        assert_eq!(candidates(&list), ["amd_sysfs", "nvidia-smi"]);
+    }
+
+    fn fake_tool(dir: &Path, name: &str, script: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    fn shared() -> Arc<Shared> {
+        Arc::new(Shared {
+            acc: Mutex::new(Accumulator::default()),
+            stop: AtomicBool::new(false),
+        })
+    }
+
+    #[test]
+    fn child_lines_reach_the_accumulator() {
+        let dir = tempfile::tempdir().unwrap();
+        let smi = fake_tool(
+            dir.path(),
+            "nvidia-smi",
+            "echo '0, NVIDIA GeForce RTX 4090, 45, 1024, 24564, 50, 100.5'\n\
+             echo '0, NVIDIA GeForce RTX 4090, 47, 2048, 24564, 70, 200.5'",
+        );
+        let shared = shared();
+        let printed = run_child(
+            &shared,
+            &smi,
+            &[],
+            Duration::from_secs(5),
+            &mut |acc: &mut Accumulator, line: &str| {
+                if let Some(r) = nvidia::parse_smi_line(line) {
+                    acc.push(r);
+                }
+            },
+        );
+        assert!(printed);
+        let gpus = shared.acc.lock().unwrap().current(60000);
+        assert_eq!(gpus[0].1.name, "GeForce RTX 4090");
+        assert_eq!(gpus[0].1.usage, 60.0);
+        assert_eq!(gpus[0].1.power, 150.5);
+        assert_eq!(gpus[0].1.temperature, 47.0);
+        assert_eq!(gpus[0].1.memory_used, 2000.0);
+    }
+
+    /// A child that stops printing (intel_gpu_top freezing) is killed after the silence limit.
+    #[test]
+    fn silent_child_is_restarted() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = fake_tool(dir.path(), "intel_gpu_top", "echo '['\nexec sleep 60");
+        let shared = shared();
+        let started = Instant::now();
+        let printed = run_child(
+            &shared,
+            &tool,
+            &[],
+            Duration::from_millis(700),
+            &mut |_: &mut Accumulator, _: &str| {},
+        );
+        assert!(printed);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn skip_gpu_and_no_gpu_here() {
+        let settings = Settings {
+            skip_gpu: true,
+            ..Settings::default()
+        };
+        let mut c = GpuCollector::new(&settings);
+        assert!(c.sources.is_empty());
+        assert_eq!(c.sample(60000), GpuSample::default());
+    }
+
+    /// This VM has no GPU, no NVIDIA library and no GPU tools: nothing starts, nothing is sent.
+    #[test]
+    fn plausible_on_this_machine() {
+        let mut c = GpuCollector::new(&Settings::default());
+        let s = c.sample(60000);
+        eprintln!("GPU sources here: {:?}, sample: {s:?}", c.sources);
+        if c.sources.is_empty() {
+            assert!(s.gpus.is_empty());
+            assert!(!s.active);
+        }
+        for (_, g) in &s.gpus {
+            assert!(!g.name.is_empty());
+            assert!((0.0..=100.0).contains(&g.usage));
+        }
+    }
+}
