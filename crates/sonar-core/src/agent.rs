@@ -8,6 +8,7 @@ use crate::collect::containers::{ContainerCollector, ContainerSample};
 use crate::collect::cpu::CpuCollector;
 use crate::collect::disk::DiskCollector;
 use crate::collect::fans::FanCollector;
+use crate::collect::gpu::{self, GpuCollector};
 use crate::collect::memory::MemoryCollector;
 use crate::collect::network::NetworkCollector;
 use crate::collect::sensors::SensorCollector;
@@ -37,6 +38,7 @@ pub struct Agent {
     network: NetworkCollector,
     sensors: SensorCollector,
     fans: FanCollector,
+    gpu: GpuCollector,
     battery: BatteryCollector,
     containers: ContainerCollector,
     cache: SnapshotCache,
@@ -53,6 +55,7 @@ impl Agent {
             network: NetworkCollector::new(&settings),
             sensors: SensorCollector::new(&settings),
             fans: FanCollector::new(&settings),
+            gpu: GpuCollector::new(&settings),
             battery: BatteryCollector::new(&settings.roots),
             containers: ContainerCollector::new(),
             cache: SnapshotCache::default(),
@@ -121,7 +124,15 @@ impl Agent {
         let mem = self.memory.sample();
         let disk = self.disk.sample(ct, now);
         let net = self.network.sample(ct, now);
-        let temps = self.sensors.sample();
+        let mut temps = self.sensors.sample();
+        // GPUs are sampled on their own threads; this only reads their averages.
+        let gpu = self.gpu.sample(ct);
+        gpu::merge_temperatures(
+            &mut temps.readings,
+            &mut temps.dashboard,
+            self.settings.primary_sensor.as_deref(),
+            &gpu.temperatures(),
+        );
         let fans = self.fans.sample();
         let battery = self.battery.sample();
         let load_avg = system::load_avg(&self.settings.roots);
@@ -180,6 +191,7 @@ impl Agent {
             net_recv: net.recv_ps,
             temperatures: temps.readings,
             extra_fs,
+            gpus: gpu.gpus.clone(),
             bandwidth: net.bandwidth,
             load_avg,
             battery: battery.battery,
@@ -204,7 +216,7 @@ impl Agent {
             bandwidth: two_decimals(stats.net_sent + stats.net_recv),
             agent_version: AGENT_VERSION.to_string(),
             podman: input.podman,
-            gpu_pct: 0.0,
+            gpu_pct: gpu.max_usage(),
             dashboard_temp: temps.dashboard,
             os: current_os(),
             load_avg_legacy: load_avg,

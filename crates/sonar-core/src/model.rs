@@ -2,6 +2,7 @@
 //! and its conversion into the document tree with the exact keys and omission rules of
 //! shared/spec/data-model.md §1.
 
+use crate::collect::gpu::GpuData;
 use crate::value::{Key, MapBuilder, Value};
 
 /// The protocol version we report: hub UIs gate features on it (spec protocol.md §6).
@@ -87,6 +88,8 @@ pub struct Stats {
     pub net_recv: f64,
     pub temperatures: Vec<(String, f64)>,
     pub extra_fs: Vec<(String, FsStats)>,
+    /// Key 22: GPU id → GPU.
+    pub gpus: Vec<(String, GpuData)>,
     pub bandwidth: [u64; 2],
     pub load_avg: [f64; 3],
     pub battery: [u8; 2],
@@ -200,7 +203,8 @@ impl Stats {
             .field(16, "ns", Value::Float(self.net_sent))
             .field(17, "nr", Value::Float(self.net_recv))
             .field_omit_empty(20, "t", text_map(&self.temperatures, |&t| Value::Float(t)))
-            .field_omit_empty(21, "efs", text_map(&self.extra_fs, FsStats::to_value));
+            .field_omit_empty(21, "efs", text_map(&self.extra_fs, FsStats::to_value))
+            .field_omit_empty(22, "g", text_map(&self.gpus, GpuData::to_value));
         b = omit_zero_array(b, 26, "b", Value::uint_array(&self.bandwidth));
         b = b.field(28, "la", Value::float_array(&self.load_avg));
         b = omit_zero_array(b, 29, "bat", Value::Bytes(self.battery.to_vec()));
