@@ -82,6 +82,16 @@ export interface FsStatsJson {
   dios?: number[]
 }
 
+export interface GpuDataJson {
+  /** display name ("<name> <id>" when several GPUs share one) */ n: string
+  /** "MB" as the vendor reports it (NVIDIA: MiB/1.024, AMD/Intel: MiB) */ mu?: number
+  /** "MB" */ mt?: number
+  /** busy %, mean since the last request with this cache time (omitted at 0) */ u?: number
+  /** W, mean */ p?: number
+  /** Intel: busy % by engine class ("Render/3D", "Video", …) */ e?: Record<string, number>
+  /** W, Intel package power */ pp?: number
+}
+
 export interface StatsJson {
   /** CPU busy %, all CPUs */ cpu: number
   /** GiB */ m: number
@@ -100,6 +110,7 @@ export interface StatsJson {
   /** MiB/s */ nr: number
   /** °C by sensor name */ t?: Record<string, number>
   efs?: Record<string, FsStatsJson>
+  /** by GPU id (NVIDIA index, AMD/Intel "cardN", intel_gpu_top "i0") */ g?: Record<string, GpuDataJson>
   /** [sent, received] bytes/s */ b?: [number, number]
   la: [number, number, number]
   /** [percent, state] */ bat?: [number, number]
