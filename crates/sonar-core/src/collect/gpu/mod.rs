@@ -225,7 +225,7 @@ impl GpuCollector {
                         .iter()
                         .map(|a| a.to_string())
                         .collect();
-                    spawn_supervised(&shared, path.clone(), args, |acc, line| {
+                    spawn_supervised(&shared, path.clone(), args, |acc, line, _| {
                         if let Some(r) = nvidia::parse_smi_line(line) {
                             acc.push(r);
                         }
@@ -235,7 +235,12 @@ impl GpuCollector {
                     let args = intel_top::args(settings.intel_gpu_device.as_deref());
                     let mut split = intel_top::ObjectSplitter::default();
                     let mut seen = 0u64;
-                    spawn_supervised(&shared, path.clone(), args, move |acc, line| {
+                    spawn_supervised(&shared, path.clone(), args, move |acc, line, first| {
+                        // A restarted child starts a new stream.
+                        if first {
+                            split = intel_top::ObjectSplitter::default();
+                            seen = 0;
+                        }
                         for obj in split.feed(line) {
                             seen += 1;
                             // The first period covers start-up: skipped, as Beszel does.
@@ -342,14 +347,15 @@ fn kill(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// Runs `program args` and feeds each output line to `on_line`; restarts it when it exits or
+/// Runs `program args` and feeds each output line to `on_line` (flagged when it is the first
+/// line of a run); restarts it when it exits or
 /// goes silent for SILENCE_LIMIT, and gives up after MAX_SILENT_FAILURES runs in a row that
 /// printed nothing.
 fn spawn_supervised(
     shared: &Arc<Shared>,
     program: PathBuf,
     args: Vec<String>,
-    mut on_line: impl FnMut(&mut Accumulator, &str) + Send + 'static,
+    mut on_line: impl FnMut(&mut Accumulator, &str, bool) + Send + 'static,
 ) {
     let shared = shared.clone();
     let spawned = std::thread::Builder::new()
@@ -373,7 +379,7 @@ fn run_child(
     program: &Path,
     args: &[String],
     silence_limit: Duration,
-    on_line: &mut impl FnMut(&mut Accumulator, &str),
+    on_line: &mut impl FnMut(&mut Accumulator, &str, bool),
 ) -> bool {
     let Ok(mut child) = Command::new(program)
         .args(args)
@@ -409,13 +415,14 @@ fn run_child(
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(line) => {
+                let first = !printed;
                 printed = true;
                 last_line = Instant::now();
                 let mut acc = match shared.acc.lock() {
                     Ok(acc) => acc,
                     Err(poisoned) => poisoned.into_inner(),
                 };
-                on_line(&mut acc, &line);
+                on_line(&mut acc, &line, first);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if shared.stop.load(Ordering::Relaxed) || last_line.elapsed() > silence_limit {
@@ -487,7 +494,7 @@ mod tests {
             &smi,
             &[],
             Duration::from_secs(5),
-            &mut |acc: &mut Accumulator, line: &str| {
+            &mut |acc: &mut Accumulator, line: &str, _| {
                 if let Some(r) = nvidia::parse_smi_line(line) {
                     acc.push(r);
                 }
@@ -514,7 +521,7 @@ mod tests {
             &tool,
             &[],
             Duration::from_millis(700),
-            &mut |_: &mut Accumulator, _: &str| {},
+            &mut |_: &mut Accumulator, _: &str, _| {},
         );
         assert!(printed);
         assert!(started.elapsed() < Duration::from_secs(10));
