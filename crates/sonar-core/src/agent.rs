@@ -144,21 +144,11 @@ impl Agent {
                 .collect()
         });
 
+        let root = disk.root.stats;
         let extra_fs: Vec<(String, FsStats)> = disk
             .extra
-            .iter()
-            .map(|(name, fs)| {
-                let stats = FsStats {
-                    disk_total: fs.total,
-                    disk_used: fs.used,
-                    read_ps: fs.read_ps,
-                    write_ps: fs.write_ps,
-                    read_bytes: fs.read_bytes,
-                    write_bytes: fs.write_bytes,
-                    io_stats: fs.io_stats,
-                };
-                (name.clone(), stats)
-            })
+            .into_iter()
+            .map(|(name, fs)| (name, fs.stats))
             .collect();
         // Computed from the already-rounded GiB values, as the Go agent does.
         let extra_fs_pct = extra_fs
@@ -182,11 +172,11 @@ impl Agent {
             mem_zfs_arc: mem.zfs_arc,
             swap: mem.swap_total,
             swap_used: mem.swap_used,
-            disk_total: disk.root.total,
-            disk_used: disk.root.used,
+            disk_total: root.disk_total,
+            disk_used: root.disk_used,
             disk_pct: disk.root.pct,
-            disk_read_ps: disk.root.read_ps,
-            disk_write_ps: disk.root.write_ps,
+            disk_read_ps: root.read_ps,
+            disk_write_ps: root.write_ps,
             net_sent: net.sent_ps,
             net_recv: net.recv_ps,
             temperatures: temps.readings,
@@ -196,10 +186,10 @@ impl Agent {
             load_avg,
             battery: battery.battery,
             interfaces: net.interfaces,
-            disk_io: [disk.root.read_bytes, disk.root.write_bytes],
+            disk_io: [root.read_bytes, root.write_bytes],
             cpu_breakdown: cpu.breakdown.to_vec(),
             cpu_cores: cpu.per_core,
-            disk_io_stats: disk.root.io_stats,
+            disk_io_stats: root.io_stats,
             batteries: battery.batteries,
             fans,
         };

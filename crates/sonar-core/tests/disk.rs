@@ -48,17 +48,17 @@ fn real_proc_plausibility() {
 
     let s = c.sample(60000, Instant::now());
     let (total, used, pct) = statvfs_root_gib();
-    assert!(s.root.total > 0.0);
+    assert!(s.root.stats.disk_total > 0.0);
     assert!(
-        (s.root.total - total).abs() < 0.02,
+        (s.root.stats.disk_total - total).abs() < 0.02,
         "{} vs {total}",
-        s.root.total
+        s.root.stats.disk_total
     );
     // Used space moves while tests write files: allow some drift.
     assert!(
-        (s.root.used - used).abs() < 0.5,
+        (s.root.stats.disk_used - used).abs() < 0.5,
         "{} vs {used}",
-        s.root.used
+        s.root.stats.disk_used
     );
     assert!((s.root.pct - pct).abs() < 1.0, "{} vs {pct}", s.root.pct);
     assert!(s.root.pct >= 0.0 && s.root.pct <= 100.0);
@@ -70,15 +70,15 @@ fn real_proc_plausibility() {
     std::thread::sleep(Duration::from_millis(150));
     let s = c.sample(1000, Instant::now());
     let elapsed = t0.elapsed().as_secs_f64();
-    assert!(s.root.read_ps >= 0.0 && s.root.write_ps >= 0.0);
-    assert!(s.root.read_ps < 50_000.0 && s.root.write_ps < 50_000.0);
-    assert!(s.root.read_bytes as f64 <= 50_000.0 * 1_048_576.0 * elapsed.max(1.0));
-    let [read_time, write_time, util, r_await, w_await, weighted] = s.root.io_stats;
+    assert!(s.root.stats.read_ps >= 0.0 && s.root.stats.write_ps >= 0.0);
+    assert!(s.root.stats.read_ps < 50_000.0 && s.root.stats.write_ps < 50_000.0);
+    assert!(s.root.stats.read_bytes as f64 <= 50_000.0 * 1_048_576.0 * elapsed.max(1.0));
+    let [read_time, write_time, util, r_await, w_await, weighted] = s.root.stats.io_stats;
     assert!((0.0..=100.0).contains(&util), "util {util}");
     for v in [read_time, write_time, r_await, w_await, weighted] {
         assert!(v.is_finite() && v >= 0.0);
     }
     for (name, fs) in &s.extra {
-        assert!(fs.total > 0.0, "{name} reported with total 0");
+        assert!(fs.stats.disk_total > 0.0, "{name} reported with total 0");
     }
 }

@@ -15,6 +15,7 @@ mod tests;
 
 pub use discovery::TrackedFs;
 
+use crate::model::FsStats;
 use crate::roots::read_text;
 use crate::settings::Settings;
 use crate::units::{bytes_to_gib, two_decimals};
@@ -32,23 +33,12 @@ const REDISCOVER_AFTER_FAILURE: Duration = Duration::from_secs(5);
 /// mount, Docker's view of the host root…; Beszel #1428).
 const DUPLICATE_TOLERANCE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// One filesystem's usage and I/O rates for a cache time.
+/// One filesystem's usage and I/O rates for a cache time: the hub's FsStats, plus the root
+/// disk's percentage (gopsutil UsedPercent = used/(used+avail)·100, 2 dp — not used/total).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FsUsage {
-    /// GiB, 2 dp.
-    pub total: f64,
-    /// GiB, 2 dp.
-    pub used: f64,
-    /// used/(used+avail)·100, 2 dp (gopsutil UsedPercent).
+    pub stats: FsStats,
     pub pct: f64,
-    /// MiB/s, 2 dp.
-    pub read_ps: f64,
-    pub write_ps: f64,
-    /// bytes/s.
-    pub read_bytes: u64,
-    pub write_bytes: u64,
-    /// [read-time %, write-time %, util %, r_await ms, w_await ms, weighted %], 2 dp.
-    pub io_stats: [f64; 6],
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -138,7 +128,7 @@ impl DiskCollector {
             }
             if let Some(usage) = state.usage {
                 let usage = fs_usage(usage, rates);
-                if usage.total > 0.0 {
+                if usage.stats.disk_total > 0.0 {
                     sample.extra.push((fs.display_name().to_string(), usage));
                 }
             }
@@ -260,13 +250,15 @@ fn same_usage(a: &RawUsage, b: &RawUsage) -> bool {
 
 fn fs_usage(usage: RawUsage, rates: IoRates) -> FsUsage {
     FsUsage {
-        total: bytes_to_gib(usage.total as f64),
-        used: bytes_to_gib(usage.used as f64),
+        stats: FsStats {
+            disk_total: bytes_to_gib(usage.total as f64),
+            disk_used: bytes_to_gib(usage.used as f64),
+            read_ps: rates.read_ps,
+            write_ps: rates.write_ps,
+            read_bytes: rates.read_bytes,
+            write_bytes: rates.write_bytes,
+            io_stats: rates.io_stats,
+        },
         pct: two_decimals(usage.used_pct()),
-        read_ps: rates.read_ps,
-        write_ps: rates.write_ps,
-        read_bytes: rates.read_bytes,
-        write_bytes: rates.write_bytes,
-        io_stats: rates.io_stats,
     }
 }

@@ -193,8 +193,8 @@ fn root_on_partition() {
     let mut c = collector(&settings(&dir), &fake, Instant::now());
     assert_eq!(tracked(&c), [t("sda2", "/", Some("sda2"))]);
     let s = c.sample(60000, Instant::now());
-    assert_eq!(s.root.total, 100.0);
-    assert_eq!(s.root.used, 40.0);
+    assert_eq!(s.root.stats.disk_total, 100.0);
+    assert_eq!(s.root.stats.disk_used, 40.0);
     assert!(s.extra.is_empty());
 }
 
@@ -291,7 +291,10 @@ fn no_proc_still_reports_root_usage() {
     let mut c = collector(&settings(dir.path()), &fake, Instant::now());
     assert_eq!(tracked(&c), [t("root", "/", None)]);
     let s = c.sample(60000, Instant::now());
-    assert_eq!((s.root.total, s.root.used, s.root.pct), (10.0, 5.0, 50.0));
+    assert_eq!(
+        (s.root.stats.disk_total, s.root.stats.disk_used, s.root.pct),
+        (10.0, 5.0, 50.0)
+    );
 }
 
 // ---- extra filesystems ----
@@ -322,8 +325,8 @@ fn extra_filesystems_custom_names() {
     let s = c.sample(60000, Instant::now());
     let names: Vec<&str> = s.extra.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["Fast Storage", "sdb2", "Archive"]);
-    assert_eq!(s.extra[0].1.total, 500.0);
-    assert_eq!(s.extra[2].1.used, 1000.0);
+    assert_eq!(s.extra[0].1.stats.disk_total, 500.0);
+    assert_eq!(s.extra[2].1.stats.disk_used, 1000.0);
 }
 
 #[test]
@@ -427,8 +430,8 @@ fn dp_uses_available_not_total() {
     );
     let mut c = collector(&settings(&dir), &fake, Instant::now());
     let s = c.sample(60000, Instant::now());
-    assert_eq!(s.root.total, 100.0);
-    assert_eq!(s.root.used, 80.0);
+    assert_eq!(s.root.stats.disk_total, 100.0);
+    assert_eq!(s.root.stats.disk_used, 80.0);
     // 80/(80+15)·100, not 80/100·100.
     assert_eq!(s.root.pct, 84.21);
 }
@@ -454,19 +457,22 @@ fn disk_usage_cache() {
     let mut c = collector(&st, &fake, t0);
 
     let s = c.sample(60000, t0 + Duration::from_secs(1));
-    assert_eq!(s.extra[0].1.used, 100.0);
+    assert_eq!(s.extra[0].1.stats.disk_used, 100.0);
     assert_eq!(fake.calls("/mnt/data"), 1, "the first call always measures");
 
     fake.answer("/", vfs(100 * GIB, 41 * GIB, 54 * GIB));
     fake.answer("/mnt/data", vfs(500 * GIB, 200 * GIB, 300 * GIB));
     let s = c.sample(60000, t0 + Duration::from_secs(120));
-    assert_eq!(s.root.used, 41.0, "root is always refreshed");
-    assert_eq!(s.extra[0].1.used, 100.0, "extras come from the cache");
+    assert_eq!(s.root.stats.disk_used, 41.0, "root is always refreshed");
+    assert_eq!(
+        s.extra[0].1.stats.disk_used, 100.0,
+        "extras come from the cache"
+    );
     assert_eq!(fake.calls("/mnt/data"), 1);
     assert_eq!(fake.calls("/"), 2);
 
     let s = c.sample(60000, t0 + Duration::from_secs(15 * 60 + 2));
-    assert_eq!(s.extra[0].1.used, 200.0);
+    assert_eq!(s.extra[0].1.stats.disk_used, 200.0);
     assert_eq!(fake.calls("/mnt/data"), 2);
 
     // Without the setting every sample measures.
@@ -502,7 +508,7 @@ fn statfs_timeout_does_not_hang_or_pile_up() {
             started.elapsed() < Duration::from_millis(150),
             "a pending mount is skipped, not waited for again"
         );
-        assert_eq!(s.root.total, 100.0);
+        assert_eq!(s.root.stats.disk_total, 100.0);
         let names: Vec<&str> = s.extra.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
@@ -544,9 +550,12 @@ fn statfs_timeout_on_root_reports_zeros_and_keeps_others() {
     let t0 = Instant::now();
     let mut c = collector(&st, &fake, t0);
     let s = c.sample(60000, t0 + Duration::from_secs(1));
-    assert_eq!((s.root.total, s.root.used, s.root.pct), (0.0, 0.0, 0.0));
+    assert_eq!(
+        (s.root.stats.disk_total, s.root.stats.disk_used, s.root.pct),
+        (0.0, 0.0, 0.0)
+    );
     assert_eq!(s.extra.len(), 1, "a fresh worker serves the other mounts");
-    assert_eq!(s.extra[0].1.total, 500.0);
+    assert_eq!(s.extra[0].1.stats.disk_total, 500.0);
     let started = Instant::now();
     c.sample(60000, t0 + Duration::from_secs(2));
     assert!(started.elapsed() < Duration::from_millis(150));
@@ -690,11 +699,11 @@ fn io_rates_and_dios() {
     });
     let s = c.sample(60000, t0 + ms(1000));
     assert_eq!(
-        (s.root.read_bytes, s.root.write_bytes),
+        (s.root.stats.read_bytes, s.root.stats.write_bytes),
         (1_048_576, 2_097_152)
     );
-    assert_eq!((s.root.read_ps, s.root.write_ps), (1.0, 2.0));
-    assert_eq!(s.root.io_stats, [5.0, 10.0, 25.0, 5.0, 5.0, 40.0]);
+    assert_eq!((s.root.stats.read_ps, s.root.stats.write_ps), (1.0, 2.0));
+    assert_eq!(s.root.stats.io_stats, [5.0, 10.0, 25.0, 5.0, 5.0, 40.0]);
 }
 
 #[test]
@@ -704,11 +713,11 @@ fn short_interval_skipped() {
     let mut c = tree.collector(t0);
     tree.set(sectors(2048, 0));
     let s = c.sample(60000, t0 + ms(50));
-    assert_eq!(s.root.read_bytes, 0, "under 100 ms: no rate");
+    assert_eq!(s.root.stats.read_bytes, 0, "under 100 ms: no rate");
     tree.set(sectors(4096, 0));
     // The baseline stayed at t0, so this is 2 MiB over 1 s.
     let s = c.sample(60000, t0 + ms(1000));
-    assert_eq!(s.root.read_bytes, 2_097_152);
+    assert_eq!(s.root.stats.read_bytes, 2_097_152);
 }
 
 #[test]
@@ -720,12 +729,15 @@ fn disk_counter_reset() {
     tree.set(sectors(1000, 2000));
     let s = c.sample(60000, t0 + ms(1000));
     assert_eq!(
-        (s.root.read_bytes, s.root.write_bytes),
+        (s.root.stats.read_bytes, s.root.stats.write_bytes),
         (512_000, 1_024_000)
     );
     tree.set(sectors(3048, 2000));
     let s = c.sample(60000, t0 + ms(2000));
-    assert_eq!((s.root.read_bytes, s.root.write_bytes), (1_048_576, 0));
+    assert_eq!(
+        (s.root.stats.read_bytes, s.root.stats.write_bytes),
+        (1_048_576, 0)
+    );
 }
 
 #[test]
@@ -738,7 +750,7 @@ fn counter_wrap() {
     tree.set(sectors(1000, 0));
     let s = c.sample(60000, t0 + ms(1000));
     assert_eq!(
-        s.root.read_bytes,
+        s.root.stats.read_bytes,
         2000 * 512,
         "2000 sectors across the wrap, no spike"
     );
@@ -751,23 +763,23 @@ fn disk_io_anomaly_reseeds_only_this_cache_time() {
     let mut c = tree.collector(t0);
     tree.set(sectors(2048, 0));
     let s = c.sample(60000, t0 + ms(1000));
-    assert_eq!(s.root.read_bytes, 1_048_576);
+    assert_eq!(s.root.stats.read_bytes, 1_048_576);
 
     // 100 GiB within a second: 102 400 MiB/s is above the 50 000 cap.
     let jump = 100 * GIB / 512;
     tree.set(sectors(2048 + 2048 + jump, 0));
     let s = c.sample(1000, t0 + ms(2000));
-    assert_eq!((s.root.read_bytes, s.root.read_ps), (0, 0.0));
+    assert_eq!((s.root.stats.read_bytes, s.root.stats.read_ps), (0, 0.0));
     // ct 1000 starts over from the counters it just saw.
     tree.set(sectors(2048 + 4096 + jump, 0));
     let s = c.sample(1000, t0 + ms(3000));
-    assert_eq!(s.root.read_bytes, 1_048_576);
+    assert_eq!(s.root.stats.read_bytes, 1_048_576);
     // ct 60000 keeps its own baseline (t0+1 s): everything since then over 60 s.
     tree.set(sectors(2048 + 4096 + jump, 0));
     let s = c.sample(60000, t0 + ms(61_000));
     let expected = (4096 + jump) * 512 * 1000 / 60_000;
-    assert_eq!(s.root.read_bytes, expected);
-    assert!(s.root.read_ps > 1000.0 && s.root.read_ps < 50_000.0);
+    assert_eq!(s.root.stats.read_bytes, expected);
+    assert!(s.root.stats.read_ps > 1000.0 && s.root.stats.read_ps < 50_000.0);
 }
 
 #[test]
@@ -780,26 +792,26 @@ fn per_cache_time_separation() {
 
     // t=1: ct 60000, 10 MiB since start.
     tree.set(sectors(10 * MIB_SECTORS, 0));
-    assert_eq!(c.sample(60000, at(1)).root.read_ps, 10.0);
+    assert_eq!(c.sample(60000, at(1)).root.stats.read_ps, 10.0);
     // t=2: ct 1000 is new: seeded from the latest baseline (t=1), 3 MiB in that second.
     tree.set(sectors(13 * MIB_SECTORS, 0));
-    assert_eq!(c.sample(1000, at(2)).root.read_ps, 3.0);
+    assert_eq!(c.sample(1000, at(2)).root.stats.read_ps, 3.0);
     // t=3..=60: ct 1000 every second at 5 MiB/s.
     let mut total = 13;
     for s in 3..=60 {
         total += 5;
         tree.set(sectors(total * MIB_SECTORS, 0));
-        assert_eq!(c.sample(1000, at(s)).root.read_ps, 5.0);
+        assert_eq!(c.sample(1000, at(s)).root.stats.read_ps, 5.0);
     }
     // t=61: ct 60000 measures its own window, t=1..61, whatever ct 1000 did in between.
     total += 6;
     tree.set(sectors(total * MIB_SECTORS, 0));
     let s = c.sample(60000, at(61));
     let expected_bytes = (total - 10) * MIB * 1000 / 60_000;
-    assert_eq!(s.root.read_bytes, expected_bytes);
+    assert_eq!(s.root.stats.read_bytes, expected_bytes);
     // ...and ct 1000 still sees only its last second.
     let s = c.sample(1000, at(61));
-    assert_eq!(s.root.read_ps, 6.0);
+    assert_eq!(s.root.stats.read_ps, 6.0);
 }
 
 #[test]
