@@ -142,6 +142,11 @@ export class Agent {
     })
     this.health?.start()
     this.manager.start()
+    // The first sample starts the GPU pollers and children (NVML, nvidia-smi, intel_gpu_top), so
+    // the hub's first GetData already finds readings. Cache time 0 touches no hub baseline.
+    this.options.collector
+      .collect({ cacheTimeMs: 0 })
+      .catch((error: unknown) => logger.warn('first sample failed', { error: String(error) }))
     // smartctl can take seconds per disk: read the disks once now, off the JS thread, so the hub's
     // first GetSmartData (5 s timeout on v0.17 hubs) finds them in memory
     if (this.smart?.available) {

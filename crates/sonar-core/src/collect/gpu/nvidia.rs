@@ -4,6 +4,7 @@
 use super::accumulator::Reading;
 use nvml_wrapper::enum_wrappers::device::TemperatureSensor;
 use nvml_wrapper::Nvml;
+use nvml_wrapper_sys::bindings::{nvmlMemory_v2_t, nvmlReturn_enum_NVML_SUCCESS, NvmlLib};
 use std::path::{Path, PathBuf};
 
 /// Arguments of the long-lived `nvidia-smi` child (one CSV line per GPU every 4 s).
@@ -56,6 +57,10 @@ pub fn parse_smi_line(line: &str) -> Option<Reading> {
 /// The NVML session; polled by the sampler thread every 3 s.
 pub struct NvmlSampler {
     nvml: Nvml,
+    /// A second handle on the same library for `nvmlDeviceGetMemoryInfo_v2`, which nvml-wrapper
+    /// 0.9 does not wrap. v1 counts the driver's reserved memory as used (about 615 MiB on an
+    /// H200 with nothing running, where nvidia-smi says 0); v2, as Beszel HEAD uses, does not.
+    v2: Option<NvmlLib>,
     sys: PathBuf,
 }
 
@@ -71,8 +76,14 @@ impl NvmlSampler {
         if nvml.device_count().ok()? == 0 {
             return None;
         }
+        // SAFETY: loading the NVML library runs no code of ours; nvml-wrapper has just loaded and
+        // initialised the same library, so this handle only adds a reference to it.
+        let v2 = unsafe { NvmlLib::new("libnvidia-ml.so.1") }
+            .ok()
+            .filter(|lib| lib.nvmlDeviceGetMemoryInfo_v2.is_ok());
         Some(NvmlSampler {
             nvml,
+            v2,
             sys: sys.to_path_buf(),
         })
     }
@@ -101,9 +112,12 @@ impl NvmlSampler {
                     reading.temperature = device
                         .temperature(TemperatureSensor::Gpu)
                         .map_or(0.0, f64::from);
-                    if let Ok(mem) = device.memory_info() {
-                        reading.memory_used = mem.used as f64 / 1_048_576.0 / NVIDIA_MB_PER_MIB;
-                        reading.memory_total = mem.total as f64 / 1_048_576.0 / NVIDIA_MB_PER_MIB;
+                    let memory = self
+                        .memory_v2(&device)
+                        .or_else(|| device.memory_info().ok().map(|mem| (mem.used, mem.total)));
+                    if let Some((used, total)) = memory {
+                        reading.memory_used = used as f64 / 1_048_576.0 / NVIDIA_MB_PER_MIB;
+                        reading.memory_total = total as f64 / 1_048_576.0 / NVIDIA_MB_PER_MIB;
                     }
                     reading.power = device
                         .power_usage()
@@ -115,6 +129,28 @@ impl NvmlSampler {
         out
     }
 }
+
+impl NvmlSampler {
+    /// (used, total) bytes from `nvmlDeviceGetMemoryInfo_v2`; None where the driver lacks it.
+    fn memory_v2(&self, device: &nvml_wrapper::Device) -> Option<(u64, u64)> {
+        let lib = self.v2.as_ref()?;
+        let mut memory = nvmlMemory_v2_t {
+            version: MEMORY_V2_VERSION,
+            total: 0,
+            reserved: 0,
+            free: 0,
+            used: 0,
+        };
+        // SAFETY: the device handle belongs to the initialised NVML session that outlives this
+        // call, and `memory` is a properly sized, versioned v2 struct NVML writes into.
+        let status = unsafe { lib.nvmlDeviceGetMemoryInfo_v2(device.handle(), &mut memory) };
+        (status == nvmlReturn_enum_NVML_SUCCESS && memory.total > 0)
+            .then_some((memory.used, memory.total))
+    }
+}
+
+/// NVML_STRUCT_VERSION(Memory, 2): the struct's size with the version in the top byte.
+const MEMORY_V2_VERSION: u32 = std::mem::size_of::<nvmlMemory_v2_t>() as u32 | (2 << 24);
 
 /// NVML's bus id is "00000000:01:00.0" (8-digit domain); sysfs names it "0000:01:00.0".
 pub fn sysfs_pci_name(bus_id: &str) -> String {
@@ -176,6 +212,38 @@ mod tests {
         assert!((r.memory_total - 23988.28125).abs() < 1e-9);
     }
 
+    /// Real output, captured on an H200 (idle, then a bf16 matmul loop).
+    #[test]
+    fn nvidia_smi_h200_capture() {
+        let text = include_str!("../../../tests/fixtures/gpu/nvidia-smi/h200-loop.csv");
+        let r: Vec<Reading> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(parse_smi_line)
+            .collect();
+        assert_eq!(r.len(), 10);
+        assert!(r.iter().all(|g| g.id == "0" && g.name == "H200"));
+        assert!(
+            (r[0].memory_total - 140401.3671875).abs() < 1e-6,
+            "143771 MiB / 1.024"
+        );
+        assert_eq!(
+            (r[0].usage, r[0].memory_used, r[0].power),
+            (0.0, 0.0, 78.31)
+        );
+        assert_eq!(
+            (r[9].usage, r[9].temperature, r[9].power),
+            (94.0, 56.0, 686.99)
+        );
+        assert!((r[9].memory_used - 975.0 / 1.024).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nvml_memory_v2_struct_version() {
+        // nvml.h: nvmlMemory_v2 = NVML_STRUCT_VERSION(Memory, 2) = sizeof(nvmlMemory_v2_t) | 2 << 24
+        assert_eq!(MEMORY_V2_VERSION, 40 | (2 << 24));
+    }
+
     #[test]
     fn pci_bus_id_to_sysfs() {
         assert_eq!(sysfs_pci_name("00000000:01:00.0"), "0000:01:00.0");
@@ -213,6 +281,20 @@ mod tests {
             assert!(r.memory_total > 0.0, "{r:?}");
             assert!((0.0..=100.0).contains(&r.usage));
             assert!(r.temperature > 0.0 && r.temperature < 120.0, "{r:?}");
+        }
+        // NVML and nvidia-smi must agree on memory used (v1 NVML counted reserved memory: +615 MiB
+        // on an idle H200), so switching GPU_COLLECTOR does not move the chart.
+        let smi = std::process::Command::new("nvidia-smi")
+            .args(["--query-gpu=memory.used", "--format=csv,noheader,nounits"])
+            .output();
+        if let Ok(out) = smi {
+            let text = String::from_utf8_lossy(&out.stdout);
+            for (line, r) in text.lines().zip(&readings) {
+                let smi_mib: f64 = line.trim().parse().unwrap_or(f64::NAN);
+                let nvml_mib = r.memory_used * 1.024;
+                eprintln!("memory used: NVML {nvml_mib:.1} MiB, nvidia-smi {smi_mib} MiB");
+                assert!((nvml_mib - smi_mib).abs() < 64.0, "{nvml_mib} vs {smi_mib}");
+            }
         }
     }
 }
