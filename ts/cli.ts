@@ -7,6 +7,8 @@ import { snapshotCommand } from './commands/snapshot.js'
 import { runCommand } from './commands/run.js'
 import { healthCommand } from './commands/health.js'
 import { fingerprintCommand } from './commands/fingerprint.js'
+import { hubCommand } from './commands/hub.js'
+import { doctorCommand } from './commands/doctor.js'
 import { UsageError } from './commands/usage.js'
 import { ConfigError } from './config/config.js'
 
@@ -28,6 +30,8 @@ Commands:
   fingerprint [view|reset]  show or reset this host's fingerprint (the hub pins it)
     -c, --config <file>   YAML config file (for DATA_DIR and HOST_* roots)
   health              exit 0 if a running agent is healthy (for container health checks)
+  doctor              check every collector's prerequisites on this host and print the fixes
+  hub                 start the embedded DEV hub (demo/testing only) with its web page on 127.0.0.1
 
 Options:
   -h, --help          show this help
@@ -42,6 +46,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   snapshot: snapshotCommand,
   fingerprint: fingerprintCommand,
   health: healthCommand,
+  hub: hubCommand,
+  doctor: doctorCommand,
 }
 
 export async function main(argv: string[]): Promise<number> {

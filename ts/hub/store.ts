@@ -1,0 +1,151 @@
+/**
+ * The dev hub's memory: which systems are connected and their recent samples. The connection side
+ * (ts/hub/hub.ts) writes it; the web side (ts/hub/web/) reads it and listens for changes. In-memory
+ * only — the dev hub is a demo and test tool, not a database.
+ */
+import type { CombinedDataJson } from '../../index.js'
+
+/** A systemd unit as the hub receives it (data-model §1.8, JSON names). */
+export interface ServiceJson {
+  n: string
+  /** 0 active, 1 inactive, 2 failed, 3 activating, 4 deactivating, 5 reloading */ s: number
+  /** % */ c: number
+  /** bytes */ m: number
+  /** bytes */ mp: number
+  /** 0 dead, 1 running, 2 exited, 3 failed, 4 unknown */ ss: number
+  /** % */ cp: number
+}
+
+/** One GetData answer, with the field names of index.d.ts (CombinedDataJson) plus services. */
+export interface HubSample {
+  /** when the hub received it (ms since the epoch) */
+  at: number
+  /** the cache time it was asked with: 60000 or 1000 */
+  cacheTimeMs: number
+  data: CombinedDataJson & { services?: ServiceJson[] }
+}
+
+export interface SystemSummary {
+  /** stable per agent: its fingerprint */
+  id: string
+  /** Info.h, or the address until the first sample */
+  name: string
+  transport: 'websocket' | 'ssh'
+  /** remote address (WebSocket) or host:port (SSH) */
+  address: string
+  /** protocol version the agent reported (X-Beszel header or SSH banner) */
+  agentVersion: string
+  connected: boolean
+  connectedAt: number
+  lastSampleAt: number | null
+  /** the last error the hub saw from this system (verification, timeout…), if any */
+  lastError?: string
+}
+
+export type StoreEvent =
+  | { type: 'systems' }
+  | { type: 'sample'; id: string; sample: HubSample }
+
+/** Samples kept per system: 10 minutes of 1 s realtime samples, plus every 60 s sample of 24 h. */
+export const REALTIME_KEEP = 600
+export const MINUTE_KEEP = 1440
+
+export class HubStore {
+  private readonly systems = new Map<string, SystemSummary>()
+  private readonly samples = new Map<string, { realtime: HubSample[]; minute: HubSample[] }>()
+  private readonly listeners = new Set<(event: StoreEvent) => void>()
+  private readonly watchers = new Map<string, number>()
+  private readonly watchListeners = new Set<(id: string, watched: boolean) => void>()
+
+  list(): SystemSummary[] {
+    return [...this.systems.values()].sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  get(id: string): SystemSummary | undefined {
+    return this.systems.get(id)
+  }
+
+  /** Samples of one system, oldest first, both cadences merged (`since`: only newer ones). */
+  history(id: string, since = 0): HubSample[] {
+    const kept = this.samples.get(id)
+    if (!kept) return []
+    return [...kept.minute, ...kept.realtime].filter((s) => s.at > since).sort((a, b) => a.at - b.at)
+  }
+
+  latest(id: string): HubSample | undefined {
+    const kept = this.samples.get(id)
+    const a = kept?.realtime.at(-1)
+    const b = kept?.minute.at(-1)
+    if (!a) return b
+    if (!b) return a
+    return a.at >= b.at ? a : b
+  }
+
+  upsertSystem(summary: SystemSummary): void {
+    this.systems.set(summary.id, { ...summary })
+    this.emit({ type: 'systems' })
+  }
+
+  /** Marks a system disconnected (its history stays for the page). */
+  markDisconnected(id: string, error?: string): void {
+    const system = this.systems.get(id)
+    if (!system) return
+    system.connected = false
+    if (error !== undefined) system.lastError = error
+    this.emit({ type: 'systems' })
+  }
+
+  addSample(id: string, sample: HubSample): void {
+    let kept = this.samples.get(id)
+    if (!kept) {
+      kept = { realtime: [], minute: [] }
+      this.samples.set(id, kept)
+    }
+    const list = sample.cacheTimeMs === 1000 ? kept.realtime : kept.minute
+    list.push(sample)
+    const limit = sample.cacheTimeMs === 1000 ? REALTIME_KEEP : MINUTE_KEEP
+    if (list.length > limit) list.splice(0, list.length - limit)
+    const system = this.systems.get(id)
+    if (system) {
+      system.lastSampleAt = sample.at
+      if (sample.data.info.h) system.name = sample.data.info.h
+    }
+    this.emit({ type: 'sample', id, sample })
+  }
+
+  /** Subscribes to changes; returns the unsubscribe function. */
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /**
+   * A page started (true) or stopped (false) watching a system. The connection side polls
+   * GetData every 1 s while at least one watcher is left, as a real hub does for an open page.
+   */
+  watch(id: string, watching: boolean): void {
+    const before = this.watchers.get(id) ?? 0
+    const after = Math.max(0, before + (watching ? 1 : -1))
+    this.watchers.set(id, after)
+    if ((before === 0) !== (after === 0)) for (const l of this.watchListeners) l(id, after > 0)
+  }
+
+  isWatched(id: string): boolean {
+    return (this.watchers.get(id) ?? 0) > 0
+  }
+
+  onWatch(listener: (id: string, watched: boolean) => void): () => void {
+    this.watchListeners.add(listener)
+    return () => this.watchListeners.delete(listener)
+  }
+
+  private emit(event: StoreEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event)
+      } catch {
+        // a broken page stream must not stop the others
+      }
+    }
+  }
+}
