@@ -10,7 +10,8 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # Rust crates come from Debian's librust-*-dev packages (the crates registry is unreachable;
 # .cargo/config.toml points cargo at /usr/share/cargo/registry). python3-psutil is the benchmark
 # peer; openssh-client and openssl serve the SSH and TLS tests (a real `ssh`, real certificates);
-# podman, runc and busybox-static give the container tests a real engine (no registry needed).
+# podman, runc and busybox-static give the container tests a real engine (no registry needed);
+# chromium is the real browser of the dev hub page test (driven by playwright-core).
 APT_PACKAGES=(
   librust-libc-dev
   librust-sysinfo-dev
@@ -22,6 +23,7 @@ APT_PACKAGES=(
   podman
   runc
   busybox-static
+  chromium
 )
 
 missing=()
