@@ -15,5 +15,7 @@ echo "== native binding smoke test (panic hooks print their messages on purpose)
 node crates/sonar-node/tests/smoke.mjs native/sonar-agent.linux-x64-gnu.node 2>/dev/null
 echo "== tsc --noEmit"
 npx tsc --noEmit -p tsconfig.json
+echo "== tsc --noEmit (dev hub page: browser code, DOM types)"
+npx tsc --noEmit -p ts/hub/web/page
 echo "== vitest"
 npx vitest run

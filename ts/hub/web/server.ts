@@ -1,0 +1,168 @@
+/**
+ * The dev hub's web side: the page, its bundled assets and a small JSON + Server-Sent Events API
+ * over the HubStore. createWebHandler mounts on any http.Server (the hub serves it next to the
+ * agents' WebSocket routes); startWebServer is the stand-alone form.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { z } from 'zod'
+import type { HubStore } from '../store.js'
+import type { ApiError, HistoryResponse } from './api-types.js'
+import { loadAssets, type Asset } from './assets.js'
+import { EventStreams, systemViews } from './events.js'
+import { PAGE_HTML } from './html.js'
+
+/** Handles the request and returns true when the path is the web side's; false leaves it to the caller. */
+export type WebHandler = ((req: IncomingMessage, res: ServerResponse) => boolean) & {
+  /** ends every open event stream (before the server closes, which would otherwise wait for them) */
+  closeStreams(): void
+}
+
+const SystemIdSchema = z.string().min(1).max(256)
+const HistoryQuerySchema = z.object({ since: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional() })
+const EventsQuerySchema = z.object({ system: SystemIdSchema.optional() })
+
+const HISTORY_PATH = /^\/api\/systems\/([^/]+)\/history$/
+
+export function createWebHandler(store: HubStore): WebHandler {
+  const streams = new EventStreams(store)
+  let assets: Promise<Map<string, Asset>> | undefined
+
+  const route = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
+    const path = url.pathname
+    const mine = path === '/' || path === '/index.html' || path.startsWith('/assets/') || path === '/api/systems' || path === '/api/events' || HISTORY_PATH.test(path)
+    if (!mine) return false
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: `${req.method ?? '?'} is not allowed here; use GET` }, { allow: 'GET, HEAD' })
+      return true
+    }
+    if (path === '/' || path === '/index.html') {
+      send(res, 200, 'text/html; charset=utf-8', PAGE_HTML)
+    } else if (path.startsWith('/assets/')) {
+      assets ??= loadAssets()
+      // a failed load is retried on the next request (the bundle may be built meanwhile)
+      assets.catch(() => (assets = undefined))
+      void serveAsset(req, res, assets, path.slice('/assets/'.length))
+    } else if (path === '/api/systems') {
+      sendJson(res, 200, systemViews(store))
+    } else if (path === '/api/events') {
+      const query = EventsQuerySchema.safeParse(Object.fromEntries(url.searchParams))
+      if (!query.success) return badRequest(res, query.error)
+      const id = query.data.system
+      if (id !== undefined && !store.get(id)) return unknownSystem(res, id)
+      streams.serve(req, res, id)
+    } else {
+      const rawId = HISTORY_PATH.exec(path)?.[1] ?? ''
+      let id: string
+      try {
+        id = decodeURIComponent(rawId)
+      } catch {
+        sendJson(res, 400, { error: `malformed system id ${JSON.stringify(rawId)}` })
+        return true
+      }
+      const query = HistoryQuerySchema.safeParse(Object.fromEntries(url.searchParams))
+      if (!query.success) return badRequest(res, query.error)
+      if (!store.get(id)) return unknownSystem(res, id)
+      const body: HistoryResponse = { id, samples: store.history(id, query.data.since ?? 0) }
+      sendJson(res, 200, body)
+    }
+    return true
+  }
+
+  const handler = (req: IncomingMessage, res: ServerResponse): boolean => {
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://hub.invalid')
+    } catch {
+      return false
+    }
+    try {
+      return route(req, res, url)
+    } catch (error) {
+      // never let a bad request take the hub down
+      if (!res.headersSent) sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) })
+      else res.destroy()
+      return true
+    }
+  }
+  return Object.assign(handler, { closeStreams: () => streams.closeAll() })
+}
+
+export interface WebServer {
+  url: string
+  close(): Promise<void>
+}
+
+/** The web side on its own http.Server (127.0.0.1 by default: the page has no authentication). */
+export async function startWebServer(options: { store: HubStore; host?: string; port?: number }): Promise<WebServer> {
+  const host = options.host ?? '127.0.0.1'
+  const handler = createWebHandler(options.store)
+  const server = createServer((req, res) => {
+    if (!handler(req, res)) sendJson(res, 404, { error: `no such page: ${req.url ?? ''}` })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`,
+    close: async () => {
+      handler.closeStreams()
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeIdleConnections()
+      })
+    },
+  }
+}
+
+async function serveAsset(req: IncomingMessage, res: ServerResponse, pending: Promise<Map<string, Asset>>, name: string): Promise<void> {
+  let assets: Map<string, Asset>
+  try {
+    assets = await pending
+  } catch (error) {
+    sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) })
+    return
+  }
+  const asset = assets.get(name)
+  if (!asset) {
+    sendJson(res, 404, { error: `no such asset: ${name}` })
+    return
+  }
+  if (req.headers['if-none-match'] === asset.etag) {
+    res.writeHead(304, { etag: asset.etag }).end()
+    return
+  }
+  send(res, 200, asset.contentType, asset.body, { etag: asset.etag })
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  })
+  res.end(res.req.method === 'HEAD' ? undefined : body)
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers)
+}
+
+function badRequest(res: ServerResponse, error: z.ZodError): true {
+  const body: ApiError = { error: `bad query: ${error.issues.map((issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`).join('; ')}` }
+  sendJson(res, 400, body)
+  return true
+}
+
+function unknownSystem(res: ServerResponse, id: string): true {
+  const body: ApiError = { error: `unknown system ${JSON.stringify(id)}` }
+  sendJson(res, 404, body)
+  return true
+}
