@@ -1,0 +1,224 @@
+/**
+ * The dev hub's connection side with real agents: `node dist/bin.js run` children dial it over
+ * WebSocket (both route prefixes) or are dialled over SSH; verification, pinning and polling are
+ * checked through the hub's store and both sides' logs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { startDevHub, type DevHub } from '../ts/hub/hub.js'
+import { loadHubIdentity } from '../ts/hub/keys.js'
+import type { HubSample } from '../ts/hub/store.js'
+import { createLogger } from '../ts/log.js'
+import { freePort } from './helpers/net.js'
+
+const BIN = new URL('../dist/bin.js', import.meta.url).pathname
+const dirs: string[] = []
+const children: ChildProcess[] = []
+const hubs: DevHub[] = []
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sonar-devhub-'))
+  dirs.push(dir)
+  return dir
+}
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  await Promise.all(hubs.splice(0).map((hub) => hub.close()))
+})
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+interface Agent {
+  process: ChildProcess
+  log: () => string
+  exited: Promise<number | null>
+}
+
+/** A real agent: the built CLI, nothing of the developer's environment, slow sources off. */
+function startAgent(env: Record<string, string>, fingerprint?: string): Agent {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build:ts first`)
+  const dir = tempDir()
+  const dataDir = join(dir, 'data')
+  mkdirSync(dataDir)
+  if (fingerprint) writeFileSync(join(dataDir, 'fingerprint'), fingerprint)
+  const child = spawn(process.execPath, [BIN, 'run'], {
+    env: { PATH: process.env.PATH, HOME: dir, TMPDIR: dir, DATA_DIR: dataDir, LOG_LEVEL: 'debug', DOCKER_HOST: '', SMART_DEVICES: '', SKIP_GPU: 'true', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  children.push(child)
+  let log = ''
+  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return { process: child, log: () => log, exited }
+}
+
+async function startHub(options: Partial<Parameters<typeof startDevHub>[0]> = {}): Promise<{ hub: DevHub; log: () => string }> {
+  let log = ''
+  const logger = createLogger('debug', { write: (line: string) => (log += line) })
+  const hub = await startDevHub({ dataDir: tempDir(), port: 0, logger, ...options })
+  hubs.push(hub)
+  return { hub, log: () => log }
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+const agentEnv = (hub: DevHub, extra: Record<string, string> = {}) => ({ HUB_URL: hub.agentUrl, TOKEN: hub.token, KEY: hub.key, DISABLE_SSH: 'true', ...extra })
+
+describe('dev hub: WebSocket agents', () => {
+  it('verifies an agent on /api/sonar, pins its fingerprint and stores named samples', async () => {
+    const { hub } = await startHub()
+    const agent = startAgent(agentEnv(hub), 'fp-sonar-route')
+    const system = await until('a connected system', () => hub.store.list().find((s) => s.connected && s.lastSampleAt !== null))
+    expect(system).toMatchObject({ id: 'fp-sonar-route', transport: 'websocket', address: '127.0.0.1', agentVersion: '0.17.0' })
+    expect(hub.sessions().map((s) => s.route)).toEqual(['/api/sonar/agent-connect'])
+    const sample = hub.store.latest(system.id) as HubSample
+    expect(sample.cacheTimeMs).toBe(60_000)
+    expect(sample.data.stats.cpu).toBeGreaterThanOrEqual(0)
+    expect(sample.data.stats.m).toBeGreaterThan(0)
+    expect(sample.data.info.h).not.toBe('')
+    expect(system.name).toBe(sample.data.info.h)
+    expect(sample.data.info.ct).toBe(2)
+
+    agent.process.kill('SIGTERM')
+    expect(await agent.exited).toBe(0)
+    await until('the system marked disconnected', () => hub.store.get(system.id)?.connected === false)
+  })
+
+  it('accepts the Beszel prefix (HUB_FLAVOR=beszel) the same way', async () => {
+    const { hub } = await startHub()
+    startAgent(agentEnv(hub, { HUB_FLAVOR: 'beszel' }), 'fp-beszel-route')
+    await until('a sample', () => hub.store.latest('fp-beszel-route'))
+    expect(hub.sessions().map((s) => s.route)).toEqual(['/api/beszel/agent-connect'])
+  })
+
+  it('polls GetData(60000) on the interval', async () => {
+    const { hub } = await startHub({ intervalMs: 300 })
+    startAgent(agentEnv(hub), 'fp-interval')
+    await until('three regular samples', () => hub.store.history('fp-interval').filter((s) => s.cacheTimeMs === 60_000).length >= 3)
+  })
+
+  it('polls GetData(1000) every second only while the system is watched', async () => {
+    const { hub, log } = await startHub()
+    startAgent(agentEnv(hub), 'fp-watch')
+    await until('the first sample', () => hub.store.latest('fp-watch'))
+    const realtime = () => hub.store.history('fp-watch').filter((s) => s.cacheTimeMs === 1_000)
+    expect(realtime()).toHaveLength(0)
+
+    hub.store.watch('fp-watch', true)
+    await until('two realtime samples', () => realtime().length >= 2, 5_000)
+    const [a, b] = realtime()
+    expect((b as HubSample).at - (a as HubSample).at).toBeGreaterThanOrEqual(800)
+    expect(log()).toMatch(/realtime polling started system=fp-watch/)
+
+    hub.store.watch('fp-watch', false)
+    expect(hub.sessions()[0]?.realtimeActive).toBe(false)
+    await new Promise((resolve) => setTimeout(resolve, 300)) // an answer already on its way may land
+    const count = realtime().length
+    await new Promise((resolve) => setTimeout(resolve, 1_600))
+    expect(realtime()).toHaveLength(count)
+  })
+
+  it('refuses a wrong token with 401 before any upgrade', async () => {
+    const { hub, log } = await startHub()
+    const agent = startAgent(agentEnv(hub, { TOKEN: 'not-the-token' }))
+    await until('the agent seeing the 401', () => /401/.test(agent.log()))
+    expect(log()).toMatch(/agent refused: invalid token/)
+    expect(hub.store.list()).toEqual([])
+  })
+
+  it('refuses a second host that presents the same token with another fingerprint', async () => {
+    const dataDir = tempDir()
+    const { hub, log } = await startHub({ dataDir })
+    const first = startAgent(agentEnv(hub), 'fp-original')
+    await until('the first agent', () => hub.store.latest('fp-original'))
+    first.process.kill('SIGTERM')
+    await first.exited
+
+    const impostor = startAgent(agentEnv(hub), 'fp-impostor')
+    await until('the refusal', () => /fingerprint mismatch/.test(log()))
+    await until('the agent told why', () => /fingerprint mismatch/.test(impostor.log()))
+    expect(hub.store.list().map((s) => s.id)).toEqual(['fp-original'])
+
+    // the pin survives a hub restart on the same data folder (the impostor keeps redialling)
+    impostor.process.kill('SIGTERM')
+    await impostor.exited
+    await hub.close()
+    const restarted = await startHub({ dataDir })
+    startAgent(agentEnv(restarted.hub), 'fp-impostor-again')
+    await until('the refusal after the restart', () => /fingerprint mismatch/.test(restarted.log()))
+    expect(restarted.hub.store.list()).toEqual([])
+  })
+
+  it('an agent whose KEY is another hub’s refuses the hub, and the hub records why', async () => {
+    const { hub, log } = await startHub()
+    const other = await loadHubIdentity(tempDir())
+    const agent = startAgent(agentEnv(hub, { KEY: other.publicKey }), 'fp-wrong-key')
+    await until('the agent refusing the hub', () => /hub signature matches no key in KEY/.test(agent.log()))
+    await until('the hub told', () => /the agent refused this hub.*error="invalid signature - check KEY value"/.test(log()))
+    expect(agent.log()).not.toMatch(/hub verified/)
+    expect(hub.store.list()).toEqual([])
+  })
+
+  it('an agent that never answers the challenge is dropped after the wait (context deadline exceeded)', async () => {
+    const { hub, log } = await startHub({ requestTimeoutMs: 500 })
+    // a client that passes admission and then says nothing, as a Go agent with a wrong KEY does
+    const { WebSocket } = await import('ws')
+    const silent = new WebSocket(`${hub.agentUrl.replace('http', 'ws')}/api/beszel/agent-connect`, { headers: { 'X-Token': hub.token, 'X-Beszel': '0.17.0' } })
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => silent.once('close', (code, reason) => resolve({ code, reason: reason.toString() })))
+    const frames: Buffer[] = []
+    silent.on('message', (data: Buffer) => frames.push(data))
+    expect(await closed).toEqual({ code: 1000, reason: 'context deadline exceeded' })
+    expect(frames).toHaveLength(1) // the CheckFingerprint request, id 1
+    expect(log()).toMatch(/did not answer the signature challenge/)
+  })
+})
+
+describe('dev hub: SSH dial (--ssh)', () => {
+  it('dials the agent’s SSH server with the hub key, polls it, and goes realtime when watched', async () => {
+    const dataDir = tempDir()
+    const identity = await loadHubIdentity(dataDir)
+    const port = await freePort()
+    const agent = startAgent({ KEY: identity.publicKey, LISTEN: `127.0.0.1:${port}` })
+    await until('the agent listening', () => /SSH server listening/.test(agent.log()))
+    const { hub, log } = await startHub({ dataDir, ssh: [`127.0.0.1:${port}`] })
+    const id = `ssh:127.0.0.1:${port}`
+    const sample = await until('a sample over SSH', () => hub.store.latest(id))
+    expect(hub.store.get(id)).toMatchObject({ transport: 'ssh', connected: true, agentVersion: '0.17.0', name: sample.data.info.h })
+    expect(sample.data.stats.m).toBeGreaterThan(0)
+    expect(agent.log()).toMatch(/sonar-dev-hub_0\.17\.0/)
+
+    hub.store.watch(id, true)
+    await until('realtime samples over SSH', () => hub.store.history(id).filter((s) => s.cacheTimeMs === 1_000).length >= 2, 5_000)
+    hub.store.watch(id, false)
+    expect(hub.dials()[0]?.realtimeActive).toBe(false)
+    expect(log()).toMatch(/SSH agent connected/)
+  })
+
+  it('an SSH agent that does not know the hub key refuses it; the hub keeps redialling', async () => {
+    const other = await loadHubIdentity(tempDir())
+    const port = await freePort()
+    const agent = startAgent({ KEY: other.publicKey, LISTEN: `127.0.0.1:${port}` })
+    await until('the agent listening', () => /SSH server listening/.test(agent.log()))
+    const { hub, log } = await startHub({ ssh: [`127.0.0.1:${port}`] })
+    await until('two failed dials', () => (log().match(/SSH connection failed/g) ?? []).length >= 2, 8_000)
+    expect(log()).toMatch(/All configured authentication methods failed/)
+    expect(hub.store.latest(`ssh:127.0.0.1:${port}`)).toBeUndefined()
+  })
+
+  it('a bad --ssh value is an error naming the option', async () => {
+    await expect(startDevHub({ dataDir: tempDir(), port: 0, ssh: ['nohostport'] })).rejects.toThrow(/--ssh "nohostport": expected host:port/)
+  })
+})

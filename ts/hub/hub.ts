@@ -1,0 +1,202 @@
+/**
+ * The embedded DEV hub's connection side: one HTTP server that admits agents over WebSocket on both
+ * route prefixes (spec §2.4: 400/401 as a real hub answers), verifies them (§2.6/§2.7) and polls
+ * them (ws-session.ts, poller.ts), optionally dials agents over SSH, and hands every other HTTP
+ * request to the web page's handler. In-memory, one process: for trying SONAR and for tests.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import { silentLogger, type Logger } from '../log.js'
+import { MAX_FRAME_BYTES } from '../protocol/envelope.js'
+import { loadHubIdentity, signToken } from './keys.js'
+import { FingerprintPins } from './pins.js'
+import { parseSshTarget, SshDial } from './ssh-dial.js'
+import { HubStore } from './store.js'
+import { AgentSession } from './ws-session.js'
+
+export const AGENT_ROUTES = ['/api/sonar/agent-connect', '/api/beszel/agent-connect'] as const
+
+// blang/semver strict parsing, as the hub applies it to X-Beszel.
+const STRICT_SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/
+
+/** Answers an HTTP request it owns (true), or leaves it to the hub's 404 (false). */
+export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => boolean) & {
+  /** ends long-lived responses (event streams) so the server can close */
+  closeStreams?: () => void
+}
+
+export interface DevHubOptions {
+  /** where the key pair, token and pinned fingerprints live */
+  dataDir: string
+  /** default 127.0.0.1: the dev hub is not meant to face a network */
+  host?: string
+  /** default 8090; 0 picks a free port */
+  port?: number
+  store?: HubStore
+  logger?: Logger
+  /** agents' SSH servers to dial: `host:port`, `[v6]:port` or a socket path */
+  ssh?: string[]
+  /** the web page (ts/hub/web), mounted on the same server */
+  web?: HttpHandler
+  /** timings, shortened by tests */
+  intervalMs?: number
+  realtimeMs?: number
+  requestTimeoutMs?: number
+}
+
+export interface DevHub {
+  /** http://host:port/ — the page */
+  url: string
+  /** HUB_URL for agents */
+  agentUrl: string
+  /** the agent's KEY line */
+  key: string
+  token: string
+  /** OpenSSH private key text (tests that act as this hub over SSH) */
+  privateKey: string
+  store: HubStore
+  server: Server
+  /** sessions of verified WebSocket agents, and the SSH dials */
+  sessions(): AgentSession[]
+  dials(): SshDial[]
+  close(): Promise<void>
+}
+
+function rawHttpResponse(socket: Duplex, status: number, text: string, body: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  )
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}
+
+export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
+  const logger = options.logger ?? silentLogger
+  const store = options.store ?? new HubStore()
+  const identity = await loadHubIdentity(options.dataDir)
+  const pins = await FingerprintPins.load(options.dataDir)
+  const signature = signToken(identity.signingKey, identity.token)
+  const dials = (options.ssh ?? []).map(parseSshTarget)
+  const sessions = new Set<AgentSession>()
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES })
+
+  const timings = {
+    ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
+    ...(options.realtimeMs !== undefined ? { realtimeMs: options.realtimeMs } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+  }
+
+  const server = createServer((req, res) => {
+    try {
+      if (options.web?.(req, res)) return
+    } catch (error) {
+      logger.error('web handler failed', { url: req.url, error: error instanceof Error ? error.message : String(error) })
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' })
+      res.end('internal error')
+      return
+    }
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found')
+  })
+  server.on('clientError', (_error, socket) => socket.destroy())
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined)
+    const path = new URL(req.url ?? '/', 'http://hub').pathname
+    const address = req.socket.remoteAddress ?? 'unknown'
+    if (!(AGENT_ROUTES as readonly string[]).includes(path)) {
+      rawHttpResponse(socket, 404, 'Not Found', '404 page not found')
+      return
+    }
+    // admission in a real hub's order (§2.4)
+    const version = String(req.headers['x-beszel'] ?? '')
+    const token = String(req.headers['x-token'] ?? '')
+    if (version === '' || token === '' || Buffer.byteLength(token) > 64) {
+      logger.warn('agent refused: X-Beszel or X-Token missing', { address })
+      rawHttpResponse(socket, 400, 'Bad Request', '')
+      return
+    }
+    if (token !== identity.token) {
+      logger.warn(`agent refused: invalid token (give it TOKEN from ${identity.dataDir}/token)`, { address })
+      rawHttpResponse(socket, 401, 'Unauthorized', 'Invalid token')
+      return
+    }
+    if (!STRICT_SEMVER.test(version)) {
+      logger.warn('agent refused: invalid agent version', { address, version })
+      rawHttpResponse(socket, 401, 'Unauthorized', 'Invalid agent version')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new AgentSession({
+        socket: ws,
+        route: path,
+        token,
+        signature,
+        agentVersion: version,
+        address,
+        store,
+        pins,
+        logger,
+        ...timings,
+        onAccepted: (accepted) => {
+          // a newer session of the same system replaces the older one, as a real hub does
+          for (const other of sessions) if (other !== accepted && other.id === accepted.id) other.close('replaced by a new connection')
+        },
+      })
+      sessions.add(session)
+      ws.once('close', () => sessions.delete(session))
+      void session.verify()
+    })
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`port ${options.port ?? 8090} on ${options.host ?? '127.0.0.1'} is in use: pick another with --port`)
+          : error,
+      )
+    }
+    server.once('error', onError)
+    server.listen(options.port ?? 8090, options.host ?? '127.0.0.1', () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+  const { port } = server.address() as AddressInfo
+  const base = `http://${formatHost(options.host ?? '127.0.0.1')}:${port}`
+
+  const sshDials = dials.map((target) => new SshDial({ target, privateKey: identity.privateKey, store, logger: logger.child('ssh'), ...timings }))
+  for (const dial of sshDials) dial.start()
+
+  let closing: Promise<void> | undefined
+  return {
+    url: `${base}/`,
+    agentUrl: base,
+    key: identity.publicKey,
+    token: identity.token,
+    privateKey: identity.privateKey,
+    store,
+    server,
+    sessions: () => [...sessions].filter((s) => s.id !== undefined && s.open),
+    dials: () => [...sshDials],
+    close: () => {
+      closing ??= (async () => {
+        for (const dial of sshDials) dial.stop()
+        for (const session of sessions) session.close('hub stopped')
+        options.web?.closeStreams?.()
+        server.closeAllConnections()
+        // agents answer the close frame at once; one that does not is cut after a second
+        const cut = setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate()
+        }, 1_000)
+        await new Promise<void>((resolve) => server.close(() => resolve()))
+        clearTimeout(cut)
+      })()
+      return closing
+    },
+  }
+}
