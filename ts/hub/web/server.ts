@@ -39,9 +39,11 @@ export function createWebHandler(store: HubStore): WebHandler {
     if (path === '/' || path === '/index.html') {
       send(res, 200, 'text/html; charset=utf-8', PAGE_HTML)
     } else if (path.startsWith('/assets/')) {
-      assets ??= loadAssets()
       // a failed load is retried on the next request (the bundle may be built meanwhile)
-      assets.catch(() => (assets = undefined))
+      assets ??= loadAssets().catch((error: unknown) => {
+        assets = undefined
+        throw error
+      })
       void serveAsset(req, res, assets, path.slice('/assets/'.length))
     } else if (path === '/api/systems') {
       sendJson(res, 200, systemViews(store))
