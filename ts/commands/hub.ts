@@ -102,6 +102,8 @@ export async function hubCommand(args: string[]): Promise<number> {
   const web = createWebHandler(store)
   const hub = await startDevHub({ dataDir, host: flags.host, port: flags.port, store, logger, ssh: flags.ssh, web })
 
+  // listening for signals before anything is printed: whoever reads the banner may signal at once
+  const signalled = waitForSignal()
   const out = process.stdout
   out.write(`\n  ${HUB_BANNER}\n\n`)
   out.write(`  page:  ${hub.url}\n  data:  ${dataDir}\n\n`)
@@ -118,7 +120,7 @@ export async function hubCommand(args: string[]): Promise<number> {
   out.write(`  Open ${hub.url} — Ctrl-C stops ${agent ? 'the agent and the hub' : 'the hub'}.\n\n`)
 
   const agentDied = new Promise<number>((resolve) => agent?.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))))
-  const why = await Promise.race([waitForSignal().then((signal) => ({ signal })), agentDied.then((code) => ({ agentCode: code }))])
+  const why = await Promise.race([signalled.then((signal) => ({ signal })), agentDied.then((code) => ({ agentCode: code }))])
   let status = 0
   if ('signal' in why) {
     logger.info('stopping', { signal: why.signal })

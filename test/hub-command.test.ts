@@ -1,0 +1,72 @@
+/** `sonar-agent hub` options and its errors, through the built CLI as a user meets them. */
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { parseHubFlags } from '../ts/commands/hub.js'
+
+const BIN = new URL('../dist/bin.js', import.meta.url).pathname
+const dirs: string[] = []
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+function runHub(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'sonar-hub-cmd-'))
+  dirs.push(home)
+  const child = spawn(process.execPath, [BIN, 'hub', '--data', join(home, 'hub'), ...args], { env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  // a hub that did start is stopped as soon as it printed its banner
+  child.stdout.on('data', () => {
+    if (/Ctrl-C stops/.test(stdout)) child.kill('SIGTERM')
+  })
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })))
+}
+
+describe('sonar-agent hub', () => {
+  it('parses its options with the documented defaults', () => {
+    expect(parseHubFlags([])).toEqual({ port: 8090, host: '127.0.0.1', dataDir: undefined, ssh: [], agent: false })
+    expect(parseHubFlags(['--port', '0', '--host', '::1', '--data', '/d', '--ssh', 'a:1', '--ssh', '[::1]:2', '--agent'])).toEqual({
+      port: 0,
+      host: '::1',
+      dataDir: '/d',
+      ssh: ['a:1', '[::1]:2'],
+      agent: true,
+    })
+    expect(() => parseHubFlags(['--port', '80a'])).toThrow(/--port "80a": expected a port number/)
+    expect(() => parseHubFlags(['--port', '70000'])).toThrow(/--port/)
+  })
+
+  it('starts, prints the labelled banner and what an agent needs, and exits 0 on SIGTERM', async () => {
+    const result = await runHub(['--port', '0'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/DEV HUB — for trying SONAR and for tests: in-memory history, one process, not for production/)
+    expect(result.stdout).toMatch(/^ {2}KEY="ssh-ed25519 AAAA[^"]+"$/m)
+    expect(result.stdout).toMatch(/^ {2}TOKEN=[0-9a-f-]{36}$/m)
+    expect(result.stdout).toMatch(/^ {2}HUB_URL=http:\/\/127\.0\.0\.1:\d+$/m)
+    expect(result.stdout).toMatch(/KEY='ssh-ed25519 [^']+' TOKEN=\S+ HUB_URL=\S+ node dist\/bin\.js run/)
+    expect(result.stderr).toMatch(/hub: stopped/)
+  })
+
+  it('a bad option is a usage error (exit 2); a busy port says to pick another with --port (exit 1)', async () => {
+    const bad = await runHub(['--port', 'x'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/--port "x"/)
+
+    const busy = createServer()
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve))
+    const port = (busy.address() as { port: number }).port
+    try {
+      const result = await runHub(['--port', String(port)])
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(new RegExp(`port ${port} on 127.0.0.1 is in use: pick another with --port`))
+    } finally {
+      busy.close()
+    }
+  })
+})
