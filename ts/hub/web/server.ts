@@ -52,7 +52,8 @@ export function createWebHandler(store: HubStore): WebHandler {
       if (!query.success) return badRequest(res, query.error)
       const id = query.data.system
       if (id !== undefined && !store.get(id)) return unknownSystem(res, id)
-      streams.serve(req, res, id)
+      if (req.method === 'HEAD') res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' }).end()
+      else streams.serve(req, res, id)
     } else {
       const rawId = HISTORY_PATH.exec(path)?.[1] ?? ''
       let id: string
