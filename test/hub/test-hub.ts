@@ -1,20 +1,22 @@
 /**
  * An in-repo hub that speaks the hub side of the WebSocket protocol (spec §2): admission (§2.4), the
  * CheckFingerprint challenge signed with an Ed25519 key (§2.6), fingerprint pinning (§2.7) and a
- * per-connection request manager with ids from 1 and 5 s timeouts (§2.10). Requests are encoded with
- * the agent's own envelope code (ts/protocol/envelope.ts), shared with the dev hub.
+ * per-connection request manager with ids from 1 and 5 s timeouts (§2.10) — the dev hub's own
+ * (ts/hub/requests.ts, over the agent's envelope code) and its token signing (ts/hub/keys.ts).
  *
  * Test hooks: raw frames, drop/stop/restart, a route set without SONAR's prefix, and silence (a
  * half-open socket: nothing is sent, nothing is read, nothing is closed).
  */
 import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto'
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'
 import { ed25519Blob } from '../../ts/identity/keys.js'
-import { decodeResponse, encodeRequest, type AgentResponse } from '../../ts/protocol/envelope.js'
+import type { AgentResponse } from '../../ts/protocol/envelope.js'
+import { signToken } from '../../ts/hub/keys.js'
+import { RequestManager, RequestTimeoutError } from '../../ts/hub/requests.js'
 
 export type HubFlavor = 'sonar' | 'beszel'
 
@@ -64,12 +66,6 @@ export interface HubReply {
 
 export type ChallengeResult = { accepted: true; fingerprint: Map<number, unknown> } | { accepted: false; reason: string }
 
-interface Pending {
-  resolve: (reply: HubReply) => void
-  reject: (error: Error) => void
-  timer: NodeJS.Timeout
-}
-
 function rawHttpResponse(socket: Duplex, status: number, text: string, body: string): void {
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
@@ -95,8 +91,7 @@ export class HubConnection {
   readonly closed: Promise<{ code: number; reason: string }>
   /** outcome of the CheckFingerprint exchange (not accepted when the connection closes first) */
   readonly verdict: Promise<ChallengeResult>
-  private nextId = 1
-  private readonly pending = new Map<number, Pending>()
+  private readonly requests: RequestManager
   private silent = false
   private settleChallenge: (result: ChallengeResult) => void = () => undefined
 
@@ -106,16 +101,13 @@ export class HubConnection {
     readonly route: HubFlavor,
     readonly headers: IncomingHttpHeaders,
   ) {
+    this.requests = new RequestManager((frame, done) => this.socket.send(frame, (error) => done(error ?? undefined)), hub.requestTimeoutMs)
     this.verdict = new Promise((resolve) => {
       this.settleChallenge = resolve
     })
     this.closed = new Promise((resolve) => {
       socket.once('close', (code, reason) => {
-        for (const [id, pending] of this.pending) {
-          clearTimeout(pending.timer)
-          pending.reject(new Error(`connection closed (${code}) before the answer to request ${id}`))
-        }
-        this.pending.clear()
+        this.requests.close(`connection closed (${code})`)
         this.settleChallenge({ accepted: false, reason: `closed (${code})` })
         resolve({ code, reason: reason.toString('utf8') })
       })
@@ -135,41 +127,13 @@ export class HubConnection {
       return
     }
     this.received.push(frame)
-    let response: AgentResponse
-    try {
-      response = decodeResponse(frame)
-    } catch {
-      return
-    }
-    const reply = { frame, response }
-    const pending = response.id === undefined ? undefined : this.pending.get(response.id)
-    if (!pending || response.id === undefined) {
-      this.unmatched.push(reply)
-      return
-    }
-    this.pending.delete(response.id)
-    clearTimeout(pending.timer)
-    pending.resolve(reply)
+    const received = this.requests.receive(frame)
+    if (received && !received.matched) this.unmatched.push(received.reply)
   }
 
   /** Sends one request (with the next id unless given) and waits (5 s) for the answer with that id. */
   request(action: number, data?: unknown, options: { id?: number; timeoutMs?: number } = {}): Promise<HubReply> {
-    const id = options.id ?? this.nextId++
-    const timeoutMs = options.timeoutMs ?? this.hub.requestTimeoutMs
-    const frame = encodeRequest({ action, data, id })
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id)
-        reject(new Error(`request ${id} (action ${action}) timed out after ${timeoutMs} ms`))
-      }, timeoutMs)
-      this.pending.set(id, { resolve, reject, timer })
-      this.socket.send(frame, (error) => {
-        if (!error) return
-        clearTimeout(timer)
-        this.pending.delete(id)
-        reject(error)
-      })
-    })
+    return this.requests.request(action, data, options)
   }
 
   /** GetData `{0: cacheTimeMs[, 1: includeDetails]}` as a 0.17 (or, with includeDetails, 0.18) hub sends it. */
@@ -221,7 +185,7 @@ export class HubConnection {
         result = value === this.hub.fingerprint ? { accepted: true, fingerprint } : { accepted: false, reason: 'fingerprint mismatch' }
       }
     } catch (error) {
-      result = { accepted: false, reason: /timed out/.test((error as Error).message) ? 'context deadline exceeded' : (error as Error).message }
+      result = { accepted: false, reason: error instanceof RequestTimeoutError ? 'context deadline exceeded' : (error as Error).message }
     }
     if (!result.accepted && this.open) this.close(1000, result.reason)
     this.settleChallenge(result)
@@ -286,7 +250,7 @@ export class TestHub {
   }
 
   signatureFor(token: string): Uint8Array {
-    return this.options.signature ? this.options.signature(token) : sign(null, Buffer.from(token, 'utf8'), this.key)
+    return this.options.signature ? this.options.signature(token) : signToken(this.key, token)
   }
 
   /** The n-th connection (0-based) that got through admission, once it exists. */

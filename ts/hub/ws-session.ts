@@ -63,7 +63,7 @@ export class AgentSession {
     const hint = 'the agent\'s KEY must be this hub\'s public key'
     let fingerprint: string
     try {
-      const response = await this.requests.request(Action.CheckFingerprint, new Map<number, unknown>([[0, this.options.signature], [1, false]]))
+      const { response } = await this.requests.request(Action.CheckFingerprint, new Map<number, unknown>([[0, this.options.signature], [1, false]]))
       const data = response.fields.get(2)
       const value = data instanceof Map ? data.get(0) : undefined
       if (typeof value !== 'string' || value === '') {
@@ -117,7 +117,7 @@ export class AgentSession {
       id: fingerprint,
       store,
       logger,
-      getData: (cacheTimeMs) => this.requests.request(Action.GetData, new Map([[0, cacheTimeMs]])),
+      getData: async (cacheTimeMs) => (await this.requests.request(Action.GetData, new Map([[0, cacheTimeMs]]))).response,
       // as a real hub: a failed data request costs the connection (§2.11); the agent redials
       onFailure: (reason) => this.close(reason),
       ...(this.options.intervalMs !== undefined ? { intervalMs: this.options.intervalMs } : {}),
