@@ -13,17 +13,17 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-function runHub(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runHub(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const home = mkdtempSync(join(tmpdir(), 'sonar-hub-cmd-'))
   dirs.push(home)
-  const child = spawn(process.execPath, [BIN, 'hub', '--data', join(home, 'hub'), ...args], { env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, 'hub', '--data', join(home, 'hub'), ...args], { env: { PATH: process.env.PATH, HOME: home, TMPDIR: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  // a hub that did start is stopped as soon as it printed its banner
+  // a hub that did start is stopped as soon as it printed its banner (unless its agent is watched)
   child.stdout.on('data', () => {
-    if (/Ctrl-C stops/.test(stdout)) child.kill('SIGTERM')
+    if (!args.includes('--agent') && /Ctrl-C stops/.test(stdout)) child.kill('SIGTERM')
   })
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })))
 }
@@ -68,5 +68,12 @@ describe('sonar-agent hub', () => {
     } finally {
       busy.close()
     }
+  })
+
+  it('--agent: an agent that cannot start stops the hub with status 1, its reason shown', async () => {
+    const result = await runHub(['--port', '0', '--agent'], { DISK_USAGE_CACHE: 'soon' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/DISK_USAGE_CACHE/)
+    expect(result.stderr).toMatch(/the agent exited with status 1; stopping the hub/)
   })
 })
