@@ -3,8 +3,8 @@
  * terminal's Ctrl-C reaches), the printed page URL, a real agent of this machine showing up on the
  * page's API, and a clean stop of both processes — no orphan left behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -118,5 +118,42 @@ describe('npm start', () => {
     await started.exited // npm reports the interrupt as its own signal exit; the hub's log says how it ended
     expect(started.output()).toMatch(/hub: stopped/)
     expect(alive(started.agentPid)).toBe(false)
+  })
+
+  it('runs scripts/setup.sh only while something is missing, then the hub with --agent and the user’s arguments', () => {
+    // A copy of the start script in a scratch checkout whose setup.sh is a stand-in: the real one
+    // installs packages and builds for minutes. The stand-in "builds" what start looks for.
+    const root = mkdtempSync(join(tmpdir(), 'sonar-start-setup-'))
+    dirs.push(root)
+    mkdirSync(join(root, 'scripts'))
+    copyFileSync(join(ROOT, 'scripts/start.mjs'), join(root, 'scripts/start.mjs'))
+    writeFileSync(
+      join(root, 'scripts/setup.sh'),
+      [
+        'set -e',
+        'cd "$(dirname "$0")/.."',
+        'echo ran >> setup-runs',
+        'mkdir -p native dist node_modules/ssh2 node_modules/yaml',
+        'touch native/sonar-agent.linux-x64-gnu.node',
+        `echo 'import { writeFileSync } from "node:fs"; writeFileSync(new URL("../argv.json", import.meta.url), JSON.stringify(process.argv.slice(2)))' > dist/bin.js`,
+      ].join('\n'),
+    )
+    const run = () => spawnSync(process.execPath, [join(root, 'scripts/start.mjs'), '--port', '9999'], { encoding: 'utf8' })
+    const first = run()
+    expect(first.status).toBe(0)
+    expect(first.stderr).toMatch(/the native addon is missing: running scripts\/setup\.sh/)
+    expect(JSON.parse(readFileSync(join(root, 'argv.json'), 'utf8'))).toEqual(['hub', '--agent', '--port', '9999'])
+    const second = run()
+    expect(second.status).toBe(0)
+    expect(second.stderr).not.toMatch(/setup/)
+    expect(readFileSync(join(root, 'setup-runs'), 'utf8')).toBe('ran\n')
+
+    rmSync(join(root, 'node_modules'), { recursive: true })
+    expect(run().stderr).toMatch(/node_modules is missing/)
+    writeFileSync(join(root, 'scripts/setup.sh'), 'echo broken >&2; exit 3')
+    rmSync(join(root, 'dist'), { recursive: true })
+    const failed = run()
+    expect(failed.status).toBe(1)
+    expect(failed.stderr).toMatch(/scripts\/setup\.sh failed \(status 3\)/)
   })
 })
