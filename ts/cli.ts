@@ -31,6 +31,8 @@ Commands:
     -c, --config <file>   YAML config file (for DATA_DIR and HOST_* roots)
   health              exit 0 if a running agent is healthy (for container health checks)
   doctor              check every collector's prerequisites on this host and print the fixes
+    -c, --config <file>   YAML config file (and -k/-l/-u/-t as for run)
+    --json                print the checks as JSON; exit status 1 when something required is missing
   hub                 start the embedded DEV hub (demo/testing only) with its web page on 127.0.0.1
 
 Options:

@@ -1,6 +1,48 @@
-/** `sonar-agent doctor` — being written in this session (placeholder so the CLI table is wired once). */
-import { UsageError } from './usage.js'
+/**
+ * `sonar-agent doctor [-c config] [--json]`: checks every collector's prerequisites on this host and
+ * prints what works, what does not and the exact fix. Exit status 1 when something required is
+ * missing (addon, settings, KEY/TOKEN, a hub it cannot reach without an SSH fallback), else 0.
+ */
+import { parseArgs } from 'node:util'
+import { packageVersion } from '../cli.js'
+import type { CliFlags } from '../config/config.js'
+import { runDoctor, type DoctorOptions } from '../doctor/doctor.js'
+import { renderJson, renderText } from '../doctor/report.js'
 
-export async function doctorCommand(_args: string[]): Promise<number> {
-  throw new UsageError('sonar-agent doctor is not built yet')
+export interface DoctorCommandContext extends Partial<Omit<DoctorOptions, 'flags' | 'version'>> {
+  stdout?: { write(text: string): unknown }
+  /**
+   * Exit shortly after the report even if something the checks started still holds the event loop
+   * (a DNS lookup of a black-hole resolver goes on in libuv's pool). Default true; tests pass false.
+   */
+  exitWhenDone?: boolean
+}
+
+const FLAGS = ['key', 'listen', 'url', 'token', 'config'] as const
+
+export async function doctorCommand(args: string[], context: DoctorCommandContext = {}): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      json: { type: 'boolean', default: false },
+      config: { type: 'string', short: 'c' },
+      // the run command's flags, so `doctor` checks exactly what `run` would use
+      key: { type: 'string', short: 'k' },
+      listen: { type: 'string', short: 'l' },
+      url: { type: 'string', short: 'u' },
+      token: { type: 'string', short: 't' },
+    },
+    strict: true,
+    allowPositionals: false,
+  })
+  const flags: CliFlags = {}
+  for (const name of FLAGS) {
+    const value = values[name]
+    if (value !== undefined) flags[name] = value
+  }
+  const { stdout = process.stdout, exitWhenDone = true, ...options } = context
+  const report = await runDoctor({ ...options, env: options.env ?? process.env, flags, version: packageVersion })
+  stdout.write(values.json ? renderJson(report) : renderText(report))
+  if (exitWhenDone) setTimeout(() => process.exit(report.exitCode), 200).unref()
+  return report.exitCode
 }

@@ -1,0 +1,221 @@
+/**
+ * The hub's agent-connect route, dialled as the agent dials it (same URL, headers, TLS settings,
+ * proxy): the HTTP status of the upgrade, then — when the hub admits the token — its
+ * CheckFingerprint signature checked against KEY. The doctor never answers: it closes (1000) before
+ * sending its fingerprint, so the hub records nothing. Also reads the hub's clock from a plain
+ * HTTP response's Date header.
+ */
+import { readFile } from 'node:fs/promises'
+import { request as httpRequest, type IncomingMessage, type Agent as HttpAgent } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { rootCertificates } from 'node:tls'
+import { WebSocket, type ClientOptions, type RawData } from 'ws'
+import type { HubKey } from '../identity/keys.js'
+import { verifyTokenSignature } from '../identity/keys.js'
+import { decodeRequest } from '../protocol/envelope.js'
+import { Action, parseActionData } from '../protocol/actions.js'
+import { agentConnectUrl, proxyForUrl, redactUrl, type HubFlavor, type ProxySettings } from '../transport/websocket-client.js'
+import { errorCode, formatMs, result, type CheckResult, type CheckStatus } from './check.js'
+
+const GROUP = 'hub'
+/** Beyond this the hub's and this host's logs disagree visibly, and TLS validity windows may bite. */
+export const MAX_CLOCK_SKEW_MS = 30_000
+
+export interface RouteTarget {
+  hubUrl: URL
+  token?: string
+  keys: readonly HubKey[]
+  flavor?: HubFlavor
+  protocolVersion: string
+  userAgent: string
+  caCertFile?: string
+  insecure: boolean
+  proxy: ProxySettings
+  timeoutMs: number
+  unreachable: CheckStatus
+}
+
+type Dial =
+  | { kind: 'upgraded'; frame?: Buffer; date?: string }
+  | { kind: 'status'; status: number; body: string; date?: string }
+  | { kind: 'error'; code: string }
+
+async function tlsOptions(target: RouteTarget): Promise<{ ca?: string[]; rejectUnauthorized?: boolean }> {
+  if (target.insecure) return { rejectUnauthorized: false }
+  if (target.caCertFile) return { ca: [...rootCertificates, await readFile(target.caCertFile, 'utf8')] }
+  return {}
+}
+
+async function proxyAgent(url: URL, proxy: ProxySettings): Promise<HttpAgent | undefined> {
+  if (!proxyForUrl(url, proxy)) return undefined
+  const { ProxyAgent } = await import('proxy-agent')
+  return new ProxyAgent({ getProxyForUrl: (href: string) => proxyForUrl(new URL(href), proxy) ?? '' })
+}
+
+function readBody(res: IncomingMessage, limit = 120): Promise<string> {
+  return new Promise((resolve) => {
+    let body = ''
+    res.setEncoding('utf8')
+    res.on('data', (chunk: string) => {
+      if (body.length < limit) body += chunk
+    })
+    res.once('end', () => resolve(body.replace(/\s+/g, ' ').trim().slice(0, limit)))
+    res.once('error', () => resolve(body))
+    setTimeout(() => resolve(body), 500).unref()
+  })
+}
+
+/** One upgrade attempt; after 101 waits (within the time left) for the hub's first frame. */
+async function dial(url: URL, target: RouteTarget, deadline: number): Promise<Dial> {
+  const options: ClientOptions = {
+    headers: { 'X-Token': target.token ?? '', 'X-Beszel': target.protocolVersion, 'X-Sonar': target.protocolVersion, 'User-Agent': target.userAgent },
+    perMessageDeflate: false,
+    maxPayload: 1024 * 1024,
+    handshakeTimeout: Math.max(1, deadline - Date.now()),
+    followRedirects: false,
+    ...(url.protocol === 'wss:' ? await tlsOptions(target) : {}),
+  }
+  const agent = await proxyAgent(url, target.proxy)
+  if (agent) options.agent = agent
+  const socket = new WebSocket(url, options)
+  return await new Promise<Dial>((resolve) => {
+    let date: string | undefined
+    let upgraded = false
+    const finish = (outcome: Dial) => {
+      clearTimeout(timer)
+      socket.removeAllListeners()
+      socket.on('error', () => undefined)
+      if (socket.readyState === WebSocket.OPEN) socket.close(1000, 'sonar-agent doctor')
+      else socket.terminate()
+      agent?.destroy()
+      resolve(outcome)
+    }
+    const timer = setTimeout(() => finish(socket.readyState === WebSocket.OPEN ? { kind: 'upgraded', ...(date ? { date } : {}) } : { kind: 'error', code: 'ETIMEDOUT' }), Math.max(1, deadline - Date.now()))
+    socket.on('upgrade', (res: IncomingMessage) => {
+      upgraded = true
+      date = res.headers.date
+    })
+    socket.on('unexpected-response', (_req, res: IncomingMessage) => {
+      void readBody(res).then((body) => finish({ kind: 'status', status: res.statusCode ?? 0, body, ...(res.headers.date ? { date: res.headers.date } : {}) }))
+    })
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) finish({ kind: 'upgraded', frame: Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]), ...(date ? { date } : {}) })
+    })
+    socket.on('error', (error) => finish({ kind: 'error', code: errorCode(error) }))
+    socket.on('close', () => finish(upgraded ? { kind: 'upgraded', ...(date ? { date } : {}) } : { kind: 'error', code: 'ECONNRESET' }))
+  })
+}
+
+function signatureCheck(frame: Buffer | undefined, target: RouteTarget): { status: CheckStatus; text: string; fix?: string } {
+  if (!frame) return { status: 'warn', text: 'but sent no CheckFingerprint in time: the hub\'s signature was not checked', fix: 'check the hub\'s logs; a SONAR or Beszel hub challenges every new connection' }
+  try {
+    const request = decodeRequest(frame)
+    if (request.action !== Action.CheckFingerprint) return { status: 'warn', text: `but its first request was action ${request.action}, not CheckFingerprint` }
+    const parsed = parseActionData(Action.CheckFingerprint, request.data)
+    if (!parsed.ok) return { status: 'warn', text: `but its CheckFingerprint is malformed (${parsed.message})` }
+    const key = verifyTokenSignature(target.keys, target.token ?? '', parsed.data.signature)
+    if (key) return { status: 'ok', text: `and its signature verifies against KEY${key.comment ? ` (${key.comment})` : ''}` }
+    return {
+      status: 'fail',
+      text: `but its signature matches no key in KEY: the agent would refuse this hub`,
+      fix: 'set KEY to the public key shown in THIS hub\'s "Add system" dialog (ssh-ed25519 …)',
+    }
+  } catch (error) {
+    return { status: 'warn', text: `but its first frame does not decode (${error instanceof Error ? error.message : String(error)})` }
+  }
+}
+
+export interface RouteOutcome {
+  results: CheckResult[]
+  /** the Date header of a response, when one came */
+  date?: string
+}
+
+export async function checkRoute(target: RouteTarget): Promise<RouteOutcome> {
+  if (target.token === undefined) {
+    return { results: [result(GROUP, 'agent-connect', 'skip', 'not tried: TOKEN is not set or not valid (see above)')] }
+  }
+  const deadline = Date.now() + target.timeoutMs
+  const flavors: HubFlavor[] = target.flavor ? [target.flavor] : ['sonar', 'beszel']
+  const tried: string[] = []
+  let last: Dial | undefined
+  for (const flavor of flavors) {
+    const url = agentConnectUrl(target.hubUrl, flavor)
+    tried.push(redactUrl(url))
+    try {
+      last = await dial(url, target, deadline)
+    } catch (error) {
+      last = { kind: 'error', code: errorCode(error) }
+    }
+    if (!(last.kind === 'status' && last.status === 404)) break
+  }
+  const where = tried.at(-1) ?? ''
+  const date = last && 'date' in last ? last.date : undefined
+  const withDate = (results: CheckResult[]): RouteOutcome => (date ? { results, date } : { results })
+  if (!last) return { results: [] }
+  if (last.kind === 'upgraded') {
+    const signature = signatureCheck(last.frame, target)
+    return withDate([result(GROUP, 'agent-connect', signature.status, `${where} admitted TOKEN (101) ${signature.text}`, signature.fix)])
+  }
+  if (last.kind === 'status') {
+    const body = last.body ? ` "${last.body}"` : ''
+    if (last.status === 404) {
+      return withDate([result(GROUP, 'agent-connect', 'fail', `no agent-connect route: ${tried.join(' and ')} answered 404`, 'set HUB_URL to the address the hub\'s web UI is served at (with its base path), e.g. HUB_URL=https://hub.example.com')])
+    }
+    if (last.status === 401 && /version/i.test(last.body)) {
+      return withDate([result(GROUP, 'agent-connect', 'fail', `${where} refused this agent's version ${target.protocolVersion} (401${body})`, 'upgrade the hub (or pin HUB_FLAVOR=beszel for a Beszel hub)')])
+    }
+    if (last.status === 401 || last.status === 403) {
+      return withDate([result(GROUP, 'agent-connect', 'fail', `${where} rejected TOKEN (${last.status}${body})`, 'set TOKEN to the token from this hub\'s "Add system" dialog (or its universal token)')])
+    }
+    return withDate([result(GROUP, 'agent-connect', 'fail', `${where} answered HTTP ${last.status}${body}, not a WebSocket upgrade`, 'check HUB_URL points at the hub itself (not a proxy page), and that a reverse proxy passes WebSocket upgrades')])
+  }
+  const code = last.code
+  if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(code)) {
+    return { results: [result(GROUP, 'agent-connect', 'fail', `${where}: the certificate is refused (${code})`, 'see the TLS line: set CA_CERT_FILE')] }
+  }
+  return {
+    results: [result(GROUP, 'agent-connect', target.unreachable, code === 'ETIMEDOUT' ? `${where}: no upgrade within ${formatMs(target.timeoutMs)}` : `${where}: ${code}`, 'check the hub is up and HUB_URL is right; a proxy (HTTPS_PROXY) must allow WebSocket upgrades')],
+  }
+}
+
+/** A plain GET of HUB_URL for its Date header (Go's net/http sends one on every response). */
+export async function fetchDate(target: RouteTarget, timeoutMs: number): Promise<string | undefined> {
+  const url = new URL(target.hubUrl.href)
+  url.protocol = url.protocol === 'wss:' || url.protocol === 'https:' ? 'https:' : 'http:'
+  const agent = await proxyAgent(url, target.proxy)
+  const tls = url.protocol === 'https:' ? await tlsOptions(target) : {}
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+  try {
+    return await new Promise<string | undefined>((resolve) => {
+      const req = send(url, { method: 'GET', ...tls, ...(agent ? { agent } : {}), headers: { 'User-Agent': target.userAgent } }, (res) => {
+        res.resume()
+        resolve(res.headers.date)
+        req.destroy()
+      })
+      const timer = setTimeout(() => {
+        req.destroy()
+        resolve(undefined)
+      }, timeoutMs)
+      req.on('close', () => clearTimeout(timer))
+      req.on('error', () => resolve(undefined))
+      req.end()
+    })
+  } finally {
+    agent?.destroy()
+  }
+}
+
+/** The clock line: local time vs the hub's Date header (second resolution, so ±1 s). */
+export function clockResult(date: string | undefined, receivedAt: number): CheckResult {
+  const hubTime = date ? Date.parse(date) : Number.NaN
+  if (!Number.isFinite(hubTime)) return result(GROUP, 'clock', 'skip', 'the hub sent no Date header: skew not measured')
+  // the header is truncated to the second: compare with the middle of that second
+  const skew = receivedAt - (hubTime + 500)
+  const seconds = Math.round(Math.abs(skew) / 1000)
+  const direction = skew > 0 ? 'ahead of' : 'behind'
+  if (Math.abs(skew) > MAX_CLOCK_SKEW_MS) {
+    return result(GROUP, 'clock', 'warn', `this host's clock is ${seconds} s ${direction} the hub's (the signatures do not depend on it, but logs, charts and TLS validity do)`, 'sync the clock: timedatectl set-ntp true (or install chrony)')
+  }
+  return result(GROUP, 'clock', 'ok', seconds <= 1 ? 'in step with the hub (within 1 s)' : `${seconds} s ${direction} the hub's`)
+}
