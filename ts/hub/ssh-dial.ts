@@ -57,6 +57,8 @@ export class SshDial {
   private retry: NodeJS.Timeout | undefined
   private readonly backoff = new Backoff({ baseMs: 1_000, capMs: 30_000 })
   private stopped = false
+  /** why the last connection ended, for the page */
+  private lastError: string | undefined
 
   constructor(private readonly options: SshDialOptions) {
     this.id = `ssh:${options.target.label}`
@@ -74,6 +76,8 @@ export class SshDial {
     if (this.stopped) return
     const { target, logger } = this.options
     const { Client } = (await import('ssh2')).default
+    // stopped while ssh2 was loading
+    if (this.stopped) return
     const client = new Client()
     this.client = client
     let agentVersion = ''
@@ -130,8 +134,6 @@ export class SshDial {
     if ('path' in target) client.connect({ ...config, sock: netConnect(target.path) })
     else client.connect({ ...config, host: target.host, port: target.port })
   }
-
-  private lastError: string | undefined
 
   private onClose(client: Client): void {
     if (this.client !== client) return
