@@ -25,6 +25,8 @@ const HEIGHT = 170
 const KEEP_SECONDS = 24 * 3600 + 600
 /** The x axis shows at least this much time, so a young chart is not stretched. */
 const MIN_SPAN_SECONDS = 60
+/** Beyond this many series the legend is hidden (it would be taller than the chart). */
+const MAX_LEGEND_SERIES = 16
 
 export class LiveChart {
   readonly element: HTMLElement
@@ -136,7 +138,7 @@ export class LiveChart {
       width: this.width(),
       height: HEIGHT,
       cursor: { drag: { x: false, y: false } },
-      legend: { live: true },
+      legend: { live: true, show: this.names.length <= MAX_LEGEND_SERIES },
       hooks: {
         setCursor: [
           (plot) => {
