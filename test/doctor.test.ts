@@ -195,6 +195,12 @@ describe('doctor against the test hub', () => {
     expect(report.exitCode).toBe(1)
   })
 
+  it('a KEY that does not parse: KEY fails, the route still tells whether TOKEN is admitted', async () => {
+    const { get } = await doctor({ HUB_URL: hub.url, TOKEN: hub.token, KEY: 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ rsa', LISTEN: listen })
+    expect(get('core', 'KEY')).toMatchObject({ status: 'fail' })
+    expect(get('hub', 'agent-connect')).toMatchObject({ status: 'skip', message: expect.stringMatching(/admitted TOKEN \(101\) but its signature was not checked: KEY did not parse/) })
+  })
+
   it('a wrong TOKEN: 401 named, with the TOKEN fix', async () => {
     const { get } = await doctor({ HUB_URL: hub.url, TOKEN: 'not-the-token', KEY: hub.publicKeyLine, LISTEN: listen })
     expect(get('hub', 'agent-connect')).toMatchObject({ status: 'fail' })

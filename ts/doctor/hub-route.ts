@@ -108,6 +108,7 @@ async function dial(url: URL, target: RouteTarget, deadline: number): Promise<Di
 
 function signatureCheck(frame: Buffer | undefined, target: RouteTarget): { status: CheckStatus; text: string; fix?: string } {
   if (!frame) return { status: 'warn', text: 'but sent no CheckFingerprint in time: the hub\'s signature was not checked', fix: 'check the hub\'s logs; a SONAR or Beszel hub challenges every new connection' }
+  if (target.keys.length === 0) return { status: 'skip', text: 'but its signature was not checked: KEY did not parse (see above)' }
   try {
     const request = decodeRequest(frame)
     if (request.action !== Action.CheckFingerprint) return { status: 'warn', text: `but its first request was action ${request.action}, not CheckFingerprint` }

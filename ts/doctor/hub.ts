@@ -158,9 +158,12 @@ export async function checkHub(context: DoctorContext, options: HubOptions = {})
   }
 
   // Route and clock, side by side
+  const rawToken = context.setting('TOKEN')?.trim()
+  const token = config.token ?? (rawToken ? rawToken : undefined)
   const target: RouteTarget = {
     hubUrl: url,
-    ...(config.token !== undefined ? { token: config.token } : {}),
+    // KEY may have failed above while TOKEN is fine: admission is still worth knowing
+    ...(token !== undefined ? { token } : {}),
     keys: context.keys,
     ...(config.hubFlavor ? { flavor: config.hubFlavor } : {}),
     protocolVersion: context.native?.agentVersion ?? '0.17.0',
