@@ -34,6 +34,11 @@ Commands:
     -c, --config <file>   YAML config file (and -k/-l/-u/-t as for run)
     --json                print the checks as JSON; exit status 1 when something required is missing
   hub                 start the embedded DEV hub (demo/testing only) with its web page on 127.0.0.1
+    -p, --port <port>     listen port for agents and the page (default 8090; 0 = any free port)
+    --host <addr>         listen address (default 127.0.0.1)
+    -d, --data <dir>      its key, token and pinned fingerprints (default ~/.local/share/sonar-agent/dev-hub)
+    --ssh <host:port>     also dial an agent's SSH server, as a Beszel hub does (repeatable)
+    --agent               also run an agent of this machine against it (what npm start does)
 
 Options:
   -h, --help          show this help
