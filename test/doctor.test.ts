@@ -8,7 +8,8 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type Server, type Socket } from 'node:net'
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -255,6 +256,38 @@ describe('doctor and the hub\'s TLS certificate', () => {
     expect(get('hub', 'TLS').status).toBe('warn')
     expect(get('hub', 'agent-connect').status).toBe('ok')
     expect(report.exitCode).toBe(0)
+  })
+
+  it('through HTTPS_PROXY: DNS and TCP go to the proxy, the route is tunnelled and still verified', async () => {
+    const tunnels: string[] = []
+    const proxy = createHttpServer()
+    proxy.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+      tunnels.push(req.url ?? '')
+      const [host, port] = (req.url ?? '').split(':')
+      const upstream = netConnect(Number(port), host ?? '127.0.0.1', () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+        upstream.write(head)
+        upstream.pipe(client)
+        client.pipe(upstream)
+      })
+      upstream.on('error', () => client.destroy())
+      client.on('error', () => upstream.destroy())
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const proxyPort = (proxy.address() as import('node:net').AddressInfo).port
+    try {
+      const settings = { HUB_URL: hub.url, TOKEN: hub.token, KEY: hub.publicKeyLine, LISTEN: listen, HTTPS_PROXY: `http://127.0.0.1:${proxyPort}` }
+      const refused = await doctor(settings)
+      expect(refused.get('hub', 'TCP').message).toContain(`connected to proxy 127.0.0.1:${proxyPort}`)
+      expect(refused.get('hub', 'TLS').status).toBe('skip')
+      expect(refused.get('hub', 'agent-connect')).toMatchObject({ status: 'fail', message: expect.stringMatching(/certificate is refused/) })
+      const { get } = await doctor({ ...settings, CA_CERT_FILE: certFile })
+      expect(get('hub', 'agent-connect').status).toBe('ok')
+      expect(tunnels).toContain(`127.0.0.1:${hub.port}`)
+    } finally {
+      proxy.closeAllConnections()
+      proxy.close()
+    }
   })
 
   it('TLS_INSECURE_SKIP_VERIFY: a warning that says what verification would find', async () => {

@@ -5,6 +5,7 @@
 import { access, constants, readdir, readFile, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { dataDirCandidates } from '../identity/data-dir.js'
+import { FINGERPRINT_FILE } from '../identity/fingerprint.js'
 import { errorCode, result, type CheckResult } from './check.js'
 import type { DoctorContext } from './core.js'
 
@@ -69,7 +70,7 @@ async function checkDataDir(context: DoctorContext, options: HostOptions): Promi
     if ((await isDir(dir)) !== true) continue
     try {
       await access(dir, constants.W_OK)
-      const hasFingerprint = await access(`${dir}/fingerprint`).then(() => true, () => false)
+      const hasFingerprint = await access(`${dir}/${FINGERPRINT_FILE}`).then(() => true, () => false)
       return result(GROUP, 'data dir', 'ok', `${dir} is writable (${hasFingerprint ? 'fingerprint stored' : 'the fingerprint is stored at the first start'})`)
     } catch {
       // read-only: the next candidate

@@ -173,7 +173,7 @@ export async function checkRoute(target: RouteTarget): Promise<RouteOutcome> {
   }
   const code = last.code
   if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(code)) {
-    return { results: [result(GROUP, 'agent-connect', 'fail', `${where}: the certificate is refused (${code})`, 'see the TLS line: set CA_CERT_FILE')] }
+    return { results: [result(GROUP, 'agent-connect', 'fail', `${where}: the certificate is refused (${code})`, 'set CA_CERT_FILE to the PEM of the CA that issued the hub\'s certificate (e.g. CA_CERT_FILE=/etc/sonar-agent/hub-ca.pem), or give the hub a publicly trusted certificate')] }
   }
   return {
     results: [result(GROUP, 'agent-connect', target.unreachable, code === 'ETIMEDOUT' ? `${where}: no upgrade within ${formatMs(target.timeoutMs)}` : `${where}: ${code}`, 'check the hub is up and HUB_URL is right; a proxy (HTTPS_PROXY) must allow WebSocket upgrades')],

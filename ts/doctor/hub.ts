@@ -157,6 +157,8 @@ export async function checkHub(context: DoctorContext, options: HubOptions = {})
     }
   }
 
+  if (secure && proxyUrl) steps.push(result(GROUP, 'TLS', 'skip', `through ${label}: the chain is verified in the agent-connect step`))
+
   // Route and clock, side by side
   const rawToken = context.setting('TOKEN')?.trim()
   const token = config.token ?? (rawToken ? rawToken : undefined)
