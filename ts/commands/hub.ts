@@ -119,7 +119,13 @@ export async function hubCommand(args: string[]): Promise<number> {
   if (agent) out.write(`  agent: pid ${agent.pid ?? '?'} (this machine), connecting to ${hub.agentUrl}\n\n`)
   out.write(`  Open ${hub.url} — Ctrl-C stops ${agent ? 'the agent and the hub' : 'the hub'}.\n\n`)
 
-  const agentDied = new Promise<number>((resolve) => agent?.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))))
+  const agentDied = new Promise<number>((resolve) => {
+    agent?.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
+    agent?.once('error', (error) => {
+      logger.error('cannot start the agent', { error: error.message })
+      resolve(1)
+    })
+  })
   const why = await Promise.race([signalled.then((signal) => ({ signal })), agentDied.then((code) => ({ agentCode: code }))])
   let status = 0
   if ('signal' in why) {
