@@ -120,12 +120,15 @@ describe('dev hub: WebSocket agents', () => {
     hub.store.watch('fp-watch', true)
     await until('two realtime samples', () => realtime().length >= 2, 5_000)
     const [a, b] = realtime()
-    expect((b as HubSample).at - (a as HubSample).at).toBeGreaterThanOrEqual(800)
+    // 1 s apart, give or take a slow answer on a busy machine; never back to back
+    expect((b as HubSample).at - (a as HubSample).at).toBeGreaterThanOrEqual(500)
     expect(log()).toMatch(/realtime polling started system=fp-watch/)
 
     hub.store.watch('fp-watch', false)
-    expect(hub.sessions()[0]?.realtimeActive).toBe(false)
-    await new Promise((resolve) => setTimeout(resolve, 300)) // an answer already on its way may land
+    const session = hub.sessions()[0]
+    expect(session?.realtimeActive).toBe(false)
+    // an answer already on its way may still land; after it, nothing more
+    await until('no request in flight', () => session?.requests.inFlight === 0)
     const count = realtime().length
     await new Promise((resolve) => setTimeout(resolve, 1_600))
     expect(realtime()).toHaveLength(count)
