@@ -16,6 +16,7 @@ APT_PACKAGES=(
   librust-libc-dev
   librust-sysinfo-dev
   librust-nvml-wrapper-dev
+  librust-zbus-dev
   librust-tempfile-dev
   python3-psutil
   openssh-client

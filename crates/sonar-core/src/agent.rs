@@ -13,6 +13,7 @@ use crate::collect::memory::MemoryCollector;
 use crate::collect::network::NetworkCollector;
 use crate::collect::sensors::SensorCollector;
 use crate::collect::system::{self, HostInfo};
+use crate::collect::systemd::{ServicesForSend, SystemdCollector};
 use crate::model::{current_os, CombinedData, FsStats, Info, Stats, AGENT_VERSION};
 use crate::settings::Settings;
 use crate::units::two_decimals;
@@ -29,6 +30,9 @@ pub struct CollectInput {
     pub podman: bool,
 }
 
+/// The cache time of the hub's regular tick; systemd data rides only on it.
+pub const SERVICES_CACHE_TIME_MS: u16 = 60000;
+
 pub struct Agent {
     settings: Settings,
     host: HostInfo,
@@ -41,6 +45,7 @@ pub struct Agent {
     gpu: GpuCollector,
     battery: BatteryCollector,
     containers: ContainerCollector,
+    systemd: SystemdCollector,
     cache: SnapshotCache,
     connection_type: u8,
 }
@@ -58,6 +63,7 @@ impl Agent {
             gpu: GpuCollector::new(&settings),
             battery: BatteryCollector::new(&settings.roots),
             containers: ContainerCollector::new(),
+            systemd: SystemdCollector::new(&settings),
             cache: SnapshotCache::default(),
             connection_type: 0,
             settings,
@@ -144,6 +150,14 @@ impl Agent {
                 .collect()
         });
 
+        // Services go out with the hub's normal 60 s tick only (spec §3.8); they are refreshed on
+        // their own thread and only read here.
+        let services = if ct == SERVICES_CACHE_TIME_MS {
+            self.systemd.take_for_send()
+        } else {
+            ServicesForSend::default()
+        };
+
         let root = disk.root.stats;
         let extra_fs: Vec<(String, FsStats)> = disk
             .extra
@@ -214,13 +228,19 @@ impl Agent {
             bandwidth_bytes: stats.bandwidth[0].saturating_add(stats.bandwidth[1]),
             connection_type: self.connection_type,
             extra_fs_pct,
-            services: None,
+            services: services.counts,
             battery: stats.battery,
         };
         CombinedData {
             stats,
             info,
             containers,
+            services: services.list,
         }
+    }
+
+    /// The systemd collector's state (for the one-time log line and `doctor`).
+    pub fn systemd_status(&self) -> crate::collect::systemd::SystemdStatus {
+        self.systemd.status()
     }
 }

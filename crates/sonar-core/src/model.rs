@@ -32,6 +32,8 @@ pub struct CombinedData {
     pub info: Info,
     /// Container items, already in tree form; `None` (no engine) is sent as CBOR null.
     pub containers: Option<Vec<Value>>,
+    /// systemd services (key 3), sent on 60000 ms answers once per refresh; omitted when `None`.
+    pub services: Option<Vec<Value>>,
 }
 
 /// One item of `CombinedData.container` (container.Stats, spec §1.7).
@@ -276,10 +278,13 @@ impl CombinedData {
             Some(items) => Value::Array(items.clone()),
             None => Value::Null,
         };
-        MapBuilder::new()
+        let mut map = MapBuilder::new()
             .field(0, "stats", self.stats.to_value())
             .field(1, "info", self.info.to_value())
-            .field(2, "container", containers)
-            .build()
+            .field(2, "container", containers);
+        if let Some(services) = &self.services {
+            map = map.field_omit_empty(3, "systemd", Value::Array(services.clone()));
+        }
+        map.build()
     }
 }

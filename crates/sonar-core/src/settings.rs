@@ -3,7 +3,7 @@
 //! `<NAME>`, plus config files), and this module turns the raw strings into typed settings with
 //! errors that name the setting, the problem and a good example.
 
-use crate::filter::NameFilter;
+use crate::filter::{glob_is_valid, NameFilter};
 use crate::roots::Roots;
 use std::fmt;
 use std::path::PathBuf;
@@ -25,6 +25,9 @@ pub const SETTING_NAMES: &[&str] = &[
     "SKIP_GPU",
     "GPU_COLLECTOR",
     "INTEL_GPU_DEVICE",
+    "SKIP_SYSTEMD",
+    "SERVICE_PATTERNS",
+    "DBUS_SYSTEM_BUS_ADDRESS",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +37,23 @@ pub enum SensorSelection {
     /// `SENSORS=""`: temperature collection off.
     Disabled,
     Filter(NameFilter),
+}
+
+/// `SERVICE_PATTERNS` entries: comma-separated; ".service" appended unless the entry already ends
+/// with it or (Beszel HEAD) with "timer".
+pub fn parse_service_patterns(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            if p.ends_with(".service") || p.ends_with("timer") {
+                p.to_string()
+            } else {
+                format!("{p}.service")
+            }
+        })
+        .collect()
 }
 
 /// One `EXTRA_FILESYSTEMS` entry: `device[__Custom Name]`.
@@ -66,6 +86,12 @@ pub struct Settings {
     pub gpu_collector: Vec<String>,
     /// `INTEL_GPU_DEVICE`: passed to `intel_gpu_top -d`.
     pub intel_gpu_device: Option<String>,
+    /// `SKIP_SYSTEMD=true`.
+    pub skip_systemd: bool,
+    /// `SERVICE_PATTERNS`, each with ".service" appended unless it ends with it (or with "timer").
+    pub service_patterns: Vec<String>,
+    /// `DBUS_SYSTEM_BUS_ADDRESS` (the standard variable); unset = /run/dbus/system_bus_socket.
+    pub system_bus_address: Option<String>,
 }
 
 impl Default for Settings {
@@ -85,6 +111,9 @@ impl Default for Settings {
             skip_gpu: false,
             gpu_collector: Vec::new(),
             intel_gpu_device: None,
+            skip_systemd: false,
+            service_patterns: vec!["*.service".to_string()],
+            system_bus_address: None,
         }
     }
 }
@@ -171,6 +200,22 @@ impl Settings {
             }
         }
         s.intel_gpu_device = non_empty("INTEL_GPU_DEVICE").map(|v| v.trim().to_string());
+        s.skip_systemd = non_empty("SKIP_SYSTEMD").is_some_and(|v| v.trim() == "true");
+        if let Some(v) = non_empty("SERVICE_PATTERNS") {
+            let patterns = parse_service_patterns(&v);
+            if let Some(bad) = patterns.iter().find(|p| !glob_is_valid(p)) {
+                return Err(SettingError {
+                    name: "SERVICE_PATTERNS".into(),
+                    value: v.clone(),
+                    problem: format!("{bad:?} is not a valid glob"),
+                    example: "nginx*,docker,*-worker@*".into(),
+                });
+            }
+            if !patterns.is_empty() {
+                s.service_patterns = patterns;
+            }
+        }
+        s.system_bus_address = non_empty("DBUS_SYSTEM_BUS_ADDRESS").map(|v| v.trim().to_string());
         Ok(s)
     }
 }
@@ -311,5 +356,33 @@ mod tests {
         let err = Settings::from_lookup(&lookup(&[("DISK_USAGE_CACHE", "soon")])).unwrap_err();
         assert_eq!(err.name, "DISK_USAGE_CACHE");
         assert!(err.to_string().contains("DISK_USAGE_CACHE=15m"));
+    }
+
+    #[test]
+    fn service_patterns_get_the_service_suffix() {
+        assert_eq!(
+            parse_service_patterns(" nginx* , docker.service,,logrotate.timer,*-worker@*"),
+            [
+                "nginx*.service",
+                "docker.service",
+                "logrotate.timer",
+                "*-worker@*.service"
+            ]
+        );
+        let s = Settings::from_lookup(&lookup(&[("SERVICE_PATTERNS", " , ")])).unwrap();
+        assert_eq!(
+            s.service_patterns,
+            ["*.service"],
+            "nothing usable = the default"
+        );
+        let s = Settings::from_lookup(&lookup(&[
+            ("SKIP_SYSTEMD", "true"),
+            ("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/tmp/bus"),
+        ]))
+        .unwrap();
+        assert!(s.skip_systemd);
+        assert_eq!(s.system_bus_address.as_deref(), Some("unix:path=/tmp/bus"));
+        let err = Settings::from_lookup(&lookup(&[("SERVICE_PATTERNS", "ngin[x")])).unwrap_err();
+        assert_eq!(err.name, "SERVICE_PATTERNS");
     }
 }

@@ -45,6 +45,7 @@ fn example_d() -> CombinedData {
             ..Info::default()
         },
         containers: None,
+        services: None,
     }
 }
 
@@ -167,4 +168,56 @@ fn idle_cores_still_send_per_core_usage_but_no_battery_sends_nothing() {
     assert!(!bytes.contains("181d"), "bat [0,0] omitted: {bytes}");
     let info = hex(&Info::default().to_value().to_cbor());
     assert!(!info.contains("1742"), "Info.bat omitted: {info}");
+}
+
+/// systemd items (spec §1.8): seven integer keys always present, floats as 8 bytes; key 3 of
+/// CombinedData follows the container key and Info.sv is key 22.
+#[test]
+fn systemd_services_bytes() {
+    use sonar_core::collect::systemd::Service;
+    let item = Service {
+        name: "nginx".into(),
+        state: 0,
+        cpu: 1.5,
+        mem: 1024,
+        mem_peak: 2048,
+        sub: 1,
+        cpu_peak: 3.25,
+    }
+    .to_value();
+    let hex: String = item.to_cbor().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        hex,
+        "a7\
+         00656e67696e78\
+         0100\
+         02fb3ff8000000000000\
+         03190400\
+         04190800\
+         0501\
+         06fb400a000000000000"
+    );
+    let mut data = example_d();
+    data.services = Some(vec![item]);
+    data.info.services = Some([1, 0]);
+    let bytes = data.to_value().to_cbor();
+    assert_eq!(bytes[0], 0xa4, "stats, info, container, systemd");
+    let tail: String = bytes[bytes.len() - 43..]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        tail.starts_with("f603" /* container null, key 3 */),
+        "{tail}"
+    );
+    assert!(tail[4..].starts_with("81a7"), "{tail}");
+    let empty = CombinedData {
+        services: Some(Vec::new()),
+        ..example_d()
+    };
+    assert_eq!(
+        empty.to_value().to_cbor()[0],
+        0xa3,
+        "an empty list is omitted"
+    );
 }

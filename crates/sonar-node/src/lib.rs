@@ -9,6 +9,7 @@ mod args;
 mod napi;
 mod smart;
 mod state;
+mod systemd;
 
 use args::{Arg, PanicStage};
 use napi::{queue_work, Args, Env, JsError, JsValue, Kind, Property, Result, ValueType};
@@ -34,6 +35,8 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("parseDuration", Kind::Sync, parse_duration),
             Property::method("smartConfigure", Kind::Sync, smart_configure),
             Property::method("smartData", Kind::Promise, smart_data),
+            Property::method("systemdInfo", Kind::Promise, systemd_info),
+            Property::method("systemdStatus", Kind::Sync, systemd_status),
             Property::method("__panicForTest", Kind::Promise, panic_for_test).hidden(),
             Property::method("__panicForTestSync", Kind::Sync, panic_for_test_sync).hidden(),
         ],
@@ -278,6 +281,33 @@ fn smart_data<'s>(env: Env<'s>, _args: &Args<'s>) -> Result<JsValue<'s>> {
         || Ok(smart::monitor().data_and_refresh().to_cbor()),
         |env, cbor: Vec<u8>| env.buffer_copy(&cbor),
     )
+}
+
+/// `systemdInfo(name: string): Promise<Buffer>` — CBOR map of the unit's D-Bus properties
+/// (response key 6). Rejects with ERR_SONAR_SYSTEMD_NAME (bad name),
+/// ERR_SONAR_SYSTEMD_UNAVAILABLE (no bus, SKIP_SYSTEMD) or ERR_SONAR_SYSTEMD (systemd's answer).
+fn systemd_info<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
+    let name = args::text_field("name", read_arg(env, args.get(0))?)?;
+    queue_work(
+        env,
+        "sonar:systemdInfo",
+        move || systemd::details(&name),
+        |env, cbor: Vec<u8>| env.buffer_copy(&cbor),
+    )
+}
+
+/// `systemdStatus(): { state: 'disabled' | 'starting' | 'available' | 'unavailable', units?:
+/// number, reason?: string }` — never waits.
+fn systemd_status<'s>(env: Env<'s>, _args: &Args<'s>) -> Result<JsValue<'s>> {
+    let (state, units, reason) = systemd::status();
+    let mut entries = vec![(env.string("state")?, env.string(state)?)];
+    if let Some(units) = units {
+        entries.push((env.string("units")?, env.number(units as f64)?));
+    }
+    if let Some(reason) = reason {
+        entries.push((env.string("reason")?, env.string(&reason)?));
+    }
+    env.object_from_entries(&entries)
 }
 
 /// `setConnectionType(type: 0 | 1 | 2): void`

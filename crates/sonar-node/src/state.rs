@@ -60,6 +60,23 @@ pub fn collect(cache_time_ms: u16, input: &CollectInput) -> Arc<Payload> {
     agent.collect_with(cache_time_ms, input)
 }
 
+/// The settings of the current configuration.
+pub fn settings() -> sonar_core::settings::Settings {
+    current().settings.clone()
+}
+
+/// The systemd collector's state; None before the first collection created the agent or while
+/// one runs (never waits: called on the JS thread).
+pub fn systemd_status() -> Option<sonar_core::collect::systemd::SystemdStatus> {
+    let slot = current();
+    let agent = match slot.agent.try_lock() {
+        Ok(guard) => guard,
+        Err(TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(TryLockError::WouldBlock) => return None,
+    };
+    agent.as_ref().map(Agent::systemd_status)
+}
+
 /// Whether `collect(cache_time_ms)` would answer from the cache. Called on the JS thread, so it
 /// never waits: while a collection runs (or before the first) the answer is false, and the
 /// caller merely asks the engines once more than needed.

@@ -16,3 +16,4 @@ pub mod portable;
 pub mod sensors;
 pub mod smart;
 pub mod system;
+pub mod systemd;
