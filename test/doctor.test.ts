@@ -7,7 +7,7 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -120,6 +120,29 @@ describe('doctor on this machine', () => {
     expect(named.get('gpu', 'nvidia-smi').fix).toMatch(/NVIDIA driver/)
     expect(named.get('gpu', 'amd').status).toBe('fail')
     expect((await doctor({ SKIP_GPU: 'true' })).get('gpu', 'gpus').status).toBe('skip')
+  })
+
+  it('GPU sysfs fixture tree (HOST_SYS): an AMD card read, an Intel card on xe, an AMD card without gpu_busy_percent', async () => {
+    const sys = tempDir()
+    const card = (id: string, vendor: string, files: Record<string, string>, driver?: string) => {
+      const device = join(sys, 'class/drm', id, 'device')
+      mkdirSync(device, { recursive: true })
+      writeFileSync(join(device, 'vendor'), `${vendor}\n`)
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(device, name), text)
+      if (driver) {
+        mkdirSync(join(sys, 'bus/pci/drivers', driver), { recursive: true })
+        symlinkSync(join(sys, 'bus/pci/drivers', driver), join(device, 'driver'))
+      }
+    }
+    card('card0', '0x1002', { gpu_busy_percent: '12\n' }, 'amdgpu')
+    card('card1', '0x8086', {}, 'xe')
+    card('card2', '0x1002', {})
+    mkdirSync(join(sys, 'class/drm/card0-DP-1'), { recursive: true })
+    const { get, find } = await doctor({ HOST_SYS: sys })
+    expect(get('gpu', 'amd card0')).toMatchObject({ status: 'ok', message: 'gpu_busy_percent 12 % (amdgpu)' })
+    expect(get('gpu', 'amd card2')).toMatchObject({ status: 'warn' })
+    expect(get('gpu', 'intel')).toMatchObject({ status: 'ok', message: expect.stringMatching(/card1 on the xe driver/) })
+    expect(find('gpu', 'amd card0-DP-1')).toBeUndefined()
   })
 
   it('a bad collector setting fails with the setting and a good example', async () => {
