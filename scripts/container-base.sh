@@ -36,10 +36,11 @@ install -m 0755 "$BUSYBOX" "$root/usr/bin/busybox"
 for applet in env sh; do ln -s busybox "$root/usr/bin/$applet"; done
 
 # Every library node or a native addon (ours, ssh2's, cbor-extract's, cpu-features') links to.
+# Addons built for another machine (native/sonar-agent.linux-arm64-gnu.node) are not ldd's business.
 objects=("$NODE")
 while IFS= read -r -d '' addon; do objects+=("$addon"); done < <(find native node_modules -name '*.node' -not -path '*/obj.target/*' -print0 2>/dev/null)
 for object in "${objects[@]}"; do
-  ldd "$object" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+  { ldd "$object" 2>/dev/null || log "skipped $object (not for this machine)"; } | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
 done | sort -u | while read -r lib; do
   # /lib and /lib64 are symlinks into usr/ in the tree too, so the ldd path works as the target.
   mkdir -p "$(dirname "$root$lib")"

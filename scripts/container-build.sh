@@ -7,6 +7,8 @@
 #   bash scripts/container-build.sh [IMAGE]          default IMAGE: localhost/sonar-agent:<version>
 #   BASE=node:20-bookworm-slim bash scripts/container-build.sh   (where a registry is reachable)
 #   STAGE_ONLY=1 bash scripts/container-build.sh     (stage only; then docker/podman build yourself)
+#   CONTEXT=/tmp/ctx bash scripts/container-build.sh (stage and build there: parallel builds, e.g.
+#                                                     tests, do not share one staging folder)
 #
 # The podman in PATH is used with the caller's environment (CONTAINERS_CONF, …).
 set -euo pipefail
@@ -23,7 +25,8 @@ for built in dist/bin.js "$addon"; do
   [[ -f $built ]] || { log "$built is missing: run bash scripts/setup.sh first"; exit 1; }
 done
 
-stage=target/container-app
+context=${CONTEXT:-$PWD}
+stage=$context/target/container-app
 rm -rf "$stage"
 mkdir -p "$stage/sonar-agent/dist" "$stage/sonar-agent/native" "$stage/sonar-agent/bin" "$stage/data"
 cp dist/bin.js "$stage/sonar-agent/dist/bin.js"
@@ -48,8 +51,9 @@ command -v podman >/dev/null || { log "podman is missing (apt-get install podman
 if [[ $BASE == localhost/sonar-node-base:* ]] && ! podman image exists "$BASE"; then
   bash scripts/container-base.sh "$BASE" >/dev/null
 fi
-# docker format: OCI images have no HEALTHCHECK.
+[[ $context == "$PWD" ]] || cp .containerignore "$context/"
+# docker format: OCI images have no HEALTHCHECK. No intermediate layers: every step is a copy.
 start=$(date +%s%N)
-podman build -q --layers=false --format docker --build-arg "BASE=$BASE" -f Containerfile -t "$IMAGE" . >/dev/null
+podman build -q --layers=false --format docker --build-arg "BASE=$BASE" -f "$PWD/Containerfile" -t "$IMAGE" "$context" >/dev/null
 log "built $IMAGE from $BASE in $(( ($(date +%s%N) - start) / 1000000 )) ms"
 echo "$IMAGE"

@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process'
 import { chmodSync, chownSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -61,7 +62,8 @@ describe.skipIf(!podman)('container image (real Podman)', () => {
 
   beforeAll(async () => {
     const started = performance.now()
-    await run('bash', ['scripts/container-build.sh', IMAGE], { env: p.env, timeout: BUILD_TIMEOUT_MS })
+    // its own build context: another test run may be building at the same time
+    await run('bash', ['scripts/container-build.sh', IMAGE], { env: { ...p.env, CONTEXT: join(p.root, 'context') }, timeout: BUILD_TIMEOUT_MS })
     buildMs = performance.now() - started
     // podman's API socket is 0600 root; Docker's is 0660 root:docker. Make this one like Docker's.
     chownSync(p.socketPath, 0, SOCKET_GID)
