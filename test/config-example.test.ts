@@ -2,9 +2,10 @@
  * config.example.yml documents every setting the agent reads: each name the code knows (the config
  * file's KNOWN_SETTINGS, the native core's SETTING_NAMES — from the source, so a core setting counts
  * before the addon is rebuilt — and settingNames() of the loaded addon, the SMART runner's) has exactly one
- * `#NAME: value` example line with a comment block giving its meaning and default, so a new setting
- * without documentation fails here. The file loads through loadConfig as shipped, and with every
- * example line uncommented each example value is accepted by the code that reads it.
+ * `#NAME: value` example line with a comment block giving its meaning and default — or, for a name
+ * the core reads but the config file does not take, a `# NAME (environment only)` paragraph — so a
+ * new setting without documentation fails here. The file loads through loadConfig as shipped, and
+ * with every example line uncommented each example value is accepted by the code that reads it.
  */
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -40,6 +41,13 @@ const examples = lines.flatMap((line, index) => {
   return match ? [{ name: match[1] as string, index }] : []
 })
 
+/** `# NAME (environment only) — …` paragraphs: settings the config file does not take. */
+const ENV_ONLY_LINE = /^# ([A-Z][A-Z0-9_]*) \(environment only\b/
+const envOnly = lines.flatMap((line) => {
+  const match = ENV_ONLY_LINE.exec(line)
+  return match ? [match[1] as string] : []
+})
+
 /** The "# …" prose lines right above an example (through sibling example lines), up to a blank line. */
 function docBlock(index: number): string {
   const block: string[] = []
@@ -61,11 +69,17 @@ function keyLine(comment: string): string {
 }
 
 describe('config.example.yml', () => {
-  it('has one example line for every setting name the code knows, and none for unknown names', () => {
-    const documented = examples.map((e) => e.name)
-    expect(codeNames.filter((name) => !documented.includes(name)), 'settings without an example line').toEqual([])
-    expect(documented.filter((name) => !codeNames.includes(name)), 'example lines for names the code does not know').toEqual([])
+  it('documents every setting name the code knows once, and no unknown name', () => {
+    const documented = [...examples.map((e) => e.name), ...envOnly]
+    expect(codeNames.filter((name) => !documented.includes(name)), 'settings without documentation').toEqual([])
+    expect(documented.filter((name) => !codeNames.includes(name)), 'documented names the code does not know').toEqual([])
     expect(documented.length, 'a name documented twice').toBe(new Set(documented).size)
+  })
+
+  it('gives an example line exactly to the names the config file takes', () => {
+    expect(examples.filter((e) => !KNOWN_SETTINGS.includes(e.name)).map((e) => e.name), 'example lines the config file would reject').toEqual([])
+    expect(envOnly.filter((name) => KNOWN_SETTINGS.includes(name)), 'the config file takes these now: give them a "#NAME: value" line').toEqual([])
+    for (const name of envOnly) expect(coreNames, `${name} is documented as read from the environment`).toContain(name)
   })
 
   it('explains each setting: its name in the comment above, with its default (or why it has none)', () => {
@@ -95,16 +109,10 @@ describe('config.example.yml', () => {
     writeFileSync(join(etc, 'hub.pub'), `${key}\n`)
     writeFileSync(join(etc, 'token'), 'file-token\n')
     writeFileSync(join(etc, 'hub-ca.pem'), '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n')
-    // A name the core reads from the environment but the config file does not accept stays commented.
-    const fileNames = new Set<string>(KNOWN_SETTINGS)
-    const envOnly = examples.map((e) => e.name).filter((name) => !fileNames.has(name))
-    if (envOnly.length > 0) console.log(`[config-example.test] read from the environment only (the config file does not accept them): ${envOnly.join(', ')}`)
-    for (const name of envOnly) expect(coreNames, name).toContain(name)
-
     const uncommented = lines
       .map((line) => {
         const match = EXAMPLE_LINE.exec(line)
-        if (!match || !fileNames.has(match[1] as string)) return line
+        if (!match) return line
         return match[1] === 'KEY' ? `KEY: "${key}"` : line.slice(1)
       })
       .join('\n')
@@ -115,7 +123,7 @@ describe('config.example.yml', () => {
     const config = loadConfig({ config: path }, {})
     const values = loadExampleValues(uncommented)
     for (const [name, value] of values) expect(config.setting(name), name).toBe(value)
-    expect(values.size).toBe(examples.length - envOnly.length)
+    expect(values.size).toBe(examples.length)
 
     // what each value turns into: the hub side…
     expect(config.keys.map((k) => k.comment)).toEqual(['hub'])
