@@ -37,7 +37,10 @@ ln -s ../dist/bin.js "$stage/sonar-agent/bin/sonar-agent"
 # Production dependencies only, as npm resolved them here (their native parts already built);
 # dist/bin.js bundles the rest. Build leftovers (object files, sources of the addons) stay out.
 # Sorted, so a package is copied before the packages nested in it (which it then already holds).
-npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2 | sort | while read -r dir; do
+# npm ls exits 1 over an extraneous or unmet optional package; its list is still complete.
+deps=$(npm ls --omit=dev --all --parseable 2>/dev/null || true)
+[[ $deps == *node_modules* ]] || { log "npm ls listed no production dependencies: run bash scripts/setup.sh"; exit 1; }
+tail -n +2 <<<"$deps" | sort | while read -r dir; do
   rel=${dir#"$PWD"/}
   [[ $rel == node_modules/* ]] || continue
   mkdir -p "$stage/sonar-agent/$(dirname "$rel")"
