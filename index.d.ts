@@ -151,10 +151,32 @@ export interface InfoJson {
   bat?: [number, number]
 }
 
+/** A systemd unit of CombinedData key 3 (data-model §1.8). */
+export interface ServiceJson {
+  n: string
+  /** 0 active, 1 inactive, 2 failed, 3 activating, 4 deactivating, 5 reloading */ s: number
+  /** % of all CPUs, averaged over the refresh period */ c: number
+  /** bytes */ m: number
+  /** bytes */ mp: number
+  /** 0 dead, 1 running, 2 exited, 3 failed, 4 unknown */ ss: number
+  /** % */ cp: number
+}
+
 export interface CombinedDataJson {
   stats: StatsJson
   info: InfoJson
   container: ContainerJson[] | null
+  /** only on 60000 ms samples right after a systemd refresh */
+  systemd?: ServiceJson[]
+}
+
+export interface SystemdStatus {
+  /** disabled: SKIP_SYSTEMD or not Linux; starting: no refresh finished yet */
+  state: 'disabled' | 'starting' | 'available' | 'unavailable'
+  /** units reported, when available */
+  units?: number
+  /** why it is disabled or unavailable (e.g. the bus socket that could not be reached) */
+  reason?: string
 }
 
 export interface NativeBinding {
@@ -189,6 +211,15 @@ export interface NativeBinding {
    * answer from memory at once and refresh in the background.
    */
   smartData(): Promise<Buffer>
+  /**
+   * GetSystemdInfo's key 6: CBOR map of the unit's org.freedesktop.systemd1.Unit properties plus
+   * selected Service ones (UINT64_MAX → null). ".service" is appended when missing. Rejects with
+   * code ERR_SONAR_SYSTEMD_NAME (bad name), ERR_SONAR_SYSTEMD_UNAVAILABLE (no bus, SKIP_SYSTEMD)
+   * or ERR_SONAR_SYSTEMD (systemd's own error, e.g. "Unit x.service not loaded."). Ends within 4.5 s.
+   */
+  systemdInfo(name: string): Promise<Buffer>
+  /** The systemd collector's state (never blocks). */
+  systemdStatus(): SystemdStatus
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */
   setConnectionType(type: 0 | 1 | 2): void
 }

@@ -11,7 +11,8 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # .cargo/config.toml points cargo at /usr/share/cargo/registry). python3-psutil is the benchmark
 # peer; openssh-client and openssl serve the SSH and TLS tests (a real `ssh`, real certificates);
 # podman, runc and busybox-static give the container tests a real engine (no registry needed);
-# chromium is the real browser of the dev hub page test (driven by playwright-core).
+# chromium is the real browser of the dev hub page test (driven by playwright-core); debootstrap
+# builds the real systemd 252 image of the systemd tests (test/systemd/systemd-host.sh).
 APT_PACKAGES=(
   librust-libc-dev
   librust-sysinfo-dev
@@ -25,6 +26,7 @@ APT_PACKAGES=(
   runc
   busybox-static
   chromium
+  debootstrap
 )
 
 missing=()

@@ -5,6 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# One REAL systemd 252 (PID 1 of a Podman container, its bus a socket here) for the systemd
+# tests of both cargo and vitest; without Podman those tests say they were skipped.
+echo "== real systemd for the systemd tests"
+if SYSTEMD_BUS=$(NAME=sonar-systemd-test bash test/systemd/systemd-host.sh ensure 2>/tmp/sonar-systemd-host.log); then
+  export SONAR_TEST_SYSTEM_BUS=$SYSTEMD_BUS SONAR_TEST_SYSTEM_CONTAINER=sonar-systemd-test
+  trap 'NAME=sonar-systemd-test bash test/systemd/systemd-host.sh down' EXIT
+  echo "systemd bus: $SYSTEMD_BUS"
+else
+  echo "real systemd unavailable (tests will skip): $(tail -n 3 /tmp/sonar-systemd-host.log)"
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -337,17 +337,25 @@ describe('answers', () => {
     }
   })
 
-  it('systemd: valid requests answered "not available"; SMART off when SMART_DEVICES is empty', async () => {
-    const h = harness()
+  it('systemd: the unit name reaches the source with ".service"; SKIP_SYSTEMD and SMART off answer errors', async () => {
+    const asked: string[] = []
+    // The real D-Bus path is in systemd.test.ts (real systemd 252); this pins the dispatcher's part.
+    const h = harness({ systemd: { info: async (name) => (asked.push(name), Buffer.from([0xa1, 0x62, 0x49, 0x64, 0x61, 0x78])) } })
     const session = websocket()
     await verify(h, session)
+    for (const [name, id] of [['nginx', 7], ['getty@tty1.service', 8]] as const) {
+      const reply = decodeReply((await h.dispatcher.handle(encodeRequest({ action: Action.GetSystemdInfo, data: new Map([[0, name]]), id }), session)).reply)
+      expect([...reply]).toEqual([[0, id], [6, new Map([['Id', 'x']])]])
+    }
+    expect(asked).toEqual(['nginx.service', 'getty@tty1.service'])
+    const off = harness()
+    await verify(off, session)
     const cases: [number, unknown, string][] = [
       [Action.GetSmartData, undefined, 'SMART monitoring is disabled (SMART_DEVICES is set but empty)'],
-      [Action.GetSystemdInfo, new Map([[0, 'nginx']]), 'systemd service info is not available in this agent version'],
-      [Action.GetSystemdInfo, new Map([[0, 'getty@tty1.service']]), 'systemd service info is not available in this agent version'],
+      [Action.GetSystemdInfo, new Map([[0, 'nginx']]), 'unsupported operation: systemd monitoring is off (SKIP_SYSTEMD=true)'],
     ]
     for (const [action, data, message] of cases) {
-      expectError((await h.dispatcher.handle(encodeRequest({ action, data, id: 7 }), session)).reply, 7, message)
+      expectError((await off.dispatcher.handle(encodeRequest({ action, data, id: 7 }), session)).reply, 7, message)
     }
   })
 

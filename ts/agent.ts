@@ -73,6 +73,7 @@ export class Agent {
       collector,
       ...(this.containers ? { containers: this.containers } : {}),
       ...(smart ? { smart } : {}),
+      ...(collector.systemd ? { systemd: collector.systemd } : {}),
       keys: () => config.keys,
       token: () => config.token,
       fingerprint: () => options.fingerprint,
@@ -147,11 +148,33 @@ export class Agent {
     this.options.collector
       .collect({ cacheTimeMs: 0 })
       .catch((error: unknown) => logger.warn('first sample failed', { error: String(error) }))
+    this.reportSystemd()
     // smartctl can take seconds per disk: read the disks once now, off the JS thread, so the hub's
     // first GetSmartData (5 s timeout on v0.17 hubs) finds them in memory
     if (this.smart?.available) {
       this.smart.data().catch((error: unknown) => logger.warn('SMART warm-up failed', { error: String(error) }))
     }
+  }
+
+  /** One line once the first systemd refresh is done: how many units, or why none and the fix. */
+  private reportSystemd(): void {
+    const systemd = this.options.collector.systemd
+    if (!systemd) return
+    const { logger } = this.options
+    const check = (triesLeft: number): void => {
+      const status = systemd.status()
+      if (status.state === 'starting' && triesLeft > 0) {
+        setTimeout(() => check(triesLeft - 1), 1000).unref()
+      } else if (status.state === 'available') {
+        logger.info('systemd services monitored', { units: status.units ?? 0 })
+      } else if (status.state === 'unavailable') {
+        logger.warn(
+          `systemd services are not monitored: ${status.reason ?? 'no answer'} ` +
+            '(set DBUS_SYSTEM_BUS_ADDRESS to the system bus, or SKIP_SYSTEMD=true to silence this)',
+        )
+      }
+    }
+    setTimeout(() => check(30), 500).unref()
   }
 
   /** Closes the WebSocket with 1000, stops the SSH server, removes the health file. */

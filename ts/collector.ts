@@ -4,6 +4,7 @@
  */
 import { lookupSettings, type Environment } from './config/lookup.js'
 import { loadNative, type CollectOptions, type CombinedDataJson, type NativeBinding } from './native.js'
+import type { SystemdStatus } from '../index.js'
 
 export interface Collector {
   readonly agentVersion: string
@@ -14,6 +15,14 @@ export interface Collector {
   setConnectionType(type: 0 | 1 | 2): void
   /** S.M.A.R.T. for GetSmartData: smartctl runs in the core, off the JS thread */
   readonly smart: SmartState
+  /** systemd units over D-Bus, refreshed in the core; undefined when SKIP_SYSTEMD=true */
+  readonly systemd: SystemdState | undefined
+}
+
+export interface SystemdState {
+  /** GetSystemdInfo's CBOR property map */
+  info(serviceName: string): Promise<Buffer>
+  status(): SystemdStatus
 }
 
 export interface SmartState {
@@ -55,9 +64,14 @@ export function openCollector(env: Environment = process.env, native: NativeBind
     smartctl: found.smartctl,
     data: () => native.smartData(),
   }
+  const skipSystemd = lookupSettings(['SKIP_SYSTEMD'], env).SKIP_SYSTEMD?.trim() === 'true'
+  const systemd: SystemdState | undefined = skipSystemd
+    ? undefined
+    : { info: (name) => native.systemdInfo(name), status: () => native.systemdStatus() }
   return {
     agentVersion: native.agentVersion,
     smart,
+    systemd,
     collect: (options) => native.collect(options),
     // a native build older than the container support lacks isFresh: never fresh, never asked
     isFresh: (cacheTimeMs) => (typeof native.isFresh === 'function' ? native.isFresh(cacheTimeMs) : false),

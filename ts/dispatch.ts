@@ -13,7 +13,7 @@ import { refuseExtension } from './handlers/extensions.js'
 import { UNSUPPORTED_OVER_SSH, handleCheckFingerprint, type FingerprintDeps, type VerifySignature } from './handlers/fingerprint.js'
 import { errorResult, type HandlerResult } from './handlers/handler.js'
 import { handleGetSmartData, type SmartSource } from './handlers/smart.js'
-import { handleUnavailable } from './handlers/unavailable.js'
+import { handleGetSystemdInfo, type SystemdSource } from './handlers/systemd.js'
 import { verifyTokenSignature, type HubKey } from './identity/keys.js'
 import type { Logger } from './log.js'
 import { Action, actionName, isExtensionAction, isKnownAction, parseActionData } from './protocol/actions.js'
@@ -38,6 +38,8 @@ export interface DispatcherDeps {
   containers?: ContainerSource & ContainerActions
   /** S.M.A.R.T. data from the native core; absent: SMART_DEVICES set but empty */
   smart?: SmartSource
+  /** GetSystemdInfo; undefined when SKIP_SYSTEMD=true */
+  systemd?: SystemdSource
   keys: () => readonly HubKey[]
   token: () => string | undefined
   fingerprint: () => string
@@ -118,7 +120,7 @@ export class Dispatcher {
       }
       case Action.GetSystemdInfo: {
         const parsed = parseActionData(action, request.data)
-        return parsed.ok ? handleUnavailable(action) : errorResult(parsed.message)
+        return parsed.ok ? handleGetSystemdInfo(parsed.data, this.deps.systemd) : errorResult(parsed.message)
       }
       default:
         return errorResult(`unknown action: ${String(action)}`)

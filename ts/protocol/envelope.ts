@@ -43,6 +43,7 @@ export type ResponseBody =
   | { kind: 'smart'; devices: Map<string, unknown>; complete?: boolean } // key 5 (+ key 8 when complete)
   | { kind: 'smartRaw'; cbor: Uint8Array } // key 5 as the native core encoded it; an empty map is omitted (Go omitempty)
   | { kind: 'service'; info: Map<string, unknown> } // key 6
+  | { kind: 'serviceRaw'; cbor: Uint8Array } // key 6 as the native core encoded it
   | { kind: 'error'; message: string } // key 3
 
 /** Pre-encoded CBOR for a request's Data (Go's cbor.RawMessage): written as-is by encodeRequest. */
@@ -172,6 +173,8 @@ function payloadEntries(body: ResponseBody): Buffer[][] {
       return [[encodeUint(ResponseKey.SmartData), Buffer.from(body.cbor.buffer, body.cbor.byteOffset, body.cbor.length)]]
     case 'service':
       return [[encodeUint(ResponseKey.ServiceInfo), encoder.encode(body.info)]]
+    case 'serviceRaw':
+      return [[encodeUint(ResponseKey.ServiceInfo), Buffer.from(body.cbor.buffer, body.cbor.byteOffset, body.cbor.length)]]
   }
 }
 

@@ -54,7 +54,7 @@ function assertPlain(value, at = 'snapshot') {
 
 await check('exports', () => {
   assert.deepEqual(Object.keys(m).sort(), [
-    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'setConnectionType', 'settingNames', 'smartConfigure', 'smartData', 'snapshot',
+    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'setConnectionType', 'settingNames', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus',
   ]);
   assert.equal(m.agentVersion, '0.17.0');
   assert.equal(typeof m.__panicForTest, 'function');
