@@ -7,14 +7,15 @@
 #
 #   bash scripts/check-systemd-unit.sh      IMAGE: an image whose CMD boots systemd (default: the one
 #                                           test/systemd/systemd-host.sh builds)
-# Needs the staged app (STAGE_ONLY=1 bash scripts/container-build.sh) and CONTAINERS_CONF with
-# runc + lowered ulimits on this host (environment.md).
+# APP: the staged app (default: target/container-app/sonar-agent, staged when missing by
+# STAGE_ONLY=1 bash scripts/container-build.sh). CONTAINERS_CONF: runc + lowered ulimits on this
+# host (environment.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-IMAGE=${IMAGE:-localhost/sonar-systemd-test:bookworm-2}
-NAME=sonar-unit-check
-app=$PWD/target/container-app/sonar-agent
+IMAGE=${IMAGE:-$(sed -n 's/^IMAGE=\${IMAGE:-\(.*\)}$/\1/p' test/systemd/systemd-host.sh)}
+NAME=sonar-unit-check-$$
+app=${APP:-$PWD/target/container-app/sonar-agent}
 [[ -d $app ]] || STAGE_ONLY=1 bash scripts/container-build.sh
 podman image exists "$IMAGE" || { echo "no image $IMAGE: build one with test/systemd/systemd-host.sh build" >&2; exit 1; }
 
