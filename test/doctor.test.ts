@@ -17,6 +17,7 @@ import { ed25519Blob } from '../ts/identity/keys.js'
 import type { CheckResult } from '../ts/doctor/check.js'
 import { runDoctor, type DoctorOptions } from '../ts/doctor/doctor.js'
 import { parseBusAddress } from '../ts/doctor/systemd.js'
+import { RealSystemd } from './systemd/systemd.js'
 import { clockResult } from '../ts/doctor/hub-route.js'
 import { missingForChild, parseCapabilities } from '../ts/doctor/capabilities.js'
 import { renderText } from '../ts/doctor/report.js'
@@ -479,6 +480,21 @@ describe('doctor and the D-Bus system bus', () => {
     const { get } = await doctor({ DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${busPath}` })
     expect(get('systemd', 'system bus').status).toBe('ok')
     expect(get('systemd', 'system bus').message).toContain(`${busPath} accepts uid`)
+    // a bus without systemd on it: the core's D-Bus client gets no systemd answer
+    expect(get('systemd', 'systemd')).toMatchObject({ status: 'warn', fix: expect.stringContaining('SKIP_SYSTEMD=true') })
+    expect(get('systemd', 'systemd').message).toMatch(/systemd does not answer on it: .*systemd1/)
+  })
+
+  it('a REAL systemd 252 (Podman) answers on its bus', async (ctx) => {
+    const started = await RealSystemd.start()
+    if (!started.ok) return ctx.skip()
+    try {
+      const { get } = await doctor({ DBUS_SYSTEM_BUS_ADDRESS: started.systemd.address })
+      expect(get('systemd', 'system bus').status).toBe('ok')
+      expect(get('systemd', 'systemd')).toMatchObject({ status: 'ok', message: expect.stringContaining('systemd answers') })
+    } finally {
+      await started.systemd.close()
+    }
   })
 
   it('SKIP_SYSTEMD=true skips; a missing bus off systemd is a skip with the mount to add', async (ctx) => {

@@ -9,6 +9,7 @@ import { connect } from 'node:net'
 import { stat } from 'node:fs/promises'
 import { errorCode, isTrue, result, withTimeout, type CheckResult } from './check.js'
 import type { DoctorContext } from './core.js'
+import type { NativeBinding } from '../native.js'
 
 const GROUP = 'systemd'
 export const DEFAULT_SYSTEM_BUS = '/run/dbus/system_bus_socket'
@@ -62,6 +63,24 @@ function authenticate(socketPath: string, uid: number): Promise<AuthOutcome> {
   return withTimeout(work, AUTH_TIMEOUT_MS, () => socket.destroy()).finally(() => socket.destroy())
 }
 
+/**
+ * Asks systemd for one unit through the core's own D-Bus client (the collector's path). A "not
+ * loaded" answer is systemd answering too; "unsupported operation"-class errors are not.
+ */
+async function checkSystemdAnswers(native: NativeBinding, shown: string): Promise<CheckResult> {
+  try {
+    await withTimeout(native.systemdInfo('systemd-journald'), 5_000)
+    return result(GROUP, 'systemd', 'ok', `systemd answers on ${shown} (systemd-journald.service read)`)
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    const message = error instanceof Error ? error.message : String(error)
+    if (code === 'ERR_SONAR_SYSTEMD' && message.includes('not loaded')) {
+      return result(GROUP, 'systemd', 'ok', `systemd answers on ${shown}`)
+    }
+    return result(GROUP, 'systemd', 'warn', `the bus at ${shown} works but systemd does not answer on it: ${message}`, 'point DBUS_SYSTEM_BUS_ADDRESS at the bus systemd uses, or set SKIP_SYSTEMD=true')
+  }
+}
+
 const CONTAINER_FIX = 'in a container, mount the host\'s bus: -v /var/run/dbus/system_bus_socket:/var/run/dbus/system_bus_socket:ro'
 
 export async function checkSystemd(context: DoctorContext): Promise<CheckResult[]> {
@@ -94,7 +113,8 @@ export async function checkSystemd(context: DoctorContext): Promise<CheckResult[
       return [result(GROUP, 'system bus', 'warn', `${shown} refused this user (uid ${context.uid}): ${outcome.reply || 'no OK'}`, 'run the agent as root or as a user the bus policy admits (uid 0 in the container must be root on the host: no user namespace)')]
     }
     return [
-      result(GROUP, 'system bus', 'ok', `${shown} accepts uid ${context.uid} (${source}); units matching ${patterns}; ${systemdLine}. Whether systemd answers on it is seen by the collector, not here`),
+      result(GROUP, 'system bus', 'ok', `${shown} accepts uid ${context.uid} (${source}); units matching ${patterns}; ${systemdLine}`),
+      ...(context.native ? [await checkSystemdAnswers(context.native, shown)] : []),
     ]
   } catch (error) {
     const code = errorCode(error)
