@@ -1,14 +1,11 @@
 #!/usr/bin/env node
 // `npm run pack:release`: makes the publishable tarballs in one folder (default target/pack):
-//   sonar-agent-<v>.tgz                the CLI: npm's own `files` selection plus an npm-shrinkwrap.json
-//                                      cut from package-lock.json (runtime entries only), so a user
-//                                      gets the dependency versions the tests ran with — and an
-//                                      offline install from a warm cache finds every tarball;
+//   sonar-agent-<v>.tgz                the CLI, as `npm pack` makes it from package.json's `files`;
 //   sonar-agent-<triple>-<v>.tgz       each platform package of npm/ whose binary exists in native/.
 // Prints one JSON line per tarball (file, size, unpackedSize, entryCount). The release workflow
-// publishes these files; test/package.test.ts installs them offline.
+// publishes these files (with --all); test/package.test.ts installs them offline.
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -16,6 +13,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
 const outIndex = args.indexOf('--out')
 const out = resolve(outIndex >= 0 && args[outIndex + 1] ? args[outIndex + 1] : join(root, 'target/pack'))
+// The release workflow passes --all: a platform package without its binary is then an error.
+const requireAll = args.includes('--all')
+// Platform packages are assembled there (npm/<triple> + the binary): npm/ itself stays binary-free.
 const stage = join(out, 'stage')
 
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'))
@@ -48,22 +48,6 @@ function npmPack(cwd) {
   return { file: join(out, info.filename), size: info.size, unpackedSize: info.unpackedSize, entryCount: info.entryCount }
 }
 
-/** package-lock.json without development-only entries: what a user's install resolves. */
-function shrinkwrap() {
-  const lock = readJson(join(root, 'package-lock.json'))
-  const packages = {}
-  for (const [path, entry] of Object.entries(lock.packages)) {
-    if (path === '') {
-      const { devDependencies: _dev, ...rootEntry } = entry
-      packages[path] = rootEntry
-    } else if (!entry.dev) {
-      const { devOptional, ...rest } = entry
-      packages[path] = devOptional ? { ...rest, optional: true } : rest
-    }
-  }
-  return { name: lock.name, version: lock.version, lockfileVersion: 3, requires: true, packages }
-}
-
 rmSync(stage, { recursive: true, force: true })
 mkdirSync(stage, { recursive: true })
 for (const file of readdirSync(out)) if (file.endsWith('.tgz')) rmSync(join(out, file))
@@ -72,17 +56,13 @@ for (const file of ['dist/bin.js', 'dist/index.js', 'dist/hub-web/app.js']) {
   if (!existsSync(join(root, file))) throw new Error(`${file} is missing: run \`npm run build:ts\` first`)
 }
 
-// The CLI: npm's file selection from the repository, unpacked, plus the shrinkwrap, packed again.
-const raw = npmPack(root)
-execFileSync('tar', ['xzf', raw.file, '-C', stage])
-rmSync(raw.file)
-writeFileSync(join(stage, 'package/npm-shrinkwrap.json'), JSON.stringify(shrinkwrap(), null, 2) + '\n')
-const results = [npmPack(join(stage, 'package'))]
+const results = [npmPack(root)]
 
 for (const triple of targets) {
   const binary = `sonar-agent.${triple}.node`
   const built = join(root, 'native', binary)
   if (!existsSync(built)) {
+    if (requireAll) throw new Error(`native/${binary} is missing (--all): every platform package must be built`)
     process.stderr.write(`pack: skipping sonar-agent-${triple}: native/${binary} is not built here\n`)
     continue
   }
