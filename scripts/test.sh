@@ -8,12 +8,14 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # One REAL systemd 252 (PID 1 of a Podman container, its bus a socket here) for the systemd
 # tests of both cargo and vitest; without Podman those tests say they were skipped.
 echo "== real systemd for the systemd tests"
-if SYSTEMD_BUS=$(NAME=sonar-systemd-test bash test/systemd/systemd-host.sh ensure 2>/tmp/sonar-systemd-host.log); then
-  export SONAR_TEST_SYSTEM_BUS=$SYSTEMD_BUS SONAR_TEST_SYSTEM_CONTAINER=sonar-systemd-test
-  trap 'NAME=sonar-systemd-test bash test/systemd/systemd-host.sh down' EXIT
+# named per run: two test runs on one machine must not replace each other's systemd
+SYSTEMD_NAME=sonar-systemd-test-$$
+if SYSTEMD_BUS=$(NAME=$SYSTEMD_NAME bash test/systemd/systemd-host.sh ensure 2>/tmp/$SYSTEMD_NAME.log); then
+  export SONAR_TEST_SYSTEM_BUS=$SYSTEMD_BUS SONAR_TEST_SYSTEM_CONTAINER=$SYSTEMD_NAME
+  trap 'NAME=$SYSTEMD_NAME bash test/systemd/systemd-host.sh down; rm -f /tmp/$SYSTEMD_NAME.log' EXIT
   echo "systemd bus: $SYSTEMD_BUS"
 else
-  echo "real systemd unavailable (tests will skip): $(tail -n 3 /tmp/sonar-systemd-host.log)"
+  echo "real systemd unavailable (tests will skip): $(tail -n 3 /tmp/$SYSTEMD_NAME.log)"
 fi
 
 echo "== cargo fmt --check"
