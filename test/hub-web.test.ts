@@ -7,6 +7,7 @@
  * the containers-table check is.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { RealSystemd } from './systemd/systemd.js'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -309,6 +310,7 @@ describe.skipIf(!browser)('dev hub page in headless Chromium (real hub, real age
   let agent: ChildProcess | undefined
   let agentLog = ''
   let podman: Podman | undefined
+  let systemd: RealSystemd | undefined
   const containerName = 'sonar-hub-web-sleeper'
 
   beforeAll(async () => {
@@ -319,6 +321,9 @@ describe.skipIf(!browser)('dev hub page in headless Chromium (real hub, real age
     } else {
       console.warn(`[hub-web.test] containers-table check SKIPPED: ${started.reason}`)
     }
+    const realSystemd = await RealSystemd.start()
+    if (realSystemd.ok) systemd = realSystemd.systemd
+    else console.warn(`[hub-web.test] services-table check SKIPPED: ${realSystemd.reason}`)
     const store = new HubStore()
     hub = await startDevHub({ dataDir: tempDir(), port: 0, store, web: createWebHandler(store) })
     const home = tempDir()
@@ -336,6 +341,7 @@ describe.skipIf(!browser)('dev hub page in headless Chromium (real hub, real age
         DISABLE_SSH: 'true',
         SMART_DEVICES: '',
         ...(podman ? { DOCKER_HOST: `unix://${podman.socketPath}` } : {}),
+        ...(systemd ? { DBUS_SYSTEM_BUS_ADDRESS: systemd.address, SERVICE_PATTERNS: 'sonar-*' } : { SKIP_SYSTEMD: 'true' }),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -351,6 +357,7 @@ describe.skipIf(!browser)('dev hub page in headless Chromium (real hub, real age
     }
     await hub?.close()
     await podman?.close()
+    await systemd?.close()
   }, 60_000)
 
   it('loads, advances a chart as 1 s samples arrive, lists the Podman container, and saves a screenshot', async () => {
@@ -389,6 +396,12 @@ describe.skipIf(!browser)('dev hub page in headless Chromium (real hub, real age
       const table = page.locator('table[data-table="containers"]')
       await expect.poll(() => table.textContent(), { timeout: 20_000 }).toContain(containerName)
       await page.locator('[data-chart="container-cpu"]').scrollIntoViewIfNeeded()
+    }
+    if (systemd) {
+      // the real systemd's units, from the agent's first 60 s answer; the failed one listed first
+      const rows = page.locator('table[data-table="services"] tbody tr')
+      await expect.poll(() => rows.allTextContents(), { timeout: 20_000 }).toEqual(expect.arrayContaining([expect.stringContaining('sonar-running')]))
+      expect((await rows.first().textContent()) ?? '').toContain('sonar-failing')
     }
     mkdirSync(ARTIFACTS, { recursive: true })
     await page.screenshot({ path: join(ARTIFACTS, 'hub-page.png'), fullPage: true })

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 pub const REFRESH_PERIOD: Duration = Duration::from_secs(600);
 /// The first CPU figures come from this window instead of waiting a whole period.
 pub const FIRST_WINDOW: Duration = Duration::from_secs(60);
+/// How long the first 60 s answer waits for the first refresh.
+pub const FIRST_ANSWER_WAIT: Duration = Duration::from_secs(2);
 /// One refresh (connect, list, two calls per unit) must end within this.
 pub const REFRESH_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -130,6 +132,11 @@ impl SystemdCollector {
 
     /// For a 60000 ms GetData: Info.sv always (when there are services), the list once per refresh.
     pub fn take_for_send(&self) -> ServicesForSend {
+        // The Go agent lists the units before it answers anything; here the first refresh runs
+        // on its own thread, so the first 60 s answer waits for it a little (off the JS thread).
+        if lock(&self.shared).status == SystemdStatus::Starting {
+            self.wait_for_refresh(0, FIRST_ANSWER_WAIT);
+        }
         let mut state = lock(&self.shared);
         if state.services.is_empty() {
             return ServicesForSend::default();
