@@ -1,16 +1,20 @@
 /**
  * The linux-arm64-gnu addon built here by `npm run build:arm64` (Debian's cross toolchain), loaded
  * and exercised by Debian's arm64 node under qemu-user: the CBOR it sends must decode and agree
- * with this (x86-64) machine, whose /proc and /sys qemu-user passes through unchanged. Skipped,
- * with the reason printed, where the arm64 build or its runtime has not been made.
+ * with this (x86-64) machine, whose /proc and /sys qemu-user passes through unchanged. Then the
+ * user's path on an arm64 host: the packed tarballs installed into an empty project, and
+ * `sonar-agent snapshot --json` run from there by arm64 node. Skipped, with the reason printed,
+ * where the arm64 build or its runtime has not been made. Debian's arm64 node is 18 (bookworm);
+ * the addon is Node-API, so its Node version does not matter, and dist/bin.js runs on 18 too.
  */
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { cpus, hostname, totalmem } from 'node:os'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { cpus, hostname, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { cleanEnv, installIntoEmptyProject, pack } from './package-install.js'
 
 const run = promisify(execFile)
 const root = resolve(import.meta.dirname, '..')
@@ -19,10 +23,24 @@ const sysroot = join(process.env.SONAR_CROSS_DIR ?? join(root, 'target/cross-arm
 const node = join(sysroot, 'usr/bin/node')
 const qemu = '/usr/bin/qemu-aarch64-static'
 
+/** The newest Rust source or manifest the addon is built from (a stale build is not tested). */
+function newestSource(): { path: string; mtimeMs: number } {
+  let newest = { path: join(root, 'Cargo.lock'), mtimeMs: statSync(join(root, 'Cargo.lock')).mtimeMs }
+  for (const entry of readdirSync(join(root, 'crates'), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !/\.rs$|^Cargo\.toml$/.test(entry.name)) continue
+    const path = join(entry.parentPath, entry.name)
+    const { mtimeMs } = statSync(path)
+    if (mtimeMs > newest.mtimeMs) newest = { path, mtimeMs }
+  }
+  return newest
+}
+
 function missing(): string | undefined {
   if (!existsSync(qemu)) return `${qemu} is not installed`
   if (!existsSync(addon)) return `${addon} is not built`
   if (!existsSync(node)) return `no arm64 node at ${node}`
+  const source = newestSource()
+  if (source.mtimeMs > statSync(addon).mtimeMs) return `${addon} is older than ${source.path}`
   return undefined
 }
 const skipReason = missing()
@@ -80,4 +98,29 @@ describe.skipIf(skipReason !== undefined)('linux-arm64-gnu addon under qemu-user
     expect(summary, stdout).not.toBeNull()
     expect(summary?.[1]).toBe(summary?.[2])
   }, 180_000)
+
+  let work: string | undefined
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true })
+  })
+
+  it('installs from the tarballs for arm64 and runs `sonar-agent snapshot --json` in arm64 node', async () => {
+    work = mkdtempSync(join(tmpdir(), 'sonar-package-arm64-'))
+    const [cli, platform] = await pack(join(work, 'tarballs'), ['sonar-agent', 'sonar-agent-linux-arm64-gnu'])
+    const app = join(work, 'app')
+    // --cpu/--libc pick the arm64 optional dependencies; npm still checks a tarball named on the
+    // command line against this x64 machine, hence --force (an arm64 host needs neither).
+    await installIntoEmptyProject(app, ['--cpu=arm64', '--os=linux', '--libc=glibc', '--force', cli?.file ?? '', platform?.file ?? ''])
+    expect(existsSync(join(app, 'node_modules/sonar-agent-linux-arm64-gnu/sonar-agent.linux-arm64-gnu.node'))).toBe(true)
+    expect(existsSync(join(app, 'node_modules/sonar-agent-linux-x64-gnu'))).toBe(false)
+    const { stdout } = await run(qemu, ['-L', sysroot, node, join(app, 'node_modules/.bin/sonar-agent'), 'snapshot', '--json'], {
+      cwd: app,
+      env: cleanEnv(),
+      timeout: 120_000,
+    })
+    const snapshot = Probe.shape.snapshot.parse(JSON.parse(stdout))
+    expect(snapshot.info.h).toBe(hostname())
+    expect(snapshot.stats.m).toBeGreaterThan(0)
+    expect(snapshot.stats.m).toBeCloseTo(totalmem() / 1024 ** 3, 1)
+  }, 420_000)
 })

@@ -1,40 +1,22 @@
 /**
  * The path a real user takes: `npm pack` of sonar-agent and of the linux-x64-gnu platform package
  * (scripts/pack.mjs, the release workflow's packer), `npm install` of both tarballs into an empty
- * project with --offline (dependencies from this machine's npm cache), then `npx sonar-agent
- * snapshot --json`, the programmatic import and the dev hub page from that install. The installed
+ * project from this machine's npm cache (test/package-install.ts), then `npx sonar-agent snapshot
+ * --json`, the programmatic import and the dev hub page from that install. The installed
  * sonar-agent holds no .node of its own, so every success here went through the platform package.
- *
- * Offline needs every dependency tarball in the cache; `npm install` of this repository caches the
- * locked versions, but a fresh project resolves ranges anew (protobufjs wants any @types/node, so
- * npm picks the newest). When the cache lacks one, the install is retried with --prefer-offline
- * (only the missing tarballs are fetched) and the test says which ones.
  */
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
 import { hostname, tmpdir, totalmem } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { cleanEnv, installIntoEmptyProject, pack, repoRoot, type Packed } from './package-install.js'
 
 const exec = promisify(execFile)
-const root = resolve(import.meta.dirname, '..')
 const TRIPLE = 'linux-x64-gnu'
 const BINARY = `sonar-agent.${TRIPLE}.node`
-
-/** The child's environment: none of the npm_* variables of an enclosing `npm test` (npm_config_local_prefix would point the install at this repository) and no agent settings. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^npm_/i.test(key) || /^(SONAR_AGENT|BESZEL_AGENT)_/.test(key)) continue
-    env[key] = value
-  }
-  return env
-}
-
-const Packed = z.object({ file: z.string(), size: z.number(), unpackedSize: z.number(), entryCount: z.number() })
-type Packed = z.infer<typeof Packed>
 
 const Snapshot = z.object({
   stats: z.object({ cpu: z.number(), m: z.number(), mu: z.number(), d: z.number(), la: z.array(z.number()).length(3) }).passthrough(),
@@ -57,54 +39,14 @@ async function tarJson(file: string, entry: string): Promise<Record<string, unkn
   return z.record(z.string(), z.unknown()).parse(JSON.parse(stdout))
 }
 
-async function npmInstall(mode: '--offline' | '--prefer-offline'): Promise<{ ok: boolean; output: string }> {
-  try {
-    const { stdout, stderr } = await exec(
-      'npm',
-      ['install', mode, '--no-audit', '--no-fund', '--loglevel=http', cli.file, platform.file],
-      { cwd: app, env: cleanEnv(), timeout: 240_000, maxBuffer: 64 * 1024 * 1024 },
-    )
-    return { ok: true, output: stdout + stderr }
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; message: string }
-    return { ok: false, output: `${e.stdout ?? ''}${e.stderr ?? e.message}` }
-  }
-}
-
 beforeAll(async () => {
   for (const built of ['dist/bin.js', `native/${BINARY}`]) {
-    if (!existsSync(join(root, built))) throw new Error(`${built} is missing: run \`bash scripts/setup.sh\` (or \`npm run build\`) first`)
+    if (!existsSync(join(repoRoot, built))) throw new Error(`${built} is missing: run \`bash scripts/setup.sh\` (or \`npm run build\`) first`)
   }
   work = mkdtempSync(join(tmpdir(), 'sonar-package-'))
-  const { stdout } = await exec('node', [join(root, 'scripts/pack.mjs'), '--out', join(work, 'tarballs')], {
-    cwd: root,
-    env: cleanEnv(),
-    timeout: 120_000,
-  })
-  const packed = stdout.split('\n').filter(Boolean).map((line) => Packed.parse(JSON.parse(line)))
-  const byName = (name: string) => {
-    const found = packed.find((p) => p.file.endsWith(`/${name}-0.1.0.tgz`))
-    if (!found) throw new Error(`scripts/pack.mjs made no ${name} tarball: ${stdout}`)
-    return found
-  }
-  cli = byName('sonar-agent')
-  platform = byName(`sonar-agent-${TRIPLE}`)
-  for (const p of packed) console.log(`package: ${p.file.split('/').pop()} ${p.size} bytes packed, ${p.unpackedSize} unpacked, ${p.entryCount} files`)
-
+  ;[cli, platform] = (await pack(join(work, 'tarballs'), ['sonar-agent', `sonar-agent-${TRIPLE}`])) as [Packed, Packed]
   app = join(work, 'app')
-  await exec('mkdir', ['-p', app])
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'sonar-user', private: true }))
-  const started = Date.now()
-  let install = await npmInstall('--offline')
-  if (!install.ok && /ENOTCACHED/.test(install.output)) {
-    const missing = [...install.output.matchAll(/request to (\S+) failed: cache mode/g)].map((m) => m[1])
-    installNote = `--offline lacked ${missing.join(', ') || 'a tarball'} in the npm cache; retried with --prefer-offline`
-    console.warn(`package: ${installNote}`)
-    install = await npmInstall('--prefer-offline')
-  }
-  if (!install.ok) throw new Error(`npm install of the tarballs failed:\n${install.output}`)
-  const fetched = install.output.split('\n').filter((l) => /fetch GET 200 .*\(cache miss\)/.test(l))
-  console.log(`package: installed in ${Date.now() - started} ms; from the registry: ${fetched.length ? fetched.join('; ') : 'nothing'}`)
+  installNote = await installIntoEmptyProject(app, [cli.file, platform.file])
 }, 420_000)
 
 afterAll(() => {
