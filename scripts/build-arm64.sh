@@ -52,8 +52,16 @@ if [[ ! -f $APTDIR/.updated ]]; then
   touch "$APTDIR/.updated"
 fi
 
-# `apt-get download` into a folder; run as root it warns that _apt cannot write there (harmless).
-download() { (cd "$1" && shift && apt-get "$@" 2>&1 | grep -v 'unsandboxed' >&2 || true); }
+# `apt-get …` in a folder (for `download`); its output is shown only when it fails.
+download() {
+  local dir=$1 out
+  shift
+  if ! out=$(cd "$dir" && apt-get "$@" 2>&1); then
+    printf '%s\n' "$out" >&2
+    log "apt-get $* failed (is the Debian mirror reachable? try apt-get update)"
+    exit 1
+  fi
+}
 
 # 3. The compiler: rustc-web (x86_64) + its std, and the aarch64 std of the very same version.
 RUST_VERSION=$(apt-cache policy rustc-web | sed -n 's/^ *Candidate: *//p')
