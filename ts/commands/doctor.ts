@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util'
 import { packageVersion } from '../cli.js'
-import type { CliFlags } from '../config/config.js'
+import { RUN_FLAG_OPTIONS, runFlagsFrom } from './run.js'
 import { runDoctor, type DoctorOptions } from '../doctor/doctor.js'
 import { renderJson, renderText } from '../doctor/report.js'
 
@@ -18,28 +18,14 @@ export interface DoctorCommandContext extends Partial<Omit<DoctorOptions, 'flags
   exitWhenDone?: boolean
 }
 
-const FLAGS = ['key', 'listen', 'url', 'token', 'config'] as const
-
 export async function doctorCommand(args: string[], context: DoctorCommandContext = {}): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      json: { type: 'boolean', default: false },
-      config: { type: 'string', short: 'c' },
-      // the run command's flags, so `doctor` checks exactly what `run` would use
-      key: { type: 'string', short: 'k' },
-      listen: { type: 'string', short: 'l' },
-      url: { type: 'string', short: 'u' },
-      token: { type: 'string', short: 't' },
-    },
+    options: { json: { type: 'boolean', default: false }, ...RUN_FLAG_OPTIONS },
     strict: true,
     allowPositionals: false,
   })
-  const flags: CliFlags = {}
-  for (const name of FLAGS) {
-    const value = values[name]
-    if (value !== undefined) flags[name] = value
-  }
+  const flags = runFlagsFrom(values)
   const { stdout = process.stdout, exitWhenDone = true, ...options } = context
   const report = await runDoctor({ ...options, env: options.env ?? process.env, flags, version: packageVersion })
   stdout.write(values.json ? renderJson(report) : renderText(report))

@@ -26,25 +26,28 @@ function normaliseArgs(args: readonly string[]): string[] {
   })
 }
 
-export function parseRunFlags(args: readonly string[]): CliFlags {
-  const { values } = parseArgs({
-    args: normaliseArgs(args),
-    options: {
-      key: { type: 'string', short: 'k' },
-      listen: { type: 'string', short: 'l' },
-      url: { type: 'string', short: 'u' },
-      token: { type: 'string', short: 't' },
-      config: { type: 'string', short: 'c' },
-    },
-    strict: true,
-    allowPositionals: false,
-  })
+/** `run`'s flags; `doctor` takes the same ones so it checks exactly what `run` would use. */
+export const RUN_FLAG_OPTIONS = {
+  key: { type: 'string', short: 'k' },
+  listen: { type: 'string', short: 'l' },
+  url: { type: 'string', short: 'u' },
+  token: { type: 'string', short: 't' },
+  config: { type: 'string', short: 'c' },
+} as const
+
+/** The run flags given in parsed `values` (absent ones left out). */
+export function runFlagsFrom(values: Partial<Record<(typeof FLAGS)[number], string | boolean | undefined>>): CliFlags {
   const flags: CliFlags = {}
   for (const name of FLAGS) {
     const value = values[name]
-    if (value !== undefined) flags[name] = value
+    if (typeof value === 'string') flags[name] = value
   }
   return flags
+}
+
+export function parseRunFlags(args: readonly string[]): CliFlags {
+  const { values } = parseArgs({ args: normaliseArgs(args), options: RUN_FLAG_OPTIONS, strict: true, allowPositionals: false })
+  return runFlagsFrom(values)
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {

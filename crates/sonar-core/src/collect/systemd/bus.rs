@@ -69,26 +69,7 @@ pub fn socket_candidates(address: &str) -> Vec<String> {
 }
 
 fn unescape(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes.get(i) == Some(&b'%') {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok());
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        if let Some(&b) = bytes.get(i) {
-            out.push(b);
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    super::service::decode_hex_escapes(value, b"%")
 }
 
 fn connect_socket(candidate: &str) -> std::io::Result<UnixStream> {
@@ -350,45 +331,39 @@ mod tests {
         );
     }
 
+    /// Connects (300 ms deadline) to a bus served by `serve`; how long the attempt took.
+    fn connect_to_fake_bus(
+        serve: impl FnOnce(std::os::unix::net::UnixListener) + Send + 'static,
+    ) -> (bool, Duration) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bus");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let server = std::thread::spawn(move || serve(listener));
+        let started = std::time::Instant::now();
+        let address = format!("unix:path={}", path.display());
+        let ok = SystemBus::connect(Some(&address), Duration::from_millis(300)).is_ok();
+        let took = started.elapsed();
+        server.join().unwrap();
+        (ok, took)
+    }
+
     /// A socket that accepts and then never speaks: the watchdog must end the handshake.
     #[test]
     fn silent_bus_times_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("silent");
-        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        let held = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
-        let started = std::time::Instant::now();
-        let result = SystemBus::connect(
-            Some(&format!("unix:path={}", path.display())),
-            Duration::from_millis(300),
-        );
-        assert!(result.is_err());
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            started.elapsed()
-        );
-        drop(held);
+        let (ok, took) = connect_to_fake_bus(|listener| {
+            let held = listener.accept();
+            std::thread::sleep(Duration::from_secs(1));
+            drop(held);
+        });
+        assert!(!ok);
+        assert!(took < Duration::from_secs(1), "{took:?}");
     }
 
     /// zbus 1.9 reads a closed socket forever (0 bytes = read again): the watchdog must end it.
     #[test]
     fn bus_closing_mid_handshake_does_not_spin() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("closing");
-        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        let closer = std::thread::spawn(move || drop(listener.accept()));
-        let started = std::time::Instant::now();
-        let result = SystemBus::connect(
-            Some(&format!("unix:path={}", path.display())),
-            Duration::from_millis(300),
-        );
-        assert!(result.is_err());
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            started.elapsed()
-        );
-        closer.join().unwrap();
+        let (ok, took) = connect_to_fake_bus(|listener| drop(listener.accept()));
+        assert!(!ok);
+        assert!(took < Duration::from_secs(5), "{took:?}");
     }
 }

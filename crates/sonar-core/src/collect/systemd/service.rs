@@ -82,18 +82,24 @@ pub fn sub_code(sub_state: &str) -> u8 {
 /// ".service" suffix dropped and systemd's C-style `\xNN` escapes decoded. A malformed escape is
 /// kept as written.
 pub fn display_name(unit: &str) -> String {
-    let name = unit.strip_suffix(".service").unwrap_or(unit);
-    let bytes = name.as_bytes();
+    decode_hex_escapes(unit.strip_suffix(".service").unwrap_or(unit), b"\\x")
+}
+
+/// Decodes `<marker>HH` byte escapes (systemd's `\xNN` in unit names, D-Bus addresses' `%NN`); a
+/// malformed escape is kept as written.
+pub fn decode_hex_escapes(text: &str, marker: &[u8]) -> String {
+    let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes.get(i) == Some(&b'\\') && bytes.get(i + 1) == Some(&b'x') {
+        if bytes.get(i..i + marker.len()) == Some(marker) {
+            let at = i + marker.len();
             let hex = bytes
-                .get(i + 2..i + 4)
+                .get(at..at + 2)
                 .and_then(|h| std::str::from_utf8(h).ok());
             if let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(byte);
-                i += 4;
+                i = at + 2;
                 continue;
             }
         }
