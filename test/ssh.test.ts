@@ -18,14 +18,8 @@ import { parseAuthorizedKeys, type HubKey } from '../ts/identity/keys.js'
 import { createLogger, silentLogger } from '../ts/log.js'
 import { encodeResponse } from '../ts/protocol/envelope.js'
 import { CborItemScanner } from '../ts/transport/cbor-item.js'
-import {
-  SshServer,
-  compareSemver,
-  hubMode,
-  hubVersionFromIdent,
-  parseSemver,
-  type SshServerOptions,
-} from '../ts/transport/ssh-server.js'
+import { SshServer, hubMode, hubVersionFromIdent, type SshServerOptions } from '../ts/transport/ssh-server.js'
+import { compareSemver, parseSemver } from '../ts/protocol/semver.js'
 import { connectAsHub, generateSshKeyPair, HUB_ALGORITHMS } from './helpers/ssh.js'
 
 const { Client, utils } = ssh2

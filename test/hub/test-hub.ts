@@ -17,6 +17,7 @@ import { ed25519Blob } from '../../ts/identity/keys.js'
 import type { AgentResponse } from '../../ts/protocol/envelope.js'
 import { signToken } from '../../ts/hub/keys.js'
 import { RequestManager, RequestTimeoutError } from '../../ts/hub/requests.js'
+import { isStrictSemver } from '../../ts/protocol/semver.js'
 
 export type HubFlavor = 'sonar' | 'beszel'
 
@@ -27,8 +28,6 @@ export const HUB_ROUTES: Readonly<Record<HubFlavor, string>> = {
 
 export const Actions = { GetData: 0, CheckFingerprint: 1, GetSmartData: 4 } as const
 
-// blang/semver strict parsing, as the hub applies it to X-Beszel.
-const STRICT_SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/
 
 export interface TestHubOptions {
   /** the accepted registration token (default: a random UUID) */
@@ -333,7 +332,7 @@ export class TestHub {
       rawHttpResponse(socket, 401, 'Unauthorized', 'Invalid token')
       return
     }
-    if (!STRICT_SEMVER.test(version)) {
+    if (!isStrictSemver(version)) {
       this.admit(path, 401, req.headers)
       rawHttpResponse(socket, 401, 'Unauthorized', 'Invalid agent version')
       return

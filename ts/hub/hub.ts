@@ -15,11 +15,10 @@ import { FingerprintPins } from './pins.js'
 import { parseSshTarget, SshDial } from './ssh-dial.js'
 import { HubStore } from './store.js'
 import { AgentSession } from './ws-session.js'
+import { isStrictSemver } from '../protocol/semver.js'
 
 export const AGENT_ROUTES = ['/api/sonar/agent-connect', '/api/beszel/agent-connect'] as const
 
-// blang/semver strict parsing, as the hub applies it to X-Beszel.
-const STRICT_SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/
 
 /** Answers an HTTP request it owns (true), or leaves it to the hub's 404 (false). */
 export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => boolean) & {
@@ -124,7 +123,7 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
       rawHttpResponse(socket, 401, 'Unauthorized', 'Invalid token')
       return
     }
-    if (!STRICT_SEMVER.test(version)) {
+    if (!isStrictSemver(version)) {
       logger.warn('agent refused: invalid agent version', { address, version })
       rawHttpResponse(socket, 401, 'Unauthorized', 'Invalid agent version')
       return

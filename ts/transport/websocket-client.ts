@@ -14,6 +14,7 @@ import type { Dispatcher, Session } from '../dispatch.js'
 import type { Logger } from '../log.js'
 import { decodeRequest, encodeResponse } from '../protocol/envelope.js'
 import { Backoff, type BackoffOptions } from './backoff.js'
+import { isStrictSemver } from '../protocol/semver.js'
 
 export type HubFlavor = 'sonar' | 'beszel'
 
@@ -169,8 +170,6 @@ type Outcome =
   | { kind: 'failed'; status?: number }
   | { kind: 'stopped' }
 
-// The hub rejects anything blang/semver does not parse strictly (no `v`, three parts).
-const STRICT_SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/
 const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/
 /** getaddrinfo failures: the hub's name does not resolve (EXIT_ON_DNS_ERROR acts on these). */
 const DNS_ERROR = /^(ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL)$/
@@ -235,7 +234,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     this.route = options.hubFlavor ?? 'sonar'
     this.log = options.logger
     websocketProtocol(options.hubUrl.protocol)
-    if (!STRICT_SEMVER.test(options.protocolVersion)) throw new Error(`protocol version ${options.protocolVersion} is not a strict semver`)
+    if (!isStrictSemver(options.protocolVersion)) throw new Error(`protocol version ${options.protocolVersion} is not a strict semver`)
   }
 
   get state(): WebSocketState {
