@@ -39,7 +39,7 @@ if ((${#missing[@]})); then
 fi
 
 # 2. A private apt state that sees only arm64 packages (same Debian sources as the machine).
-mkdir -p "$APTDIR"/{lists/partial,cache/archives/partial,debs}
+mkdir -p "$APTDIR"/{lists/partial,cache/archives/partial}
 touch "$APTDIR/status"
 ARM_APT=(
   -o "APT::Architecture=arm64" -o "APT::Architectures::=arm64"
@@ -84,6 +84,7 @@ if [[ ! -f $TOOLCHAIN/.stamp-$RUST_VERSION ]]; then
     "libstd-rust-web-$RUST_SERIES=$RUST_VERSION" "${extra[@]}"
   download "$APTDIR/debs" "${ARM_APT[@]}" download "libstd-rust-web-dev:arm64=$RUST_VERSION"
   for deb in "$APTDIR"/debs/*.deb; do dpkg-deb -x "$deb" "$TOOLCHAIN"; done
+  rm -rf "$APTDIR/debs" # unpacked; the stamp below keeps them from being fetched again
   ls "$TOOLCHAIN/usr/lib/rustlib/$TRIPLE/lib/"libcore-*.rlib >/dev/null
   touch "$TOOLCHAIN/.stamp-$RUST_VERSION"
 fi
@@ -101,6 +102,7 @@ if [[ ! -f $SYSROOT/.stamp ]]; then
     grep -E '^[a-z0-9]' | grep -vE '^(debconf|dpkg|perl-base|install-info)' | sort -u)
   download "$APTDIR/node-debs" "${ARM_APT[@]}" download "${closure[@]}"
   for deb in "$APTDIR"/node-debs/*.deb; do dpkg-deb -x "$deb" "$SYSROOT"; done
+  rm -rf "$APTDIR/node-debs"
   test -x "$SYSROOT/usr/bin/node"
   touch "$SYSROOT/.stamp"
 fi
