@@ -3,12 +3,6 @@ import { createRequire } from 'node:module'
 import { z } from 'zod'
 import { openCollector, SettingError } from './collector.js'
 import { NativeLoadError } from './native.js'
-import { snapshotCommand } from './commands/snapshot.js'
-import { runCommand } from './commands/run.js'
-import { healthCommand } from './commands/health.js'
-import { fingerprintCommand } from './commands/fingerprint.js'
-import { hubCommand } from './commands/hub.js'
-import { doctorCommand } from './commands/doctor.js'
 import { UsageError } from './commands/usage.js'
 import { ConfigError } from './config/config.js'
 
@@ -48,13 +42,17 @@ Settings are read from SONAR_AGENT_<NAME>, BESZEL_AGENT_<NAME> or <NAME> environ
 (e.g. KEY, HUB_URL, TOKEN, LISTEN, NICS, SENSORS, FILESYSTEM, EXTRA_FILESYSTEMS, HOST_PROC),
 then from the config file.`
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  run: runCommand,
-  snapshot: snapshotCommand,
-  fingerprint: fingerprintCommand,
-  health: healthCommand,
-  hub: hubCommand,
-  doctor: doctorCommand,
+type Command = (args: string[]) => Promise<number>
+
+// Loaded on demand: the daemon (`run`) never evaluates the dev hub, the doctor or the snapshot
+// renderer, which keeps its resident memory down.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  snapshot: async () => (await import('./commands/snapshot.js')).snapshotCommand,
+  fingerprint: async () => (await import('./commands/fingerprint.js')).fingerprintCommand,
+  health: async () => (await import('./commands/health.js')).healthCommand,
+  hub: async () => (await import('./commands/hub.js')).hubCommand,
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -68,8 +66,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`sonar-agent ${packageVersion} (protocol ${protocolVersion()})\n`)
       return 0
     }
-    const run = COMMANDS[command]
-    if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}`)
+    const load = COMMANDS[command]
+    if (!load) throw new UsageError(`unknown command ${JSON.stringify(command)}`)
+    const run = await load()
     return await run(rest)
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
