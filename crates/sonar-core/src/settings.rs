@@ -185,6 +185,17 @@ impl Settings {
                 if name.is_empty() {
                     continue;
                 }
+                let unsupported = crate::collect::gpu::UNSUPPORTED_COLLECTORS
+                    .iter()
+                    .find(|(n, _)| *n == name.as_str());
+                if let Some((_, instead)) = unsupported {
+                    return Err(SettingError {
+                        name: "GPU_COLLECTOR".into(),
+                        value: v.clone(),
+                        problem: format!("{name} is not implemented in SONAR ({instead})"),
+                        example: "nvml,amd_sysfs".into(),
+                    });
+                }
                 if !crate::collect::gpu::COLLECTOR_NAMES.contains(&name.as_str()) {
                     return Err(SettingError {
                         name: "GPU_COLLECTOR".into(),
@@ -349,6 +360,20 @@ mod tests {
         assert_eq!(s.intel_gpu_device.as_deref(), Some("drm:/dev/dri/card1"));
         let err = Settings::from_lookup(&lookup(&[("GPU_COLLECTOR", "cuda")])).unwrap_err();
         assert_eq!(err.name, "GPU_COLLECTOR");
+    }
+
+    /// rocm-smi and friends were accepted and then collected nothing, without a word.
+    #[test]
+    fn unsupported_gpu_collector_is_an_error_naming_the_alternative() {
+        let err =
+            Settings::from_lookup(&lookup(&[("GPU_COLLECTOR", "nvml,rocm-smi")])).unwrap_err();
+        assert_eq!(err.name, "GPU_COLLECTOR");
+        assert!(
+            err.problem.contains("rocm-smi is not implemented"),
+            "{}",
+            err.problem
+        );
+        assert!(err.problem.contains("amd_sysfs"), "{}", err.problem);
     }
 
     #[test]

@@ -35,17 +35,25 @@ pub const RESTART_WAIT: Duration = Duration::from_secs(5);
 /// A child that dies this many times in a row without printing anything is given up.
 pub const MAX_SILENT_FAILURES: u32 = 5;
 
-/// The collector names `GPU_COLLECTOR` accepts (Beszel HEAD's list).
+/// The collector names `GPU_COLLECTOR` accepts.
 pub const COLLECTOR_NAMES: &[&str] = &[
     "nvml",
     "nvidia-smi",
     "intel_gpu_top",
     "intel_sysfs",
     "amd_sysfs",
-    "rocm-smi",
-    "nvtop",
-    "macmon",
-    "powermetrics",
+];
+
+/// Names of Beszel HEAD's list this agent does not implement, with what to use instead: a
+/// setting that silently collects nothing would be worse than one clear error.
+pub const UNSUPPORTED_COLLECTORS: &[(&str, &str)] = &[
+    ("rocm-smi", "AMD cards are read from sysfs: use amd_sysfs"),
+    (
+        "nvtop",
+        "use nvml or nvidia-smi, amd_sysfs, intel_gpu_top or intel_sysfs",
+    ),
+    ("macmon", "Apple GPUs are not supported"),
+    ("powermetrics", "Apple GPUs are not supported"),
 ];
 
 #[derive(Debug, Clone, PartialEq)]
