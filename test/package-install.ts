@@ -77,7 +77,8 @@ export async function installIntoEmptyProject(app: string, args: readonly string
     install = await npmInstall(app, '--prefer-offline', args)
   }
   if (!install.ok) throw new Error(`npm install ${args.join(' ')} failed:\n${install.output}`)
-  const fetched = install.output.split('\n').filter((l) => /fetch GET 200 .*\(cache miss\)/.test(l))
-  console.log(`package: installed in ${Date.now() - started} ms; from the registry: ${fetched.length ? fetched.join('; ') : 'nothing'}`)
+  const fetched = [...install.output.matchAll(/fetch GET 200 (\S+) .*\(cache miss\)/g)].map((m) => m[1])
+  const shown = fetched.length > 5 ? `${fetched.slice(0, 5).join(', ')} and ${fetched.length - 5} more` : fetched.join(', ')
+  console.log(`package: installed in ${Date.now() - started} ms; from the registry: ${shown || 'nothing'}`)
   return note
 }
