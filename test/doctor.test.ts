@@ -8,8 +8,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -18,6 +17,7 @@ import type { CheckResult } from '../ts/doctor/check.js'
 import { runDoctor, type DoctorOptions } from '../ts/doctor/doctor.js'
 import { parseBusAddress } from '../ts/doctor/systemd.js'
 import { RealSystemd } from './systemd/systemd.js'
+import { startConnectProxy } from './helpers/connect-proxy.js'
 import { clockResult } from '../ts/doctor/hub-route.js'
 import { missingForChild, parseCapabilities } from '../ts/doctor/capabilities.js'
 import { renderText } from '../ts/doctor/report.js'
@@ -283,22 +283,8 @@ describe('doctor and the hub\'s TLS certificate', () => {
   })
 
   it('through HTTPS_PROXY: DNS and TCP go to the proxy, the route is tunnelled and still verified', async () => {
-    const tunnels: string[] = []
-    const proxy = createHttpServer()
-    proxy.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-      tunnels.push(req.url ?? '')
-      const [host, port] = (req.url ?? '').split(':')
-      const upstream = netConnect(Number(port), host ?? '127.0.0.1', () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-        upstream.write(head)
-        upstream.pipe(client)
-        client.pipe(upstream)
-      })
-      upstream.on('error', () => client.destroy())
-      client.on('error', () => upstream.destroy())
-    })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-    const proxyPort = (proxy.address() as import('node:net').AddressInfo).port
+    const proxy = await startConnectProxy()
+    const { tunnels, port: proxyPort } = proxy
     try {
       const settings = { HUB_URL: hub.url, TOKEN: hub.token, KEY: hub.publicKeyLine, LISTEN: listen, HTTPS_PROXY: `http://127.0.0.1:${proxyPort}` }
       const refused = await doctor(settings)
@@ -309,7 +295,6 @@ describe('doctor and the hub\'s TLS certificate', () => {
       expect(get('hub', 'agent-connect').status).toBe('ok')
       expect(tunnels).toContain(`127.0.0.1:${hub.port}`)
     } finally {
-      proxy.closeAllConnections()
       proxy.close()
     }
   })

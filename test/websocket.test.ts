@@ -6,8 +6,7 @@
 import { execFileSync } from 'node:child_process'
 import { generateKeyPairSync, sign } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import { connect as netConnect, type AddressInfo } from 'node:net'
+import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Decoder } from 'cbor-x'
@@ -27,6 +26,7 @@ import {
   websocketProtocol,
 } from '../ts/transport/websocket-client.js'
 import { Actions, dataPayloadBytes, HUB_ROUTES, TestHub, type HubConnection } from './hub/test-hub.js'
+import { startConnectProxy, type ConnectProxy } from './helpers/connect-proxy.js'
 
 const FINGERPRINT = 'a23d006bb020a81dfd1afa15968e07dcae8a9e0016934b97'
 const decoder = new Decoder({ mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0])
@@ -502,31 +502,16 @@ describe('TLS', () => {
 })
 
 describe('proxy', () => {
-  let proxy: Server
-  const tunnels: string[] = []
+  let proxy: ConnectProxy
+  let tunnels: string[] = []
   beforeAll(async () => {
-    proxy = createServer()
-    proxy.on('connect', (req, client, head) => {
-      tunnels.push(req.url ?? '')
-      const [host, port] = (req.url ?? '').split(':')
-      const upstream = netConnect(Number(port), host ?? '127.0.0.1', () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-        upstream.write(head)
-        upstream.pipe(client)
-        client.pipe(upstream)
-      })
-      upstream.on('error', () => client.destroy())
-      client.on('error', () => upstream.destroy())
-    })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    proxy = await startConnectProxy()
+    tunnels = proxy.tunnels
   })
-  afterAll(() => {
-    proxy.closeAllConnections()
-    proxy.close()
-  })
+  afterAll(() => proxy.close())
 
   it('HTTP_PROXY tunnels ws:// through CONNECT; NO_PROXY bypasses it', async () => {
-    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    const proxyUrl = `http://127.0.0.1:${proxy.port}`
     const hub = await startHub()
     startAgent(hub, { HTTP_PROXY: proxyUrl })
     await expectServes(await hub.nextAccepted())
@@ -540,7 +525,7 @@ describe('proxy', () => {
   })
 
   it('HTTPS_PROXY tunnels wss:// and the hub certificate is still verified end to end', async () => {
-    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    const proxyUrl = `http://127.0.0.1:${proxy.port}`
     const refused = await startHub({ tls })
     const { logText } = startAgent(refused, { HTTPS_PROXY: proxyUrl })
     await waitFor(() => /connect failed/.test(logText()), 10_000, 'a TLS failure through the proxy')

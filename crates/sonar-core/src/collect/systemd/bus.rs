@@ -168,6 +168,22 @@ impl SystemBus {
         Err(BusError::Connect(last))
     }
 
+    /// One method call on systemd's bus name.
+    fn call<B>(
+        &self,
+        path: &str,
+        interface: &str,
+        method: &str,
+        body: &B,
+    ) -> Result<zbus::Message, BusError>
+    where
+        B: serde::ser::Serialize + zbus::zvariant::Type,
+    {
+        self.conn
+            .call_method(Some(SYSTEMD), path, Some(interface), method, body)
+            .map_err(from_zbus)
+    }
+
     /// (unit name, ActiveState, SubState, object path) of the loaded units matching `patterns`.
     pub fn list_units(
         &self,
@@ -186,16 +202,12 @@ impl SystemBus {
             OwnedObjectPath,
         );
         let states = vec!["loaded"];
-        let reply = self
-            .conn
-            .call_method(
-                Some(SYSTEMD),
-                MANAGER_PATH,
-                Some(MANAGER),
-                "ListUnitsByPatterns",
-                &(states, patterns),
-            )
-            .map_err(from_zbus)?;
+        let reply = self.call(
+            MANAGER_PATH,
+            MANAGER,
+            "ListUnitsByPatterns",
+            &(states, patterns),
+        )?;
         let rows: Vec<Row> = reply.body().map_err(|e| BusError::Io(e.to_string()))?;
         Ok(rows
             .into_iter()
@@ -205,16 +217,7 @@ impl SystemBus {
 
     /// The object path of a unit; NoSuchUnit when it is not loaded.
     pub fn unit_path(&self, unit: &str) -> Result<String, BusError> {
-        let reply = self
-            .conn
-            .call_method(
-                Some(SYSTEMD),
-                MANAGER_PATH,
-                Some(MANAGER),
-                "GetUnit",
-                &(unit,),
-            )
-            .map_err(from_zbus)?;
+        let reply = self.call(MANAGER_PATH, MANAGER, "GetUnit", &(unit,))?;
         let path: OwnedObjectPath = reply.body().map_err(|e| BusError::Io(e.to_string()))?;
         Ok(path.as_str().to_string())
     }
