@@ -71,7 +71,8 @@ function startLocalAgent(hub: { agentUrl: string; key: string; token: string }, 
     // WebSocket only: no SSH listener to clash with an agent already serving :45876
     SONAR_AGENT_DISABLE_SSH: 'true',
   }
-  return spawn(process.execPath, [entry, 'run'], { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true })
+  // execArgv keeps a loader such as tsx when the hub itself runs from the sources
+  return spawn(process.execPath, [...process.execArgv, entry, 'run'], { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true })
 }
 
 function stopAgent(child: ChildProcess): Promise<number | null> {
@@ -99,7 +100,7 @@ export async function hubCommand(args: string[]): Promise<number> {
   ])
   const dataDir = flags.dataDir ?? defaultHubDataDir()
   const store = new HubStore()
-  const web = createWebHandler(store)
+  const web = createWebHandler(store, { hostNames: flags.host ? [flags.host] : [] })
   const hub = await startDevHub({ dataDir, host: flags.host, port: flags.port, store, logger, ssh: flags.ssh, web })
 
   // listening for signals before anything is printed: whoever reads the banner may signal at once

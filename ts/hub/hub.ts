@@ -67,6 +67,8 @@ function rawHttpResponse(socket: Duplex, status: number, text: string, body: str
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   )
+  // a client that keeps its half open must not hold the hub's shutdown
+  setTimeout(() => socket.destroy(), 1000).unref()
 }
 
 function formatHost(host: string): string {
@@ -104,7 +106,13 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined)
-    const path = new URL(req.url ?? '/', 'http://hub').pathname
+    let path: string
+    try {
+      path = new URL(req.url ?? '/', 'http://hub').pathname
+    } catch {
+      rawHttpResponse(socket, 400, 'Bad Request', '')
+      return
+    }
     const address = req.socket.remoteAddress ?? 'unknown'
     if (!(AGENT_ROUTES as readonly string[]).includes(path)) {
       rawHttpResponse(socket, 404, 'Not Found', '404 page not found')
@@ -147,7 +155,10 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
       })
       sessions.add(session)
       ws.once('close', () => sessions.delete(session))
-      void session.verify()
+      session.verify().catch((error: unknown) => {
+        logger.error('agent verification failed', { address, error: error instanceof Error ? error.message : String(error) })
+        session.close('internal error')
+      })
     })
   })
 

@@ -87,8 +87,7 @@ export async function loadHubIdentity(dataDir: string): Promise<HubIdentity> {
   const keyPath = join(dataDir, KEY_FILE)
   let privateKey = await readOptional(keyPath)
   if (privateKey === undefined) {
-    privateKey = generateKey(utils)
-    await writeFile(keyPath, privateKey, { mode: 0o600 })
+    privateKey = await createOnce(keyPath, generateKey(utils))
   }
   await chmod(keyPath, 0o600)
   const key = parseKey(utils, privateKey)
@@ -97,8 +96,7 @@ export async function loadHubIdentity(dataDir: string): Promise<HubIdentity> {
   const tokenPath = join(dataDir, TOKEN_FILE)
   let tokenText = await readOptional(tokenPath)
   if (tokenText === undefined) {
-    tokenText = randomUUID()
-    await writeFile(tokenPath, `${tokenText}\n`, { mode: 0o600 })
+    tokenText = (await createOnce(tokenPath, `${randomUUID()}\n`)).trim()
   }
   await chmod(tokenPath, 0o600)
   const token = TokenSchema.safeParse(tokenText)
@@ -128,4 +126,15 @@ export function agentInstructions(identity: Pick<HubIdentity, 'publicKey' | 'tok
     'Start an agent against it:',
     `  KEY=${quote(identity.publicKey)} TOKEN=${quote(identity.token)} HUB_URL=${quote(hubUrl)} node dist/bin.js run`,
   ].join('\n')
+}
+
+/** Writes a new file, or — when another hub created it first — returns what that one wrote. */
+async function createOnce(path: string, content: string): Promise<string> {
+  try {
+    await writeFile(path, content, { mode: 0o600, flag: 'wx' })
+    return content
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    return readFile(path, 'utf8')
+  }
 }

@@ -49,8 +49,14 @@ export class FingerprintPins {
   async check(token: string, fingerprint: string): Promise<PinResult> {
     const pinned = this.pins[token]
     if (pinned === undefined || pinned === '') {
+      // set before the await: a second first-contact agent with this token meets the pin
       this.pins[token] = fingerprint
-      await this.save()
+      try {
+        await this.save()
+      } catch (error) {
+        delete this.pins[token]
+        return { accepted: false, reason: `database error: cannot write ${this.path}: ${(error as Error).message}` }
+      }
       return { accepted: true, firstContact: true }
     }
     return pinned === fingerprint ? { accepted: true, firstContact: false } : { accepted: false, reason: 'fingerprint mismatch' }
@@ -58,11 +64,19 @@ export class FingerprintPins {
 
   private save(): Promise<void> {
     const text = `${JSON.stringify(this.pins, null, 2)}\n`
-    this.saving = this.saving.then(async () => {
+    // a failed write fails only its own caller: the next write still runs
+    const write = this.saving.catch(() => undefined).then(async () => {
       const temp = `${this.path}.${process.pid}.tmp`
       await writeFile(temp, text, { mode: 0o600 })
       await rename(temp, this.path)
     })
-    return this.saving
+    this.saving = write
+    return write
+  }
+
+  /** Reads the file again (a user deleted it to accept a reset agent). */
+  async reload(): Promise<void> {
+    const fresh = await FingerprintPins.load(join(this.path, '..'))
+    this.pins = fresh.pins
   }
 }

@@ -65,7 +65,17 @@ export class SshDial {
   }
 
   start(): void {
-    void this.dial()
+    this.dialSafely()
+  }
+
+  /** A dial that fails before connecting (ssh2 not loadable…) is logged and retried. */
+  private dialSafely(): void {
+    this.dial().catch((error: unknown) => {
+      this.lastError = error instanceof Error ? error.message : String(error)
+      this.options.logger.warn('SSH dial failed', { target: this.options.target.label, error: this.lastError })
+      if (this.stopped) return
+      this.retry = setTimeout(() => this.dialSafely(), this.backoff.next())
+    })
   }
 
   get realtimeActive(): boolean {
@@ -82,6 +92,7 @@ export class SshDial {
     this.client = client
     let agentVersion = ''
     client.on('ready', () => {
+      this.lastError = undefined
       this.backoff.reset()
       logger.info('SSH agent connected', { target: target.label })
       this.options.store.upsertSystem({
@@ -144,7 +155,7 @@ export class SshDial {
     if (this.stopped) return
     const delay = this.backoff.next()
     this.options.logger.debug('SSH redial scheduled', { target: this.options.target.label, delayMs: delay })
-    this.retry = setTimeout(() => void this.dial(), delay)
+    this.retry = setTimeout(() => this.dialSafely(), delay)
   }
 
   /** One request: a `shell` session, the CBOR request, EOF, one CBOR reply, exit status 0. */

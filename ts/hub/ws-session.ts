@@ -79,7 +79,12 @@ export class AgentSession {
       this.refuse(reason)
       return
     }
-    const pin = await this.options.pins.check(this.options.token, fingerprint)
+    let pin = await this.options.pins.check(this.options.token, fingerprint)
+    if (!pin.accepted && pin.reason === 'fingerprint mismatch') {
+      // the log below tells the user to delete the file; honour that without a restart
+      await this.options.pins.reload().catch(() => undefined)
+      pin = await this.options.pins.check(this.options.token, fingerprint)
+    }
     if (!this.open) return
     if (!pin.accepted) {
       logger.warn(`refused agent: ${pin.reason} (another host, or a reset fingerprint, uses this token; delete ${this.options.pins.path} to accept it)`, {
@@ -140,7 +145,13 @@ export class AgentSession {
   close(reason = ''): void {
     if (this.closed) return
     const { socket } = this.options
-    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.close(1000, reason.slice(0, 120))
+    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+      try {
+        socket.close(1000, closeReason(reason))
+      } catch {
+        socket.terminate()
+      }
+    }
     this.onClose(1000, reason)
   }
 
@@ -160,4 +171,17 @@ export class AgentSession {
       this.options.logger.info('agent disconnected', { address: this.options.address, code, reason })
     }
   }
+}
+
+/** A WebSocket close reason holds at most 123 bytes; cut on a character boundary. */
+export function closeReason(reason: string): string {
+  let out = ''
+  let bytes = 0
+  for (const char of reason) {
+    const size = Buffer.byteLength(char)
+    if (bytes + size > 123) break
+    out += char
+    bytes += size
+  }
+  return out
 }

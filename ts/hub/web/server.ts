@@ -4,7 +4,7 @@
  * agents' WebSocket routes); startWebServer is the stand-alone form.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { isIP, type AddressInfo } from 'node:net'
 import { z } from 'zod'
 import type { HubStore } from '../store.js'
 import type { ApiError, HistoryResponse } from './api-types.js'
@@ -24,7 +24,20 @@ const EventsQuerySchema = z.object({ system: SystemIdSchema.optional() })
 
 const HISTORY_PATH = /^\/api\/systems\/([^/]+)\/history$/
 
-export function createWebHandler(store: HubStore): WebHandler {
+/**
+ * The Host header a page may be reached by: IP literals, localhost and the names the hub was told
+ * (`--host`). Any other name is a DNS-rebinding attempt — a site pointing its own name at
+ * 127.0.0.1 to read this page — and gets 403.
+ */
+export function hostAllowed(hostHeader: string | undefined, extraNames: readonly string[] = []): boolean {
+  if (!hostHeader) return true // HTTP/1.0 clients; browsers always send Host
+  const name = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.replace(/:\d*$/, '')
+  const lower = name.toLowerCase()
+  if (lower === 'localhost' || lower.endsWith('.localhost') || isIP(lower.replace(/^\[|\]$/g, '')) !== 0) return true
+  return extraNames.some((n) => n.toLowerCase() === lower)
+}
+
+export function createWebHandler(store: HubStore, options: { hostNames?: readonly string[] } = {}): WebHandler {
   const streams = new EventStreams(store)
   let assets: Promise<Map<string, Asset>> | undefined
 
@@ -32,6 +45,11 @@ export function createWebHandler(store: HubStore): WebHandler {
     const path = url.pathname
     const mine = path === '/' || path === '/index.html' || path.startsWith('/assets/') || path === '/api/systems' || path === '/api/events' || HISTORY_PATH.test(path)
     if (!mine) return false
+    const host = req.headers?.host
+    if (!hostAllowed(host, options.hostNames)) {
+      sendJson(res, 403, { error: `Host ${JSON.stringify(host)} is not allowed (DNS rebinding protection): open the page by IP or localhost, or start the hub with --host ${host?.replace(/:\d*$/, '') ?? ''}` })
+      return true
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendJson(res, 405, { error: `${req.method ?? '?'} is not allowed here; use GET` }, { allow: 'GET, HEAD' })
       return true
