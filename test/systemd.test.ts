@@ -101,12 +101,18 @@ describe.skipIf(!systemd)('systemd units from a real systemd', () => {
     expect(props.get('TasksCurrent')).toBe(null)
   })
 
-  it('a unit garbage-collected after it ran, and one that never existed, are error answers', async () => {
+  it('a unit garbage-collected after it ran, and one that never existed, answer LoadState "not-found" (as Go does)', async () => {
     await systemd!.exec('systemd-run', '--unit=sonar-transient', '--wait', '/bin/true')
     for (const name of ['sonar-transient.service', 'no-such-unit.service']) {
       const result = await handleGetSystemdInfo({ serviceName: name }, collector.systemd)
-      expect(result.body).toEqual({ kind: 'error', message: `Unit ${name} not loaded.` })
+      const props = (decode(encodeResponse(1, result.body)) as Map<number, unknown>).get(6) as Map<string, unknown>
+      expect(props.get('Id')).toBe(name)
+      expect(props.get('LoadState')).toBe('not-found')
+      expect(props.get('ActiveState')).toBe('inactive')
     }
+    // an unloaded but existing unit is loaded on demand and answered
+    const stopped = await handleGetSystemdInfo({ serviceName: 'sonar-running' }, collector.systemd)
+    expect((decode(encodeResponse(1, stopped.body)) as Map<number, unknown>).get(6)).toBeInstanceOf(Map)
     // the collector lives on
     expect(collector.systemd?.status()).toMatchObject({ state: 'available' })
   })

@@ -165,6 +165,8 @@ export class Agent {
       const status = systemd.status()
       if (status.state === 'starting' && triesLeft > 0) {
         setTimeout(() => check(triesLeft - 1), 1000).unref()
+      } else if (status.state === 'starting') {
+        logger.warn('systemd services: the system bus has not answered for 40 s (a refresh runs every 10 minutes)')
       } else if (status.state === 'available') {
         logger.info('systemd services monitored', { units: status.units ?? 0 })
       } else if (status.state === 'unavailable') {
@@ -174,7 +176,8 @@ export class Agent {
         )
       }
     }
-    setTimeout(() => check(30), 500).unref()
+    // one refresh gives up after 30 s: look a little longer than that
+    setTimeout(() => check(40), 500).unref()
   }
 
   /** Closes the WebSocket with 1000, stops the SSH server, removes the health file. */

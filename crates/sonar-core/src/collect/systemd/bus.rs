@@ -84,49 +84,119 @@ fn connect_socket(candidate: &str) -> std::io::Result<UnixStream> {
 
 pub struct SystemBus {
     watchdog: Watchdog,
+    deadline: Duration,
     conn: zbus::Connection,
 }
 
-/// Ends a connection at its deadline. zbus 1.9 loops forever on a socket at end-of-file (its
-/// reads treat 0 bytes as "read again"), so closing the socket is not enough: the watchdog first
-/// points zbus's descriptor at /dev/null, where its next read fails with ENOTSOCK, then shuts the
-/// socket down to wake any poll(). Disarmed (under the same lock) before zbus closes that
-/// descriptor, so a reused descriptor number is never touched.
+/// Ends a connection at its deadline, or as soon as the bus hangs up. zbus 1.9 loops forever on a
+/// socket at end-of-file (its reads treat 0 bytes as "read again"), so closing the socket is not
+/// enough: the watchdog points zbus's descriptor at /dev/null, where its next read fails with
+/// ENOTSOCK, then shuts the socket down to wake any poll(). It is disarmed (under the same lock)
+/// before zbus closes that descriptor, and it checks that the descriptor still is the socket it
+/// was given (device and inode), so a closed or reused descriptor number is never touched.
 struct Watchdog {
-    armed: Arc<Mutex<bool>>,
+    state: Arc<Mutex<WatchState>>,
     cancel: mpsc::Sender<()>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WatchState {
+    Armed,
+    Disarmed,
+    /// The deadline passed, or the bus hung up, and the connection was cut.
+    Fired(Cut),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    Deadline,
+    HungUp,
+}
+
+/// How often the watchdog looks for a hang-up before the deadline.
+const HANGUP_CHECK: Duration = Duration::from_millis(20);
+
+/// (device, inode) of an open descriptor.
+fn identity(fd: RawFd) -> Option<(u64, u64)> {
+    // SAFETY: fstat only writes into the zeroed struct we own; a bad descriptor is an error return.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    (unsafe { libc::fstat(fd, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+}
+
+/// The peer closed its side and nothing is left to read: zbus would now spin on end-of-file.
+fn hung_up(socket: &UnixStream) -> bool {
+    let mut poll = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLIN | libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    if unsafe { libc::poll(&mut poll, 1, 0) } != 1 {
+        return false;
+    }
+    if poll.revents & (libc::POLLRDHUP | libc::POLLHUP) == 0 {
+        return false;
+    }
+    let mut unread: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int into `unread`.
+    let ok = unsafe { libc::ioctl(socket.as_raw_fd(), libc::FIONREAD, &mut unread) } == 0;
+    ok && unread == 0
+}
+
 impl Watchdog {
-    fn arm(fd: RawFd, socket: UnixStream, deadline: Duration) -> Watchdog {
-        let armed = Arc::new(Mutex::new(true));
+    /// `fd`: zbus's descriptor; `socket`: our own handle on the same socket.
+    fn arm(fd: RawFd, socket: UnixStream, deadline: Duration) -> std::io::Result<Watchdog> {
+        // Everything the watchdog needs is made now: at the deadline there may be no descriptor
+        // left to open (EMFILE), and a watchdog that cannot act would leave zbus spinning.
+        let null = std::fs::File::open("/dev/null")?;
+        let target = identity(socket.as_raw_fd());
+        let state = Arc::new(Mutex::new(WatchState::Armed));
         let (cancel, cancelled) = mpsc::channel::<()>();
-        let flag = Arc::clone(&armed);
-        let spawned = std::thread::Builder::new()
+        let shared = Arc::clone(&state);
+        let until = std::time::Instant::now() + deadline;
+        std::thread::Builder::new()
             .name("sonar-dbus-watchdog".into())
-            .spawn(move || {
-                if let Err(mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(deadline) {
-                    let mut armed = flag.lock().unwrap_or_else(|p| p.into_inner());
-                    if *armed {
-                        if let Ok(null) = std::fs::File::open("/dev/null") {
-                            // SAFETY: `fd` is still open and owned by the zbus connection (the
-                            // lock proves it was not disarmed, which happens before zbus closes
-                            // it); dup2 atomically replaces what it refers to.
-                            unsafe { libc::dup2(null.as_raw_fd(), fd) };
-                        }
-                        let _ = socket.shutdown(std::net::Shutdown::Both);
-                        *armed = false;
+            .spawn(move || loop {
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                let cut = match cancelled.recv_timeout(left.min(HANGUP_CHECK)) {
+                    Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => Cut::Deadline,
+                    Err(mpsc::RecvTimeoutError::Timeout) if hung_up(&socket) => Cut::HungUp,
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                };
+                let mut state = shared.lock().unwrap_or_else(|p| p.into_inner());
+                if *state == WatchState::Armed {
+                    if target.is_some() && identity(fd) == target {
+                        // SAFETY: `fd` is still zbus's socket (not disarmed, same device and
+                        // inode as our handle); dup2 atomically replaces what it refers to.
+                        unsafe { libc::dup2(null.as_raw_fd(), fd) };
                     }
+                    let _ = socket.shutdown(std::net::Shutdown::Both);
+                    *state = WatchState::Fired(cut);
                 }
-            });
-        // Without a watchdog thread the calls still work; they just lose their deadline.
-        drop(spawned);
-        Watchdog { armed, cancel }
+                return;
+            })?;
+        Ok(Watchdog { state, cancel })
     }
 
     fn disarm(&self) {
-        *self.armed.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if *state == WatchState::Armed {
+            *state = WatchState::Disarmed;
+        }
         let _ = self.cancel.send(());
+    }
+
+    /// Why the connection was cut, in words for the error the caller sees.
+    fn cut_reason(&self, deadline: Duration) -> Option<String> {
+        match *self.state.lock().unwrap_or_else(|p| p.into_inner()) {
+            WatchState::Fired(Cut::Deadline) => Some(format!(
+                "the system bus did not answer within {} s",
+                deadline.as_secs_f64()
+            )),
+            WatchState::Fired(Cut::HungUp) => Some("the system bus closed the connection".into()),
+            _ => None,
+        }
     }
 }
 
@@ -151,16 +221,27 @@ impl SystemBus {
                     continue;
                 }
             };
-            let watchdog = match stream.try_clone() {
-                Ok(handle) => Watchdog::arm(stream.as_raw_fd(), handle, deadline),
-                Err(e) => return Err(BusError::Connect(e.to_string())),
+            // No call without its deadline: a watchdog that cannot start is a failed connect.
+            let watchdog = match stream
+                .try_clone()
+                .and_then(|handle| Watchdog::arm(stream.as_raw_fd(), handle, deadline))
+            {
+                Ok(w) => w,
+                Err(e) => return Err(BusError::Connect(format!("system bus watchdog: {e}"))),
             };
             return match zbus::Connection::new_unix_client(stream, true) {
-                Ok(conn) => Ok(SystemBus { watchdog, conn }),
+                Ok(conn) => Ok(SystemBus {
+                    watchdog,
+                    deadline,
+                    conn,
+                }),
                 Err(e) => {
                     watchdog.disarm();
+                    let why = watchdog
+                        .cut_reason(deadline)
+                        .unwrap_or_else(|| e.to_string());
                     Err(BusError::Connect(format!(
-                        "system bus at {candidate} did not complete the handshake: {e}"
+                        "system bus at {candidate} did not complete the handshake: {why}"
                     )))
                 }
             };
@@ -181,7 +262,10 @@ impl SystemBus {
     {
         self.conn
             .call_method(Some(SYSTEMD), path, Some(interface), method, body)
-            .map_err(from_zbus)
+            .map_err(|e| match self.watchdog.cut_reason(self.deadline) {
+                Some(why) => BusError::Io(why),
+                None => from_zbus(e),
+            })
     }
 
     /// (unit name, ActiveState, SubState, object path) of the loaded units matching `patterns`.
@@ -215,9 +299,10 @@ impl SystemBus {
             .collect())
     }
 
-    /// The object path of a unit; NoSuchUnit when it is not loaded.
+    /// The object path of a unit, loading it when it is not loaded (as reading its path does for
+    /// the Go agent); a unit without a file then reports LoadState "not-found".
     pub fn unit_path(&self, unit: &str) -> Result<String, BusError> {
-        let reply = self.call(MANAGER_PATH, MANAGER, "GetUnit", &(unit,))?;
+        let reply = self.call(MANAGER_PATH, MANAGER, "LoadUnit", &(unit,))?;
         let path: OwnedObjectPath = reply.body().map_err(|e| BusError::Io(e.to_string()))?;
         Ok(path.as_str().to_string())
     }
@@ -337,36 +422,40 @@ mod tests {
     /// Connects (300 ms deadline) to a bus served by `serve`; how long the attempt took.
     fn connect_to_fake_bus(
         serve: impl FnOnce(std::os::unix::net::UnixListener) + Send + 'static,
-    ) -> (bool, Duration) {
+    ) -> (Result<(), String>, Duration) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bus");
         let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
         let server = std::thread::spawn(move || serve(listener));
         let started = std::time::Instant::now();
         let address = format!("unix:path={}", path.display());
-        let ok = SystemBus::connect(Some(&address), Duration::from_millis(300)).is_ok();
+        let result = SystemBus::connect(Some(&address), Duration::from_millis(300))
+            .map(drop)
+            .map_err(|e| e.to_string());
         let took = started.elapsed();
         server.join().unwrap();
-        (ok, took)
+        (result, took)
     }
 
     /// A socket that accepts and then never speaks: the watchdog must end the handshake.
     #[test]
     fn silent_bus_times_out() {
-        let (ok, took) = connect_to_fake_bus(|listener| {
+        let (result, took) = connect_to_fake_bus(|listener| {
             let held = listener.accept();
             std::thread::sleep(Duration::from_secs(1));
             drop(held);
         });
-        assert!(!ok);
+        let err = result.unwrap_err();
+        assert!(err.contains("did not answer within 0.3 s"), "{err}");
         assert!(took < Duration::from_secs(1), "{took:?}");
     }
 
     /// zbus 1.9 reads a closed socket forever (0 bytes = read again): the watchdog must end it.
     #[test]
     fn bus_closing_mid_handshake_does_not_spin() {
-        let (ok, took) = connect_to_fake_bus(|listener| drop(listener.accept()));
-        assert!(!ok);
-        assert!(took < Duration::from_secs(5), "{took:?}");
+        // a 300 ms deadline, but the hang-up is seen at once
+        let (result, took) = connect_to_fake_bus(|listener| drop(listener.accept()));
+        assert!(result.is_err());
+        assert!(took < Duration::from_millis(250), "{took:?}");
     }
 }

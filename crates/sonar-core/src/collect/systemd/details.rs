@@ -78,13 +78,18 @@ pub fn service_details(
         .into_iter()
         .map(|(k, v)| (k, convert(&v)))
         .collect();
-    // A unit without a Service interface (not expected for *.service) still answers its Unit part.
-    if let Ok(service) = bus.get_all(&path, SERVICE_IFACE) {
-        for name in SERVICE_PROPERTIES {
-            if let Some(v) = service.get(*name) {
-                entries.push(((*name).to_string(), convert(v)));
+    // A unit without a Service interface (not-found, or not a service) still answers its Unit
+    // part; a cut connection or a timeout is an error, not a partial answer.
+    match bus.get_all(&path, SERVICE_IFACE) {
+        Ok(service) => {
+            for name in SERVICE_PROPERTIES {
+                if let Some(v) = service.get(*name) {
+                    entries.push(((*name).to_string(), convert(v)));
+                }
             }
         }
+        Err(BusError::Method { .. }) => {}
+        Err(e) => return Err(DetailsError::Bus(e)),
     }
     // Stable order makes answers comparable (Go's map order is random; hubs do not care).
     entries.sort_by(|a, b| a.0.cmp(&b.0));

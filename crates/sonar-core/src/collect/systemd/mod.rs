@@ -163,7 +163,7 @@ fn start_refresher(owner: &Arc<Shared>, settings: &Settings, first: Duration, pe
     let shared = Arc::clone(owner);
     let address = settings.system_bus_address.clone();
     let patterns = settings.service_patterns.clone();
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = usable_cpus();
     let spawned = std::thread::Builder::new()
         .name("sonar-systemd".into())
         .spawn(move || {
@@ -200,7 +200,12 @@ fn start_refresher(owner: &Arc<Shared>, settings: &Settings, first: Duration, pe
                         state.services = services;
                         state.fresh = true;
                     }
-                    Err(reason) => state.status = SystemdStatus::Unavailable(reason),
+                    Err(reason) => {
+                        // no stale counts under an "unavailable" status
+                        state.services.clear();
+                        state.fresh = false;
+                        state.status = SystemdStatus::Unavailable(reason);
+                    }
                 }
                 state.refreshes += 1;
                 drop(state);
@@ -213,6 +218,37 @@ fn start_refresher(owner: &Arc<Shared>, settings: &Settings, first: Duration, pe
         lock(owner).status =
             SystemdStatus::Unavailable(format!("cannot start the systemd thread: {e}"));
     }
+}
+
+/// The CPUs this process may run on, as Go's runtime.NumCPU counts them (the affinity mask; a
+/// cgroup CPU quota does not lower it, unlike `available_parallelism`).
+fn usable_cpus() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sched_getaffinity fills the zeroed cpu_set_t we own; CPU_COUNT only reads it.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        if unsafe { libc::sched_getaffinity(0, size, &mut set) } == 0 {
+            let count = unsafe { libc::CPU_COUNT(&set) };
+            if let Ok(n) = usize::try_from(count) {
+                if n > 0 {
+                    return n;
+                }
+            }
+        }
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Errors of one unit's read that mean "it is gone", not "the refresh failed".
+#[cfg(target_os = "linux")]
+fn unit_vanished(error: &bus::BusError) -> bool {
+    matches!(error, bus::BusError::Method { name, .. } if matches!(name.as_str(),
+        "org.freedesktop.systemd1.NoSuchUnit"
+            | "org.freedesktop.DBus.Error.UnknownObject"
+            | "org.freedesktop.DBus.Error.UnknownInterface"
+            | "org.freedesktop.DBus.Error.UnknownMethod"
+            | "org.freedesktop.DBus.Error.UnknownProperty"))
 }
 
 /// One refresh: list the matching loaded units and read each one's counters.
@@ -230,8 +266,9 @@ fn refresh(
         match bus.read_unit(unit, active, sub, path) {
             Ok(r) => readings.push(r),
             // Garbage-collected between the list and the read: it is simply gone.
-            Err(bus::BusError::Method { .. }) => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) if unit_vanished(&e) => {}
+            // AccessDenied, NoReply, a cut connection…: the refresh failed, and says why.
+            Err(e) => return Err(format!("reading {unit}: {e}")),
         }
     }
     Ok(tracker.update(&readings, now_ns))

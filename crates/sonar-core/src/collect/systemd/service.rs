@@ -155,8 +155,9 @@ impl ServiceTracker {
                     // CPUUsageNSec restarts at 0 with every activation (spec notes, systemd 252):
                     // after a restart the whole counter was spent since the last refresh.
                     let used = match p.cpu_nsec {
-                        Some(before) if p.activation == activation && now_cpu >= before => {
-                            now_cpu - before
+                        Some(before) if p.activation == activation => {
+                            // same activation, counter went backwards: no figure (spec §2.8)
+                            now_cpu.saturating_sub(before)
                         }
                         _ => now_cpu,
                     };
@@ -248,8 +249,10 @@ mod tests {
         r.n_restarts = 1;
         let s = t.update(&[r], 10 * SEC);
         assert_eq!(s[0].cpu, 10.0);
-        // same activation but the counter went backwards anyway: never negative
-        let s = t.update(&[unit("flap.service", 0, 0)], 20 * SEC);
+        // same activation but the counter went backwards anyway: no usage, never negative
+        let mut r = unit("flap.service", SEC / 2, 0);
+        r.n_restarts = 1;
+        let s = t.update(&[r], 20 * SEC);
         assert_eq!(s[0].cpu, 0.0);
     }
 
