@@ -111,6 +111,14 @@ describe('npm start', () => {
     expect(alive(started.agentPid)).toBe(false)
   })
 
+  it('agent-orphan: a hub killed with SIGKILL takes its agent with it (the IPC channel closes)', async () => {
+    const started = await start(process.execPath, [join(ROOT, 'dist/bin.js'), 'hub', '--agent'])
+    await until('the agent connected', () => (/agent connected/.test(started.output()) ? true : undefined))
+    process.kill(started.child.pid as number, 'SIGKILL')
+    await started.exited
+    await until('the agent to stop', () => (alive(started.agentPid) ? undefined : true), 10_000)
+  })
+
   it('through npm itself: the page answers and Ctrl-C leaves no process behind', async () => {
     const started = await start('npm', ['start', '--silent', '--'])
     await checkRunning(started)

@@ -72,7 +72,7 @@ function startLocalAgent(hub: { agentUrl: string; key: string; token: string }, 
     SONAR_AGENT_DISABLE_SSH: 'true',
   }
   // execArgv keeps a loader such as tsx when the hub itself runs from the sources
-  return spawn(process.execPath, [...process.execArgv, entry, 'run'], { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true })
+  return spawn(process.execPath, [...process.execArgv, entry, 'run'], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true })
 }
 
 function stopAgent(child: ChildProcess): Promise<number | null> {

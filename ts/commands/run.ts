@@ -82,8 +82,14 @@ export async function runCommand(args: string[]): Promise<number> {
   })
 
   const agent = new Agent({ config, collector, fingerprint, logger, userAgent: `sonar-agent/${packageVersion}`, ...(dataDir ? { dataDir } : {}) })
-  const stop = new Promise<{ signal?: NodeJS.Signals; dnsFailure?: string }>((resolve) => {
+  const stop = new Promise<{ signal?: NodeJS.Signals; dnsFailure?: string; parentGone?: boolean }>((resolve) => {
     void waitForSignal().then((signal) => resolve({ signal }))
+    // Started by a parent with an IPC channel (the dev hub's --agent): its end, however the parent
+    // died, stops this agent too — no orphan redialling a dead hub.
+    if (process.channel) {
+      process.channel.unref()
+      process.once('disconnect', () => resolve({ parentGone: true }))
+    }
     if (config.exitOnDnsError) {
       agent.websocket?.on('failed', ({ dns, reason }) => {
         if (dns) resolve({ dnsFailure: reason })
@@ -94,6 +100,8 @@ export async function runCommand(args: string[]): Promise<number> {
   const why = await stop
   if (why.dnsFailure !== undefined) {
     logger.error('the hub name did not resolve and EXIT_ON_DNS_ERROR=true: exiting', { reason: why.dnsFailure })
+  } else if (why.parentGone) {
+    logger.info('stopping: the parent process is gone')
   } else {
     logger.info('stopping', { signal: why.signal })
   }
