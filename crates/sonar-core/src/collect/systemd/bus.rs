@@ -72,14 +72,63 @@ fn unescape(value: &str) -> String {
     super::service::decode_hex_escapes(value, b"%")
 }
 
-fn connect_socket(candidate: &str) -> std::io::Result<UnixStream> {
-    if let Some(name) = candidate.strip_prefix('@') {
-        use std::os::linux::net::SocketAddrExt;
-        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
-        UnixStream::connect_addr(&addr)
-    } else {
-        UnixStream::connect(candidate)
+/// Connects within `deadline`: a blocking unix connect() waits while the listener's accept queue
+/// is full (a hung dbus-daemon), and Linux bounds that wait by the socket's send timeout.
+fn connect_socket(candidate: &str, deadline: Duration) -> std::io::Result<UnixStream> {
+    use std::os::unix::io::FromRawFd;
+    let (path, abstract_name) = match candidate.strip_prefix('@') {
+        Some(name) => (name.as_bytes(), true),
+        None => (candidate.as_bytes(), false),
+    };
+    // SAFETY: a zeroed sockaddr_un is valid; we fill family and path within its bounds below.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let offset = usize::from(abstract_name); // abstract names start with a NUL byte
+    if path.is_empty() || offset + path.len() >= addr.sun_path.len() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "bus socket path is empty or too long",
+        ));
     }
+    for (slot, byte) in addr.sun_path.iter_mut().skip(offset).zip(path) {
+        *slot = *byte as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sa_family_t>()
+        + offset
+        + path.len()
+        + usize::from(!abstract_name);
+    // SAFETY: plain socket(2); the descriptor is owned by the UnixStream right away.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh socket nobody else owns.
+    let stream = unsafe { UnixStream::from_raw_fd(fd) };
+    stream.set_write_timeout(Some(deadline.max(Duration::from_millis(1))))?;
+    // SAFETY: `addr` is a valid sockaddr_un and `len` does not exceed its size.
+    let rc = unsafe {
+        libc::connect(
+            fd,
+            (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(),
+            len as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        let error = std::io::Error::last_os_error();
+        return Err(match error.raw_os_error() {
+            Some(libc::EAGAIN) => std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "no answer within {} s (the bus accepts no connections)",
+                    deadline.as_secs_f64()
+                ),
+            ),
+            _ => error,
+        });
+    }
+    // zbus handles its own waiting; the connect timeout must not cut its writes
+    stream.set_write_timeout(None)?;
+    Ok(stream)
 }
 
 pub struct SystemBus {
@@ -214,7 +263,7 @@ impl SystemBus {
         let address = address.unwrap_or(DEFAULT_SYSTEM_BUS);
         let mut last = format!("no unix socket in the bus address {address:?}");
         for candidate in socket_candidates(address) {
-            let stream = match connect_socket(&candidate) {
+            let stream = match connect_socket(&candidate, deadline) {
                 Ok(s) => s,
                 Err(e) => {
                     last = format!("cannot connect to the system bus at {candidate}: {e}");
@@ -448,6 +497,49 @@ mod tests {
         let err = result.unwrap_err();
         assert!(err.contains("did not answer within 0.3 s"), "{err}");
         assert!(took < Duration::from_secs(1), "{took:?}");
+    }
+
+    /// A listener that never accepts, its queue full: connect() itself must give up in time.
+    #[test]
+    fn full_accept_queue_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("busy");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        // fill the backlog (somaxconn-bounded) without accepting
+        let mut held = Vec::new();
+        for _ in 0..5000 {
+            match connect_socket(path.to_str().unwrap(), Duration::from_millis(50)) {
+                Ok(s) => held.push(s),
+                Err(e) => {
+                    assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+                    break;
+                }
+            }
+        }
+        assert!(held.len() < 5000, "the queue never filled");
+        let started = std::time::Instant::now();
+        let address = format!("unix:path={}", path.display());
+        let err = SystemBus::connect(Some(&address), Duration::from_millis(300))
+            .err()
+            .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(
+            err.to_string().contains("the bus accepts no connections"),
+            "{err}"
+        );
+        drop(listener);
+    }
+
+    #[test]
+    fn abstract_socket_names() {
+        let name = format!("sonar-test-{}", std::process::id());
+        let addr = {
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap()
+        };
+        let _listener = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+        assert!(connect_socket(&format!("@{name}"), Duration::from_secs(1)).is_ok());
+        assert!(connect_socket("@sonar-nobody-listens-here", Duration::from_secs(1)).is_err());
     }
 
     /// zbus 1.9 reads a closed socket forever (0 bytes = read again): the watchdog must end it.
