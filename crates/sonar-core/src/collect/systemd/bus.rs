@@ -298,23 +298,21 @@ impl SystemBus {
         Err(BusError::Connect(last))
     }
 
-    /// One method call on systemd's bus name.
-    fn call<B>(
-        &self,
-        path: &str,
-        interface: &str,
-        method: &str,
-        body: &B,
-    ) -> Result<zbus::Message, BusError>
+    /// One method call on systemd's bus name, its reply decoded; a connection the watchdog cut
+    /// says why.
+    fn call<B, R>(&self, path: &str, interface: &str, method: &str, body: &B) -> Result<R, BusError>
     where
         B: serde::ser::Serialize + zbus::zvariant::Type,
+        R: serde::de::DeserializeOwned + zbus::zvariant::Type,
     {
-        self.conn
+        let reply = self
+            .conn
             .call_method(Some(SYSTEMD), path, Some(interface), method, body)
             .map_err(|e| match self.watchdog.cut_reason(self.deadline) {
                 Some(why) => BusError::Io(why),
                 None => from_zbus(e),
-            })
+            })?;
+        reply.body().map_err(|e| BusError::Io(e.to_string()))
     }
 
     /// (unit name, ActiveState, SubState, object path) of the loaded units matching `patterns`.
@@ -335,13 +333,12 @@ impl SystemBus {
             OwnedObjectPath,
         );
         let states = vec!["loaded"];
-        let reply = self.call(
+        let rows: Vec<Row> = self.call(
             MANAGER_PATH,
             MANAGER,
             "ListUnitsByPatterns",
             &(states, patterns),
         )?;
-        let rows: Vec<Row> = reply.body().map_err(|e| BusError::Io(e.to_string()))?;
         Ok(rows
             .into_iter()
             .map(|r| (r.0, r.3, r.4, r.6.as_str().to_string()))
@@ -351,8 +348,7 @@ impl SystemBus {
     /// The object path of a unit, loading it when it is not loaded (as reading its path does for
     /// the Go agent); a unit without a file then reports LoadState "not-found".
     pub fn unit_path(&self, unit: &str) -> Result<String, BusError> {
-        let reply = self.call(MANAGER_PATH, MANAGER, "LoadUnit", &(unit,))?;
-        let path: OwnedObjectPath = reply.body().map_err(|e| BusError::Io(e.to_string()))?;
+        let path: OwnedObjectPath = self.call(MANAGER_PATH, MANAGER, "LoadUnit", &(unit,))?;
         Ok(path.as_str().to_string())
     }
 
@@ -361,31 +357,11 @@ impl SystemBus {
         path: &str,
         interface: &str,
     ) -> Result<HashMap<String, OwnedValue>, BusError> {
-        let reply = self
-            .conn
-            .call_method(
-                Some(SYSTEMD),
-                path,
-                Some(PROPERTIES),
-                "GetAll",
-                &(interface,),
-            )
-            .map_err(from_zbus)?;
-        reply.body().map_err(|e| BusError::Io(e.to_string()))
+        self.call(path, PROPERTIES, "GetAll", &(interface,))
     }
 
     pub fn get(&self, path: &str, interface: &str, name: &str) -> Result<OwnedValue, BusError> {
-        let reply = self
-            .conn
-            .call_method(
-                Some(SYSTEMD),
-                path,
-                Some(PROPERTIES),
-                "Get",
-                &(interface, name),
-            )
-            .map_err(from_zbus)?;
-        reply.body().map_err(|e| BusError::Io(e.to_string()))
+        self.call(path, PROPERTIES, "Get", &(interface, name))
     }
 
     /// The properties the Service item needs; a unit that vanished meanwhile (garbage-collected
