@@ -39,6 +39,36 @@ pub fn per_second(delta: u64, elapsed_ms: u64) -> u64 {
     ((delta as u128 * 1000) / elapsed_ms as u128).min(u64::MAX as u128) as u64
 }
 
+/// Go's `strconv.ParseUint(s, 0, 64)`: 0x/0o/0b prefixes, a leading 0 means octal, `_` only
+/// between digits after a prefix. SMART raw values and /proc/cpuinfo's `CPU part: 0xd08` use it.
+pub fn parse_go_uint(s: &str) -> Option<u64> {
+    let s = s.strip_prefix('+').unwrap_or(s);
+    let lower = s.to_ascii_lowercase();
+    let (radix, digits, prefixed) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d, true)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d, true)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d, true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..], true)
+    } else {
+        (10, lower.as_str(), false)
+    };
+    let digits = if prefixed && digits.contains('_') {
+        if digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+            return None;
+        }
+        digits.replace('_', "")
+    } else {
+        digits.to_string()
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(&digits, radix).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

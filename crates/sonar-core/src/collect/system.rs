@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 
 use crate::roots::{read_text, read_trimmed, Roots};
+use crate::units::parse_go_uint;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HostInfo {
@@ -234,12 +235,12 @@ pub fn cpu_model(cpuinfo: &str) -> String {
                 }
             }
             "CPU implementer" => {
-                if let Some(implementer) = parse_c_uint(value) {
+                if let Some(implementer) = parse_go_uint(value) {
                     vendor_arm = implementer == 0x41;
                 }
             }
             "model" | "CPU part" if vendor_arm => {
-                if let (Some(name), Some(part)) = (current.as_mut(), parse_c_uint(value)) {
+                if let (Some(name), Some(part)) = (current.as_mut(), parse_go_uint(value)) {
                     *name = arm_part_name(part).unwrap_or("Undefined").to_string();
                 }
             }
@@ -252,17 +253,6 @@ pub fn cpu_model(cpuinfo: &str) -> String {
         }
     }
     current.unwrap_or_default()
-}
-
-/// An unsigned integer written as C/Go literals are: `0x…` hex, `0…` octal, else decimal.
-fn parse_c_uint(s: &str) -> Option<u64> {
-    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        u64::from_str_radix(hex, 16).ok()
-    } else if s.len() > 1 && s.starts_with('0') {
-        u64::from_str_radix(s.get(1..)?, 8).ok()
-    } else {
-        s.parse().ok()
-    }
 }
 
 /// ARM Ltd. (implementer 0x41) part numbers, as in arch/arm64/kernel/cpuinfo.c and gopsutil.
@@ -403,12 +393,12 @@ mod tests {
 
     #[test]
     fn c_literals() {
-        assert_eq!(parse_c_uint("0x41"), Some(0x41));
-        assert_eq!(parse_c_uint("0xd08"), Some(0xd08));
-        assert_eq!(parse_c_uint("010"), Some(8));
-        assert_eq!(parse_c_uint("0"), Some(0));
-        assert_eq!(parse_c_uint("12"), Some(12));
-        assert_eq!(parse_c_uint("zz"), None);
+        assert_eq!(parse_go_uint("0x41"), Some(0x41));
+        assert_eq!(parse_go_uint("0xd08"), Some(0xd08));
+        assert_eq!(parse_go_uint("010"), Some(8));
+        assert_eq!(parse_go_uint("0"), Some(0));
+        assert_eq!(parse_go_uint("12"), Some(12));
+        assert_eq!(parse_go_uint("zz"), None);
     }
 
     #[test]

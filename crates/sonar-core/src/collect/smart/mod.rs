@@ -4,6 +4,7 @@
 pub mod json;
 pub mod runner;
 
+use crate::units::parse_go_uint;
 use crate::value::{Key, MapBuilder, Value};
 use json::{Json, Mismatch};
 
@@ -340,36 +341,6 @@ fn lenient_raw(value: Option<&Json>) -> u64 {
         Some(Json::Text(t)) => parse_raw_value(t).unwrap_or(0),
         _ => 0,
     }
-}
-
-/// Go's `strconv.ParseUint(s, 0, 64)`: 0x/0o/0b prefixes, a leading 0 means octal, `_` only
-/// between digits after a prefix.
-fn parse_go_uint(s: &str) -> Option<u64> {
-    let s = s.strip_prefix('+').unwrap_or(s);
-    let lower = s.to_ascii_lowercase();
-    let (radix, digits, prefixed) = if let Some(d) = lower.strip_prefix("0x") {
-        (16, d, true)
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (8, d, true)
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (2, d, true)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..], true)
-    } else {
-        (10, lower.as_str(), false)
-    };
-    let digits = if prefixed && digits.contains('_') {
-        if digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
-            return None;
-        }
-        digits.replace('_', "")
-    } else {
-        digits.to_string()
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    u64::from_str_radix(&digits, radix).ok()
 }
 
 /// smartctl's raw strings carry annotations: "7344 (253d 8h)", "62312h+33m+50.907s",
