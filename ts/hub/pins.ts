@@ -4,7 +4,7 @@
  * does. Kept in `<data>/fingerprints.json` so a restarted dev hub still recognises its agent.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { z } from 'zod'
 
 export const PINS_FILE = 'fingerprints.json'
@@ -76,7 +76,7 @@ export class FingerprintPins {
 
   /** Reads the file again (a user deleted it to accept a reset agent). */
   async reload(): Promise<void> {
-    const fresh = await FingerprintPins.load(join(this.path, '..'))
+    const fresh = await FingerprintPins.load(dirname(this.path))
     this.pins = fresh.pins
   }
 }
