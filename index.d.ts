@@ -179,12 +179,54 @@ export interface SystemdStatus {
   reason?: string
 }
 
+/** How a setting's value is parsed (the core's grammar; see crates/sonar-core/src/settings/). */
+export type SettingKind = 'bool' | 'duration' | 'list' | 'filter' | 'globs' | 'enum' | 'enum-list' | 'path' | 'text' | 'secret'
+
+/** One row of the core's settings table. */
+export interface SettingSpec {
+  name: string
+  kind: SettingKind
+  /** what applies when unset, as a person writes it ('' when nothing does) */
+  default: string
+  /** the components that read it: hub, ssh, identity, logging, containers (TypeScript); host, memory, disks, network, sensors, gpu, smart, systemd (core) */
+  readBy: string[]
+  /** who reads it: the Rust core, the TypeScript agent, or both */
+  side: 'core' | 'agent' | 'both'
+  /** one line: what it does */
+  meaning: string
+  /** a good value ('' for a refused setting) */
+  example: string
+  /** lists: the separator; separatorSetting, when set, replaces it */
+  separator?: string
+  separatorSetting?: string
+  /** enums and enum lists: the accepted names */
+  values?: string[]
+  /** set only for a setting the agent refuses, with the reason */
+  refused?: string
+}
+
+/** A parsed value: booleans, durations in milliseconds, lists, text. */
+export type SettingValue = boolean | number | string | string[]
+
+/** A value the core's grammar rejected; `problem` reads after the quoted value. */
+export interface SettingProblem {
+  name: string
+  value: string
+  problem: string
+  example?: string
+}
+
 export interface NativeBinding {
   /** The protocol version reported to hubs ("0.17.0"). */
   readonly agentVersion: string
-  /** Every setting name the core reads (HOST_PROC, NICS, SENSORS, …). */
-  settingNames(): string[]
-  /** Replaces the collection settings; throws an Error with code ERR_SONAR_SETTING on a bad value. */
+  /** The settings table: every setting the agent knows, core's and TypeScript's, in documentation order. */
+  settings(): SettingSpec[]
+  /**
+   * Parses raw values (already looked up: flags > environment > file) with the core's grammar:
+   * every set, non-blank setting typed by its kind, and every problem (refused settings included).
+   */
+  parseSettings(raw: Record<string, string | undefined>): { values: Record<string, SettingValue>; errors: SettingProblem[] }
+  /** Replaces the collection settings (the names whose side is core or both); throws an Error with code ERR_SONAR_SETTING on a bad value. */
   configure(settings: Record<string, string | undefined>): void
   /** CBOR of CombinedData, ready to send; collected off the JS thread. */
   collect(options?: CollectOptions): Promise<Buffer>
@@ -204,7 +246,7 @@ export interface NativeBinding {
    * found (PATH, /usr/sbin, /usr/local/sbin, /sbin, /opt/homebrew/bin) or SMART_DEVICES is blank;
    * md arrays are still reported then, unless SMART_DEVICES is blank.
    */
-  smartConfigure(settings: { SMART_DEVICES?: string; EXCLUDE_SMART?: string }): { available: boolean; smartctl: string | null }
+  smartConfigure(settings: Record<string, string | undefined>): { available: boolean; smartctl: string | null }
   /**
    * GetSmartData's key 5: CBOR `map[string]SmartData` keyed by serial (md arrays "mdraid:mdN"),
    * possibly empty (0xa0). The first call waits for smartctl (15 s per device at most); later calls

@@ -1,19 +1,19 @@
 /**
- * config.example.yml documents every setting the agent reads: each name the code knows (the config
- * file's KNOWN_SETTINGS, the native core's SETTING_NAMES — from the source, so a core setting counts
- * before the addon is rebuilt — and settingNames() of the loaded addon, the SMART runner's) has exactly one
- * `#NAME: value` example line with a comment block giving its meaning and default — or, for a name
- * the core reads but the config file does not take, a `# NAME (environment only)` paragraph — so a
- * new setting without documentation fails here. The file loads through loadConfig as shipped, and
- * with every example line uncommented each example value is accepted by the code that reads it.
+ * config.example.yml documents every setting the agent knows — the core's settings table, which is
+ * the one list — once: a `#NAME: value` example line with a comment block giving its meaning and
+ * default for each supported setting, a `# NAME (not supported) — …` paragraph for each refused
+ * one, so a new setting without documentation fails here. The file loads through loadConfig as
+ * shipped, and with every example line uncommented each example value is accepted by the code that
+ * reads it.
  */
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openCollector, SMART_SETTINGS } from '../ts/collector.js'
-import { KNOWN_SETTINGS, loadConfig } from '../ts/config/config.js'
+import { openCollector } from '../ts/collector.js'
+import { coreSettingNames, settingCatalog } from '../ts/config/catalog.js'
+import { loadConfig } from '../ts/config/config.js'
 import { containerSettings } from '../ts/containers/settings.js'
 import { ed25519Blob } from '../ts/identity/keys.js'
 import { loadNative } from '../ts/native.js'
@@ -24,15 +24,9 @@ const text = readFileSync(EXAMPLE, 'utf8')
 const lines = text.split('\n')
 const native = loadNative()
 
-/** The names in the core's `pub const SETTING_NAMES: &[&str] = &[…];`. */
-function coreSourceNames(): string[] {
-  const source = readFileSync('crates/sonar-core/src/settings.rs', 'utf8')
-  const list = /pub const SETTING_NAMES: &\[&str\] = &\[([^\]]*)\]/.exec(source)?.[1]
-  if (list === undefined) throw new Error('SETTING_NAMES not found in crates/sonar-core/src/settings.rs')
-  return [...list.matchAll(/"([A-Z0-9_]+)"/g)].map((m) => m[1] as string)
-}
-const coreNames = [...new Set([...coreSourceNames(), ...native.settingNames()])]
-const codeNames = [...new Set([...KNOWN_SETTINGS, ...coreNames, ...SMART_SETTINGS])].sort()
+const catalog = settingCatalog(native)
+const codeNames = catalog.map((s) => s.name).sort()
+const refusedNames = catalog.filter((s) => s.refused !== undefined).map((s) => s.name)
 
 /** `#NAME: value` lines: the examples (a "# " line is prose). */
 const EXAMPLE_LINE = /^#([A-Z][A-Z0-9_]*):(.*)$/
@@ -41,10 +35,10 @@ const examples = lines.flatMap((line, index) => {
   return match ? [{ name: match[1] as string, index }] : []
 })
 
-/** `# NAME (environment only) — …` paragraphs: settings the config file does not take. */
-const ENV_ONLY_LINE = /^# ([A-Z][A-Z0-9_]*) \(environment only\b/
-const envOnly = lines.flatMap((line) => {
-  const match = ENV_ONLY_LINE.exec(line)
+/** `# NAME (not supported) — …` paragraphs: settings the agent refuses, with the reason. */
+const REFUSED_LINE = /^# ([A-Z][A-Z0-9_]*) \(not supported\) — \S/
+const refusedDocs = lines.flatMap((line) => {
+  const match = REFUSED_LINE.exec(line)
   return match ? [match[1] as string] : []
 })
 
@@ -70,16 +64,15 @@ function keyLine(comment: string): string {
 
 describe('config.example.yml', () => {
   it('documents every setting name the code knows once, and no unknown name', () => {
-    const documented = [...examples.map((e) => e.name), ...envOnly]
+    const documented = [...examples.map((e) => e.name), ...refusedDocs]
     expect(codeNames.filter((name) => !documented.includes(name)), 'settings without documentation').toEqual([])
     expect(documented.filter((name) => !codeNames.includes(name)), 'documented names the code does not know').toEqual([])
     expect(documented.length, 'a name documented twice').toBe(new Set(documented).size)
   })
 
-  it('gives an example line exactly to the names the config file takes', () => {
-    expect(examples.filter((e) => !KNOWN_SETTINGS.includes(e.name)).map((e) => e.name), 'example lines the config file would reject').toEqual([])
-    expect(envOnly.filter((name) => KNOWN_SETTINGS.includes(name)), 'the config file takes these now: give them a "#NAME: value" line').toEqual([])
-    for (const name of envOnly) expect(coreNames, `${name} is documented as read from the environment`).toContain(name)
+  it('gives an example line exactly to the supported settings, and a "not supported" paragraph to the refused ones', () => {
+    expect(examples.filter((e) => refusedNames.includes(e.name)).map((e) => e.name), 'example lines of settings the agent refuses').toEqual([])
+    expect([...refusedDocs].sort(), 'refused settings documented as such').toEqual([...refusedNames].sort())
   })
 
   it('explains each setting: its name in the comment above, with its default (or why it has none)', () => {
@@ -145,7 +138,7 @@ describe('config.example.yml', () => {
     })
     expect(warnings).toEqual([])
     // …and the native core, which rejects a bad duration, GPU collector or service glob.
-    expect(() => openCollector(config.collectorSettings([...native.settingNames(), ...SMART_SETTINGS]), native)).not.toThrow()
+    expect(() => openCollector(config.collectorSettings(coreSettingNames(native)), native)).not.toThrow()
   })
 
   it('a typo in a setting name is caught (the check above is not vacuous)', () => {

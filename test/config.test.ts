@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ConfigError, KNOWN_SETTINGS, listenPort, formatListen, loadConfig, type CliFlags } from '../ts/config/config.js'
+import { ConfigError, knownSettings, listenPort, formatListen, loadConfig, type CliFlags } from '../ts/config/config.js'
 import { ed25519Blob } from '../ts/identity/keys.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'sonar-config-'))
@@ -102,11 +102,43 @@ describe('loadConfig basics', () => {
     }
   })
 
-  it('booleans: true/false/1/0/yes/no in any case', () => {
+  it('booleans: true/false in any case, the core\'s one grammar', () => {
     expect(load({}, { KEY: KEY_A, DISABLE_SSH: 'TRUE', HUB_URL: 'https://h', TOKEN }).disableSsh).toBe(true)
-    expect(load({}, { KEY: KEY_A, DISABLE_SSH: '0' }).disableSsh).toBe(false)
-    expect(load({}, { KEY: KEY_A, TLS_INSECURE_SKIP_VERIFY: 'yes' }).tlsInsecureSkipVerify).toBe(true)
+    expect(load({}, { KEY: KEY_A, DISABLE_SSH: 'False' }).disableSsh).toBe(false)
+    expect(load({}, { KEY: KEY_A, TLS_INSECURE_SKIP_VERIFY: 'true' }).tlsInsecureSkipVerify).toBe(true)
     expect(load({}, { KEY: KEY_A, TLS_INSECURE_SKIP_VERIFY: '' }).tlsInsecureSkipVerify).toBe(false)
+  })
+
+  // SKIP_GPU=1 was "true" to the doctor (its own isTrue) and "false" to the core: one grammar now,
+  // and every other spelling is an error naming the setting, on every boolean, whichever side reads it.
+  it.each([
+    ['SKIP_GPU', '1'],
+    ['SKIP_SYSTEMD', 'yes'],
+    ['DISABLE_SSH', '0'],
+    ['TLS_INSECURE_SKIP_VERIFY', 'on'],
+    ['EXIT_ON_DNS_ERROR', 'no'],
+    ['NVML', 'off'],
+  ])('skip_gpu_1_means_one_thing_everywhere: %s=%s is refused', (name, value) => {
+    expect(failure({}, { KEY: KEY_A, [name]: value })).toBe(`${name}: ${JSON.stringify(value)} is not true or false (e.g. ${name}=${name === 'NVML' ? 'false' : 'true'})`)
+  })
+
+  it('refused Beszel settings stop the agent with the reason, from the file as from the environment', () => {
+    expect(failure({}, { KEY: KEY_A, HOST_ROOT: '/host' })).toMatch(/^HOST_ROOT: "\/host" is set, but SONAR does not support it: .*; remove it$/)
+    expect(failure({}, { KEY: KEY_A }, 'SENSORS_TIMEOUT: 2s\n')).toMatch(/^SENSORS_TIMEOUT: "2s" is set, but SONAR does not support it: /)
+    expect(() => load({}, { KEY: KEY_A, SMART_INTERVAL: '' }), 'blank is unset').not.toThrow()
+  })
+
+  it('dbus_system_bus_address_in_the_config_file_is_accepted', () => {
+    expect(load({}, { KEY: KEY_A }, 'DBUS_SYSTEM_BUS_ADDRESS: unix:path=/tmp/bus\n').collectorSettings(['DBUS_SYSTEM_BUS_ADDRESS'])).toEqual({
+      DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/tmp/bus',
+    })
+  })
+
+  it('core settings are checked with the core\'s grammar at load time', () => {
+    expect(failure({}, { KEY: KEY_A, DISK_USAGE_CACHE: 'soon' })).toMatch(/^DISK_USAGE_CACHE: "soon" is not a duration .*\(e\.g\. DISK_USAGE_CACHE=15m\)$/)
+    expect(failure({}, { KEY: KEY_A, GPU_COLLECTOR: 'rocm-smi' })).toMatch(/^GPU_COLLECTOR: "rocm-smi" lists rocm-smi, but rocm-smi is not implemented in SONAR/)
+    expect(load({}, { KEY: KEY_A, DOCKER_TIMEOUT: '5s' }).value('DOCKER_TIMEOUT')).toBe(5000)
+    expect(load({}, { KEY: KEY_A, SERVICE_PATTERNS: 'nginx*, docker' }).value('SERVICE_PATTERNS')).toEqual(['nginx*', 'docker'])
   })
 })
 
@@ -380,7 +412,7 @@ describe('config file', () => {
       'GPU_COLLECTOR', 'NVML', 'AMD_SYSFS', 'EXIT_ON_DNS_ERROR', 'ALL_PROXY', 'NO_PROXY', 'HOST_PROC', 'HOST_SYS', 'HOST_ETC',
       'HUB_FLAVOR', 'CA_CERT_FILE', 'TLS_INSECURE_SKIP_VERIFY',
     ]
-    for (const name of spec) expect(KNOWN_SETTINGS).toContain(name)
+    for (const name of spec) expect(knownSettings()).toContain(name)
   })
 })
 

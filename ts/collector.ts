@@ -2,7 +2,8 @@
  * The native collection core, configured from the settings lookup. TypeScript decides when to
  * collect; the core reads the kernel, keeps the baselines and encodes the payload.
  */
-import { lookupSettings, type Environment } from './config/lookup.js'
+import { coreSettingNames, parseOne, settingNamesReadBy } from './config/catalog.js'
+import { lookupSetting, lookupSettings, type Environment } from './config/lookup.js'
 import { loadNative, type CollectOptions, type CombinedDataJson, type NativeBinding } from './native.js'
 import type { SystemdStatus } from '../index.js'
 
@@ -35,8 +36,6 @@ export interface SmartState {
   data(): Promise<Buffer>
 }
 
-/** Settings of the SMART runner (looked up like every other setting, passed to the core). */
-export const SMART_SETTINGS = ['SMART_DEVICES', 'EXCLUDE_SMART'] as const
 
 /** A setting the core rejected; the message names the setting and shows a good value. */
 export class SettingError extends Error {
@@ -49,14 +48,14 @@ export class SettingError extends Error {
 /** Configures the process-wide core from `env` and returns it. */
 export function openCollector(env: Environment = process.env, native: NativeBinding = loadNative()): Collector {
   try {
-    native.configure(lookupSettings(native.settingNames(), env))
+    native.configure(lookupSettings(coreSettingNames(native), env))
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ERR_SONAR_SETTING') {
       throw new SettingError((error as Error).message)
     }
     throw error
   }
-  const smartSettings = lookupSettings(SMART_SETTINGS, env)
+  const smartSettings = lookupSettings(settingNamesReadBy('smart', native), env)
   const found = native.smartConfigure(smartSettings)
   const smart: SmartState = {
     available: found.available,
@@ -64,7 +63,8 @@ export function openCollector(env: Environment = process.env, native: NativeBind
     smartctl: found.smartctl,
     data: () => native.smartData(),
   }
-  const skipSystemd = lookupSettings(['SKIP_SYSTEMD'], env).SKIP_SYSTEMD?.trim() === 'true'
+  // configure() above accepted it, so it parses: the core's reading, not a second one here
+  const skipSystemd = parseOne('SKIP_SYSTEMD', lookupSetting('SKIP_SYSTEMD', env), native) === true
   const systemd: SystemdState | undefined = skipSystemd
     ? undefined
     : { info: (name) => native.systemdInfo(name), status: () => native.systemdStatus() }

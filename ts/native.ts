@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { NativeBinding } from '../index.js'
 
-export type { NativeBinding, CombinedDataJson, CollectOptions } from '../index.js'
+export type { NativeBinding, CombinedDataJson, CollectOptions, SettingProblem, SettingSpec, SettingValue } from '../index.js'
 
 export const NATIVE_PATH_ENV = 'SONAR_AGENT_NATIVE_PATH'
 const BINARY_NAME = 'sonar-agent'

@@ -6,7 +6,8 @@
 import { cpus, hostname } from 'node:os'
 import { parseArgs } from 'node:util'
 import { packageVersion } from '../cli.js'
-import { openCollector, SMART_SETTINGS } from '../collector.js'
+import { openCollector } from '../collector.js'
+import { coreSettingNames } from '../config/catalog.js'
 import { loadConfig, type CliFlags } from '../config/config.js'
 import { resolveDataDir } from '../identity/data-dir.js'
 import { loadFingerprint } from '../identity/fingerprint.js'
@@ -66,11 +67,11 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 
 export async function runCommand(args: string[]): Promise<number> {
   const flags = parseRunFlags(args)
-  const config = loadConfig(flags)
-  const logger = createLogger(config.logLevel)
   const native = loadNative()
+  const config = loadConfig(flags, process.env, { native })
+  const logger = createLogger(config.logLevel)
   // The core gets the merged settings (flags > env > file), not just the environment.
-  const collector = openCollector(config.collectorSettings([...native.settingNames(), ...SMART_SETTINGS]), native)
+  const collector = openCollector(config.collectorSettings(coreSettingNames(native)), native)
   const dataDir = resolveDataDir(config.dataDir)
   if (!dataDir) logger.warn('no writable data directory: the fingerprint and SSH host key are not saved (set DATA_DIR)')
   const fingerprint = loadFingerprint({

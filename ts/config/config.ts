@@ -11,75 +11,16 @@ import type { HostIdRoots } from '../identity/fingerprint.js'
 import type { LogLevel } from '../log.js'
 import { settingError } from './errors.js'
 import { DEFAULT_CONFIG_FILE, readConfigFile } from './file.js'
-import { DEFAULT_LISTEN, ListenError, NETWORKS, parseListen, type ListenAddress, type ListenNetwork } from './listen.js'
+import { DEFAULT_LISTEN, ListenError, parseListen, type ListenAddress, type ListenNetwork } from './listen.js'
 import { lookupSetting, type Environment } from './lookup.js'
+import { knownSettings, problemError, settingCatalog, type SettingValue } from './catalog.js'
+import { loadNative, type NativeBinding } from '../native.js'
 
 export { ConfigError, settingError } from './errors.js'
 export type { HostIdRoots } from '../identity/fingerprint.js'
 export { formatListen, listenPort, parseListen, type ListenAddress, type ListenNetwork } from './listen.js'
 
-/** Settings owned by the TypeScript side. */
-export const AGENT_SETTINGS = [
-  'HUB_URL',
-  'TOKEN',
-  'TOKEN_FILE',
-  'KEY',
-  'KEY_FILE',
-  'LISTEN',
-  'PORT',
-  'NETWORK',
-  'DATA_DIR',
-  'SYSTEM_NAME',
-  'LOG_LEVEL',
-  'DISABLE_SSH',
-  'HUB_FLAVOR',
-  'CA_CERT_FILE',
-  'TLS_INSECURE_SKIP_VERIFY',
-  'EXIT_ON_DNS_ERROR',
-  'ALL_PROXY',
-  'HTTPS_PROXY',
-  'HTTP_PROXY',
-  'NO_PROXY',
-] as const
-
-/** Collector settings (spec §5 and gopsutil's HOST_* roots); validated by the native core or later issues. */
-export const COLLECTOR_SETTINGS = [
-  'HOST_PROC',
-  'HOST_SYS',
-  'HOST_ETC',
-  'HOST_VAR',
-  'HOST_RUN',
-  'HOST_DEV',
-  'HOST_ROOT',
-  'HOST_PROC_MOUNTINFO',
-  'SYS_SENSORS',
-  'MEM_CALC',
-  'DISK_USAGE_CACHE',
-  'FILESYSTEM',
-  'EXTRA_FILESYSTEMS',
-  'NICS',
-  'SENSORS',
-  'PRIMARY_SENSOR',
-  'SENSORS_TIMEOUT',
-  'DOCKER_HOST',
-  'DOCKER_TIMEOUT',
-  'EXCLUDE_CONTAINERS',
-  'SKIP_GPU',
-  'INTEL_GPU_DEVICE',
-  'GPU_COLLECTOR',
-  'NVML',
-  'AMD_SYSFS',
-  'SKIP_SYSTEMD',
-  'SERVICE_PATTERNS',
-  'SMART_DEVICES',
-  'SMART_DEVICES_SEPARATOR',
-  'EXCLUDE_SMART',
-  'SMART_INTERVAL',
-  'LHM',
-] as const
-
-/** Every name the config file accepts. */
-export const KNOWN_SETTINGS: readonly string[] = [...AGENT_SETTINGS, ...COLLECTOR_SETTINGS]
+export { knownSettings } from './catalog.js'
 
 export interface AgentConfig {
   hubUrl?: URL
@@ -100,6 +41,8 @@ export interface AgentConfig {
   configFile?: string
   /** any raw setting after flags > env > file (flags only for KEY, LISTEN, HUB_URL, TOKEN) */
   setting(name: string): string | undefined
+  /** a setting's value typed by the core's grammar (booleans, durations in ms, lists); undefined when unset or blank */
+  value(name: string): SettingValue | undefined
   /** raw collector settings (env > file), only the names that are set: for the native core */
   collectorSettings(names: readonly string[]): Record<string, string | undefined>
 }
@@ -121,6 +64,8 @@ export interface LoadOptions {
   hubSettings?: boolean
   /** where to look for the config file when `--config` is not given (tests) */
   defaultConfigFile?: string
+  /** the addon whose settings table and grammar apply (default: the loaded one) */
+  native?: NativeBinding
 }
 
 /** A value that failed validation: the problem and a good example (never the user's value if secret). */
@@ -150,14 +95,6 @@ function field<T>(parse: (value: string) => T) {
     })
 }
 
-const BOOLEAN: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false }
-
-function parseBoolean(value: string): boolean {
-  const parsed = BOOLEAN[value.trim().toLowerCase()]
-  if (parsed === undefined) throw new Problem(`${JSON.stringify(value)} is not true or false`, 'true')
-  return parsed
-}
-
 function parseHubUrl(value: string): URL {
   const text = value.trim()
   if (!text.includes('://')) throw new Problem('needs a scheme: http://, https://, ws:// or wss://', 'https://hub.example.com')
@@ -182,26 +119,6 @@ function parseToken(value: string): string {
   return token
 }
 
-const LOG_LEVELS: Record<string, LogLevel> = { debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error' }
-
-function parseLogLevel(value: string): LogLevel {
-  const level = LOG_LEVELS[value.trim().toLowerCase()]
-  if (!level) throw new Problem(`${JSON.stringify(value)} is not one of debug, info, warn, error`, 'info')
-  return level
-}
-
-function parseFlavor(value: string): 'sonar' | 'beszel' {
-  const flavor = value.trim().toLowerCase()
-  if (flavor !== 'sonar' && flavor !== 'beszel') throw new Problem(`${JSON.stringify(value)} is not sonar or beszel`, 'beszel')
-  return flavor
-}
-
-function parseNetwork(value: string): ListenNetwork {
-  const network = NETWORKS.find((n) => n === value.trim().toLowerCase())
-  if (!network) throw new Problem(`${JSON.stringify(value)} is not one of ${NETWORKS.join(', ')}`, 'tcp')
-  return network
-}
-
 function readablePath(example: string) {
   return (value: string): string => {
     try {
@@ -216,21 +133,14 @@ function readablePath(example: string) {
 }
 
 /** The raw strings the schema checks; keys are the setting names the messages use. */
+/** Booleans, enums, durations and lists are the core's (one grammar for every setting); these
+ * are the checks only this side can make: a URL, a header-safe token, a readable file. */
 const schema = z.object({
   HUB_URL: field(parseHubUrl),
   TOKEN: field(parseToken),
-  NETWORK: field(parseNetwork),
   DATA_DIR: field((v) => v),
   SYSTEM_NAME: field((v) => v.trim()),
-  LOG_LEVEL: field(parseLogLevel),
-  DISABLE_SSH: field(parseBoolean),
-  HUB_FLAVOR: field(parseFlavor),
   CA_CERT_FILE: field(readablePath('/etc/sonar-agent/hub-ca.pem')),
-  TLS_INSECURE_SKIP_VERIFY: field(parseBoolean),
-  EXIT_ON_DNS_ERROR: field(parseBoolean),
-  HOST_PROC: field((v) => v),
-  HOST_SYS: field((v) => v),
-  HOST_ETC: field((v) => v),
 })
 
 const nonEmpty = (value: string | undefined): value is string => value !== undefined && value.trim() !== ''
@@ -284,7 +194,9 @@ function parseKeys(source: Sourced): HubKey[] {
 
 export function loadConfig(flags: CliFlags, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): AgentConfig {
   const hubSettings = options.hubSettings ?? true
-  const { path: configFile, settings: file } = readConfigFile(flags.config, KNOWN_SETTINGS, options.defaultConfigFile ?? DEFAULT_CONFIG_FILE)
+  const native = options.native ?? loadNative()
+  const catalog = settingCatalog(native)
+  const { path: configFile, settings: file } = readConfigFile(flags.config, knownSettings(native), options.defaultConfigFile ?? DEFAULT_CONFIG_FILE)
   const fromEnv = (name: string): string | undefined => lookupSetting(name, env as Environment)
   const fromFile = (name: string): string | undefined => file.get(name)
   const merged = (name: string): string | undefined => fromEnv(name) ?? fromFile(name)
@@ -293,6 +205,19 @@ export function loadConfig(flags: CliFlags, env: NodeJS.ProcessEnv = process.env
     const upper = name.toUpperCase()
     const flag = flagValues[upper]
     return flag !== undefined ? flag : merged(upper)
+  }
+
+  // Every value through the core's grammar first (secrets stay on this side: nothing to parse).
+  const rawValues: Record<string, string | undefined> = {}
+  for (const spec of catalog) if (spec.kind !== 'secret') rawValues[spec.name] = setting(spec.name)
+  const core = native.parseSettings(rawValues)
+  const [problem] = core.errors
+  if (problem !== undefined) throw problemError(problem)
+  const typed = core.values
+  const flag = (name: string): boolean => typed[name] === true
+  const text = (name: string): string | undefined => {
+    const value = typed[name]
+    return typeof value === 'string' ? value : undefined
   }
 
   const raw: Record<string, string | undefined> = {}
@@ -320,7 +245,7 @@ export function loadConfig(flags: CliFlags, env: NodeJS.ProcessEnv = process.env
   ].find((s) => nonEmpty(s.value)) ?? { label: 'LISTEN', value: DEFAULT_LISTEN }
   let listen: ListenAddress
   try {
-    listen = parseListen(listenSource.value ?? DEFAULT_LISTEN, values.NETWORK)
+    listen = parseListen(listenSource.value ?? DEFAULT_LISTEN, text('NETWORK') as ListenNetwork | undefined)
   } catch (error) {
     if (error instanceof ListenError) throw settingError(listenSource.label, error.message, error.example)
     throw error
@@ -328,7 +253,7 @@ export function loadConfig(flags: CliFlags, env: NodeJS.ProcessEnv = process.env
 
   const keySource = hubSettings ? layeredSecret('KEY', { label: '--key', value: flags.key }, [fromEnv, fromFile], '/etc/sonar-agent/hub.pub') : undefined
   const keys = keySource ? parseKeys(keySource) : []
-  const disableSsh = values.DISABLE_SSH ?? false
+  const disableSsh = flag('DISABLE_SSH')
 
   if (hubSettings) {
     if (keys.length === 0) {
@@ -354,16 +279,17 @@ export function loadConfig(flags: CliFlags, env: NodeJS.ProcessEnv = process.env
     keys,
     listen,
     disableSsh,
-    exitOnDnsError: values.EXIT_ON_DNS_ERROR ?? false,
+    exitOnDnsError: flag('EXIT_ON_DNS_ERROR'),
     ...(values.DATA_DIR !== undefined ? { dataDir: values.DATA_DIR } : {}),
     ...(values.SYSTEM_NAME !== undefined ? { systemName: values.SYSTEM_NAME } : {}),
-    logLevel: values.LOG_LEVEL ?? 'info',
-    ...(values.HUB_FLAVOR ? { hubFlavor: values.HUB_FLAVOR } : {}),
+    logLevel: (text('LOG_LEVEL') as LogLevel | undefined) ?? 'info',
+    ...(text('HUB_FLAVOR') !== undefined ? { hubFlavor: text('HUB_FLAVOR') as 'sonar' | 'beszel' } : {}),
     ...(values.CA_CERT_FILE !== undefined ? { caCertFile: values.CA_CERT_FILE } : {}),
-    tlsInsecureSkipVerify: values.TLS_INSECURE_SKIP_VERIFY ?? false,
-    roots: { proc: values.HOST_PROC ?? '/proc', sys: values.HOST_SYS ?? '/sys', etc: values.HOST_ETC ?? '/etc' },
+    tlsInsecureSkipVerify: flag('TLS_INSECURE_SKIP_VERIFY'),
+    roots: { proc: text('HOST_PROC') ?? '/proc', sys: text('HOST_SYS') ?? '/sys', etc: text('HOST_ETC') ?? '/etc' },
     ...(configFile !== undefined ? { configFile } : {}),
     setting,
+    value: (name) => typed[name],
     collectorSettings(names) {
       const out: Record<string, string | undefined> = {}
       for (const name of names) {

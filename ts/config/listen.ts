@@ -18,7 +18,6 @@ export interface ListenAddress {
 }
 
 export const DEFAULT_LISTEN = ':45876'
-export const NETWORKS: readonly ListenNetwork[] = ['tcp', 'tcp4', 'tcp6', 'unix']
 
 /** Why a listen value is unusable, with a good example (without the setting name). */
 export class ListenError extends Error {

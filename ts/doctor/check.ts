@@ -105,8 +105,3 @@ export function errorCode(error: unknown): string {
   if (typeof code === 'string') return code
   return error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)
 }
-
-/** Truthy setting as the config schema reads booleans. */
-export function isTrue(value: string | undefined): boolean {
-  return value !== undefined && ['true', '1', 'yes', 'on'].includes(value.trim().toLowerCase())
-}

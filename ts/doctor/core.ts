@@ -4,7 +4,8 @@
  * goes on when an earlier one failed, so one bad setting does not hide the rest of the report.
  */
 import { readFile } from 'node:fs/promises'
-import { ConfigError, KNOWN_SETTINGS, loadConfig, type AgentConfig, type CliFlags } from '../config/config.js'
+import { coreSettingNames, knownSettings, parseOne, problemError } from '../config/catalog.js'
+import { ConfigError, loadConfig, type AgentConfig, type CliFlags } from '../config/config.js'
 import { readConfigFile, type FileSettings } from '../config/file.js'
 import { lookupSetting, type Environment } from '../config/lookup.js'
 import { KeyParseError, parseAuthorizedKeys, type HubKey } from '../identity/keys.js'
@@ -15,6 +16,8 @@ export interface DoctorContext {
   env: NodeJS.ProcessEnv
   /** a raw setting as the agent reads it: flags > environment > config file */
   setting(name: string): string | undefined
+  /** a boolean setting as the core reads it (false when unset, or when it does not parse: the settings check says so) */
+  flag(name: string): boolean
   /** the parsed configuration, hub settings included when they parsed */
   config?: AgentConfig
   /** KEY parsed (also when another setting stopped loadConfig) */
@@ -32,7 +35,6 @@ export interface CoreOptions {
 }
 
 const GROUP = 'core'
-const BOOLEAN = /^(true|false|1|0|yes|no|on|off)$/i
 const HUB_SETTINGS = new Set(['KEY', 'KEY_FILE', '--key', 'TOKEN', 'TOKEN_FILE', '--token'])
 
 /** "X: problem (e.g. X=example)" → the problem, and a fix naming the setting with the example. */
@@ -66,10 +68,11 @@ export async function checkCore(options: CoreOptions): Promise<{ results: CheckR
     )
   }
 
-  // Config file (YAML, known names only).
+  // Config file (YAML, known names only: the core's settings table has them).
   let file: FileSettings = new Map()
   try {
-    const read = readConfigFile(flags.config, KNOWN_SETTINGS, options.defaultConfigFile)
+    if (!native) throw new ConfigError('not checked: the native addon did not load (its settings table names what the file may hold)')
+    const read = readConfigFile(flags.config, knownSettings(native), options.defaultConfigFile)
     file = read.settings
     results.push(
       read.path !== undefined
@@ -87,7 +90,8 @@ export async function checkCore(options: CoreOptions): Promise<{ results: CheckR
   // Every setting the TypeScript side validates, hub secrets aside.
   let config: AgentConfig | undefined
   try {
-    config = loadConfig(flags, env, { ...loadOptions, hubSettings: false })
+    if (!native) throw new ConfigError('not checked: the native addon did not load (it parses every setting)')
+    config = loadConfig(flags, env, { ...loadOptions, hubSettings: false, native })
     results.push(result(GROUP, 'settings', 'ok', 'every setting parses'))
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
@@ -100,7 +104,7 @@ export async function checkCore(options: CoreOptions): Promise<{ results: CheckR
   let hubError: ConfigError | undefined
   if (config !== undefined) {
     try {
-      config = loadConfig(flags, env, { ...loadOptions, hubSettings: true })
+      config = loadConfig(flags, env, { ...loadOptions, hubSettings: true, ...(native ? { native } : {}) })
       keys = config.keys
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
@@ -124,38 +128,43 @@ export async function checkCore(options: CoreOptions): Promise<{ results: CheckR
     keys = await rawKeys(setting, results)
   }
 
-  // The collector settings the native core validates (NICS, SENSORS, GPU_COLLECTOR…).
+  // Every setting the core reads, each problem on its own line (loadConfig stops at the first),
+  // then the core's own configure for what only the whole set shows (NVML=false with nvml listed).
   if (native) {
-    const names = native.settingNames()
+    const names = coreSettingNames(native)
     const values: Record<string, string | undefined> = {}
     for (const name of names) {
       const value = config ? config.collectorSettings([name])[name] : setting(name)
       if (value !== undefined) values[name] = value
     }
     const set = Object.keys(values).length
-    const skipGpu = values.SKIP_GPU
-    try {
-      if (skipGpu !== undefined && skipGpu.trim() !== '' && !BOOLEAN.test(skipGpu.trim())) {
-        throw new Error(`SKIP_GPU=${JSON.stringify(skipGpu)}: not true or false (for example SKIP_GPU=true)`)
+    const { errors } = native.parseSettings(values)
+    for (const problem of errors) {
+      const { message, fix } = splitConfigError(problemError(problem))
+      results.push(result(GROUP, 'collector settings', 'fail', message, problem.example === undefined ? `remove ${problem.name}` : fix))
+    }
+    if (errors.length === 0) {
+      try {
+        // GPU collectors stay off in the doctor: configure would start their pollers and children;
+        // the core still validates GPU_COLLECTOR and INTEL_GPU_DEVICE with SKIP_GPU on.
+        native.configure({ ...values, SKIP_GPU: 'true' })
+        results.push(result(GROUP, 'collector settings', 'ok', `the core accepts them (${set} of ${names.length} set)`))
+      } catch (error) {
+        const text = error instanceof Error ? error.message : String(error)
+        const example = /\(for example (.*)\)$/.exec(text)
+        const message = example ? text.slice(0, example.index).trimEnd() : text
+        const name = /^([A-Z_]+)/.exec(text)?.[1] ?? 'the setting named above'
+        results.push(result(GROUP, 'collector settings', 'fail', message, example?.[1] !== undefined ? `set ${name} correctly, e.g. ${example[1]}` : `correct ${name}`))
       }
-      // GPU collectors stay off in the doctor: configure would start their pollers and children;
-      // the core still validates GPU_COLLECTOR and INTEL_GPU_DEVICE with SKIP_GPU on.
-      native.configure({ ...values, SKIP_GPU: 'true' })
-      results.push(result(GROUP, 'collector settings', 'ok', `the core accepts them (${set} of ${names.length} set)`))
-    } catch (error) {
-      const text = error instanceof Error ? error.message : String(error)
-      const example = /\(for example (.*)\)$/.exec(text)
-      const message = example ? text.slice(0, example.index).trimEnd() : text
-      const name = /^([A-Z_]+)/.exec(text)?.[1] ?? 'the setting named above'
-      results.push(result(GROUP, 'collector settings', 'fail', message, example?.[1] !== undefined ? `set ${name} correctly, e.g. ${example[1]}` : `correct ${name}`))
     }
   } else {
     results.push(result(GROUP, 'collector settings', 'skip', 'not checked: the native addon did not load'))
   }
 
+  const flag = (name: string): boolean => (native ? parseOne(name, setting(name), native) === true : false)
   return {
     results,
-    context: { env, setting, keys, uid: options.uid ?? process.getuid?.() ?? 0, ...(config ? { config } : {}), ...(native ? { native } : {}) },
+    context: { env, setting, flag, keys, uid: options.uid ?? process.getuid?.() ?? 0, ...(config ? { config } : {}), ...(native ? { native } : {}) },
   }
 }
 

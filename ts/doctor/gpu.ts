@@ -7,7 +7,7 @@
  */
 import { access, readdir, readFile, readlink } from 'node:fs/promises'
 import { basename, delimiter, join } from 'node:path'
-import { findExecutable, formatMs, isTrue, result, runTool, type CheckResult, type CheckStatus } from './check.js'
+import { findExecutable, formatMs, result, runTool, type CheckResult, type CheckStatus } from './check.js'
 import { missingForChild, readCapabilities } from './capabilities.js'
 import type { DoctorContext } from './core.js'
 
@@ -169,7 +169,7 @@ async function checkAmd(sys: string, wanted: Set<string>, explicit: boolean): Pr
 }
 
 export async function checkGpu(context: DoctorContext): Promise<CheckResult[]> {
-  if (isTrue(context.setting('SKIP_GPU'))) return [result(GROUP, 'gpus', 'skip', 'disabled: SKIP_GPU=true')]
+  if (context.flag('SKIP_GPU')) return [result(GROUP, 'gpus', 'skip', 'disabled: SKIP_GPU=true')]
   const sys = context.setting('HOST_SYS')?.trim() || '/sys'
   const list = (context.setting('GPU_COLLECTOR') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
   const wanted = new Set(list)

@@ -7,7 +7,7 @@
  */
 import { connect } from 'node:net'
 import { stat } from 'node:fs/promises'
-import { errorCode, isTrue, result, withTimeout, type CheckResult } from './check.js'
+import { errorCode, result, withTimeout, type CheckResult } from './check.js'
 import type { DoctorContext } from './core.js'
 import type { NativeBinding } from '../native.js'
 
@@ -84,7 +84,7 @@ async function checkSystemdAnswers(native: NativeBinding, shown: string): Promis
 const CONTAINER_FIX = 'in a container, mount the host\'s bus: -v /var/run/dbus/system_bus_socket:/var/run/dbus/system_bus_socket:ro'
 
 export async function checkSystemd(context: DoctorContext): Promise<CheckResult[]> {
-  if (isTrue(context.setting('SKIP_SYSTEMD'))) return [result(GROUP, 'services', 'skip', 'disabled: SKIP_SYSTEMD=true')]
+  if (context.flag('SKIP_SYSTEMD')) return [result(GROUP, 'services', 'skip', 'disabled: SKIP_SYSTEMD=true')]
   const patterns = context.setting('SERVICE_PATTERNS')?.trim() || '*.service'
   const systemdHere = await stat('/run/systemd/system').then((s) => s.isDirectory(), () => false)
   const configured = context.env.DBUS_SYSTEM_BUS_ADDRESS

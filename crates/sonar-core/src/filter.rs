@@ -17,7 +17,7 @@ impl NameFilter {
         };
         let mut exact = Vec::new();
         let mut globs = Vec::new();
-        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        for entry in crate::settings::split_list(list, ",") {
             if entry.contains('*') {
                 globs.push(entry.to_string());
             } else {

@@ -16,5 +16,5 @@ pub mod value;
 
 pub use agent::{Agent, CollectInput};
 pub use cache::Payload;
-pub use settings::{SettingError, Settings, SETTING_NAMES};
+pub use settings::{SettingError, Settings};
 pub use value::{Key, Value};

@@ -526,3 +526,28 @@ fn this_machine_plausible() {
             .all(|(k, _)| k.json_name().starts_with("mdraid:")));
     }
 }
+
+/// The doctor honoured SMART_DEVICES_SEPARATOR while the core split on commas only.
+#[test]
+fn smart_devices_separator_is_honoured_by_the_core() {
+    let values = [
+        ("SMART_DEVICES", "/dev/sda:sat,12;/dev/sdb"),
+        ("SMART_DEVICES_SEPARATOR", ";"),
+    ];
+    let config = SmartConfig::from_lookup(&|name: &str| {
+        values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+    });
+    assert_eq!(config.separator, ";");
+    let devices = sonar_core::collect::smart::runner::parse_configured_with(
+        config.devices.as_deref().unwrap_or_default(),
+        &config.separator,
+    );
+    let names: Vec<(&str, &str)> = devices
+        .iter()
+        .map(|d| (d.name.as_str(), d.device_type.as_str()))
+        .collect();
+    assert_eq!(names, [("/dev/sda", "sat,12"), ("/dev/sdb", "")]);
+}

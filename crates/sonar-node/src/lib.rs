@@ -7,6 +7,7 @@
 mod args;
 #[allow(unsafe_code)]
 mod napi;
+mod settings;
 mod smart;
 mod state;
 mod systemd;
@@ -15,8 +16,8 @@ use args::{Arg, PanicStage};
 use napi::{queue_work, Args, Env, JsError, JsValue, Kind, Property, Result, ValueType};
 use sonar_core::collect::containers::{ContainerPort, ContainerSample};
 use sonar_core::model::AGENT_VERSION;
-use sonar_core::{CollectInput, Payload, Value, SETTING_NAMES};
-use std::collections::HashMap;
+use sonar_core::settings::catalog::{Component, Support};
+use sonar_core::{CollectInput, Payload, Value};
 use std::sync::Arc;
 
 /// Fills the exports object (called from `napi_register_module_v1`).
@@ -25,7 +26,8 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
         exports,
         &[
             Property::value("agentVersion", env.string(AGENT_VERSION)?),
-            Property::method("settingNames", Kind::Sync, setting_names),
+            Property::method("settings", Kind::Sync, settings::settings),
+            Property::method("parseSettings", Kind::Sync, settings::parse),
             Property::method("configure", Kind::Sync, configure),
             Property::method("collect", Kind::Promise, collect),
             Property::method("snapshot", Kind::Promise, snapshot),
@@ -43,7 +45,7 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
     )
 }
 
-fn read_arg<'s>(env: Env<'s>, value: JsValue<'s>) -> Result<Arg> {
+pub(crate) fn read_arg<'s>(env: Env<'s>, value: JsValue<'s>) -> Result<Arg> {
     Ok(match env.type_of(value)? {
         ValueType::Undefined => Arg::Undefined,
         ValueType::Number => Arg::Number(env.get_number(value)?),
@@ -55,26 +57,9 @@ fn read_arg<'s>(env: Env<'s>, value: JsValue<'s>) -> Result<Arg> {
     })
 }
 
-/// `settingNames(): string[]`
-fn setting_names<'s>(env: Env<'s>, _args: &Args<'s>) -> Result<JsValue<'s>> {
-    let array = env.array(SETTING_NAMES.len())?;
-    for (i, name) in (0u32..).zip(SETTING_NAMES) {
-        env.set_element(array, i, env.string(name)?)?;
-    }
-    Ok(array)
-}
-
-/// `configure(settings: Record<string, string | undefined>): void`
+/// `configure(settings: Record<string, string | undefined>): void` — the core's own settings.
 fn configure<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
-    let object = args.get(0);
-    args::settings_object(&read_arg(env, object)?)?;
-    let mut values = HashMap::new();
-    for &name in SETTING_NAMES {
-        let arg = read_arg(env, env.get_property(object, name)?)?;
-        if let Some(value) = args::setting_value(name, arg)? {
-            values.insert(name, value);
-        }
-    }
+    let values = settings::read_values(env, args.get(0), settings::core_names())?;
     state::configure(args::settings_from(&values)?);
     env.undefined()
 }
@@ -248,19 +233,19 @@ fn parse_duration<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
     }
 }
 
-/// `smartConfigure(settings: { SMART_DEVICES?: string, EXCLUDE_SMART?: string }):
+/// The settings the S.M.A.R.T. monitor reads (SMART_DEVICES, its separator, EXCLUDE_SMART).
+fn smart_names() -> impl Iterator<Item = &'static str> {
+    sonar_core::settings::catalog::SETTINGS
+        .iter()
+        .filter(|s| s.read_by.contains(&Component::Smart) && s.support == Support::Yes)
+        .map(|s| s.name)
+}
+
+/// `smartConfigure(settings: { SMART_DEVICES?: string, EXCLUDE_SMART?: string, … }):
 /// { available: boolean, smartctl: string | null }` — replaces the S.M.A.R.T. monitor; `available`
 /// is false when smartctl is missing or SMART_DEVICES is blank (the caller logs that once).
 fn smart_configure<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
-    let object = args.get(0);
-    args::settings_object(&read_arg(env, object)?)?;
-    let mut values = HashMap::new();
-    for name in ["SMART_DEVICES", "EXCLUDE_SMART"] {
-        let arg = read_arg(env, env.get_property(object, name)?)?;
-        if let Some(value) = args::setting_value(name, arg)? {
-            values.insert(name, value);
-        }
-    }
+    let values = settings::read_values(env, args.get(0), smart_names())?;
     let monitor = smart::configure(&|name| values.get(name).cloned(), state::roots());
     let smartctl = match monitor.smartctl_path() {
         Some(path) => env.string(&path.to_string_lossy())?,

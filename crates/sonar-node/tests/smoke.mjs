@@ -54,17 +54,32 @@ function assertPlain(value, at = 'snapshot') {
 
 await check('exports', () => {
   assert.deepEqual(Object.keys(m).sort(), [
-    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'setConnectionType', 'settingNames', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus',
+    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus',
   ]);
   assert.equal(m.agentVersion, '0.17.0');
   assert.equal(typeof m.__panicForTest, 'function');
 });
 
-await check('settingNames', () => {
-  const names = m.settingNames();
-  assert.ok(Array.isArray(names));
-  assert.ok(names.every((n) => typeof n === 'string'));
-  for (const n of ['HOST_PROC', 'NICS', 'SENSORS', 'EXTRA_FILESYSTEMS']) assert.ok(names.includes(n), n);
+await check('settings table', () => {
+  const table = m.settings();
+  assert.ok(Array.isArray(table));
+  for (const row of table) assertPlain(row, row.name);
+  const names = table.map((s) => s.name);
+  for (const n of ['HOST_PROC', 'NICS', 'SENSORS', 'EXTRA_FILESYSTEMS', 'HUB_URL', 'DOCKER_TIMEOUT']) assert.ok(names.includes(n), n);
+  const skipGpu = table.find((s) => s.name === 'SKIP_GPU');
+  assert.deepEqual([skipGpu.kind, skipGpu.side, skipGpu.readBy], ['bool', 'core', ['gpu']]);
+  assert.equal(table.find((s) => s.name === 'HOST_PROC').side, 'both');
+  assert.equal(typeof table.find((s) => s.name === 'LHM').refused, 'string');
+});
+
+await check('parseSettings: typed values and every problem', () => {
+  const out = m.parseSettings({ SKIP_GPU: 'TRUE', DOCKER_TIMEOUT: '1m30s', NICS: '', SERVICE_PATTERNS: 'a, b', SKIP_SYSTEMD: '1', LHM: 'true' });
+  assertPlain(out, 'parseSettings');
+  assert.deepEqual(out.values, { DOCKER_TIMEOUT: 90000, SKIP_GPU: true, SERVICE_PATTERNS: ['a', 'b'] });
+  assert.deepEqual(out.errors.map((e) => e.name), ['SKIP_SYSTEMD', 'LHM']);
+  assert.equal(out.errors[0].example, 'true');
+  assert.equal('example' in out.errors[1], false);
+  assert.throws(() => m.parseSettings({ SKIP_GPU: 1 }), { code: 'ERR_INVALID_ARG_TYPE' });
 });
 
 await check('collect resolves with a CBOR Buffer', async () => {

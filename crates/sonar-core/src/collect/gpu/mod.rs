@@ -15,6 +15,7 @@ pub mod sysfs;
 pub use accumulator::{Accumulator, GpuData, Reading};
 
 use crate::roots::Roots;
+use crate::settings::catalog::GPU_COLLECTORS;
 use crate::settings::Settings;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -34,27 +35,6 @@ pub const SILENCE_LIMIT: Duration = Duration::from_secs(30);
 pub const RESTART_WAIT: Duration = Duration::from_secs(5);
 /// A child that dies this many times in a row without printing anything is given up.
 pub const MAX_SILENT_FAILURES: u32 = 5;
-
-/// The collector names `GPU_COLLECTOR` accepts.
-pub const COLLECTOR_NAMES: &[&str] = &[
-    "nvml",
-    "nvidia-smi",
-    "intel_gpu_top",
-    "intel_sysfs",
-    "amd_sysfs",
-];
-
-/// Names of Beszel HEAD's list this agent does not implement, with what to use instead: a
-/// setting that silently collects nothing would be worse than one clear error.
-pub const UNSUPPORTED_COLLECTORS: &[(&str, &str)] = &[
-    ("rocm-smi", "AMD cards are read from sysfs: use amd_sysfs"),
-    (
-        "nvtop",
-        "use nvml or nvidia-smi, amd_sysfs, intel_gpu_top or intel_sysfs",
-    ),
-    ("macmon", "Apple GPUs are not supported"),
-    ("powermetrics", "Apple GPUs are not supported"),
-];
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
@@ -153,16 +133,10 @@ fn on_path(name: &str) -> Option<PathBuf> {
 /// The candidates in priority order: the `GPU_COLLECTOR` list, or the default order.
 pub fn candidates(list: &[String]) -> Vec<&'static str> {
     if list.is_empty() {
-        return vec![
-            "nvml",
-            "nvidia-smi",
-            "intel_gpu_top",
-            "intel_sysfs",
-            "amd_sysfs",
-        ];
+        return GPU_COLLECTORS.to_vec();
     }
     list.iter()
-        .filter_map(|n| COLLECTOR_NAMES.iter().copied().find(|c| c == n))
+        .filter_map(|n| GPU_COLLECTORS.iter().copied().find(|c| c == n))
         .collect()
 }
 
@@ -184,7 +158,11 @@ impl GpuCollector {
         let explicit = !settings.gpu_collector.is_empty();
         let mut nvml: Option<nvidia::NvmlSampler> = None;
         let mut sources: Vec<Source> = Vec::new();
-        for name in candidates(&settings.gpu_collector) {
+        // NVML=false: NVIDIA cards through nvidia-smi only
+        let wanted = candidates(&settings.gpu_collector)
+            .into_iter()
+            .filter(|n| settings.nvml || *n != "nvml");
+        for name in wanted {
             let source = match name {
                 "nvml" => nvidia::NvmlSampler::open(&roots.sys).map(|s| {
                     nvml = Some(s);

@@ -4,6 +4,7 @@
 
 use super::{parse_document, parse_output, parse_scan, smart_map_value, Parser, SmartData};
 use crate::roots::Roots;
+use crate::settings::split_list;
 use crate::value::{Key, Value};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -28,6 +29,8 @@ pub struct SmartConfig {
     pub smartctl: Option<PathBuf>,
     /// `SMART_DEVICES` as given; `Some("")` disables SMART.
     pub devices: Option<String>,
+    /// `SMART_DEVICES_SEPARATOR`: what separates `devices` (`,` unless set).
+    pub separator: String,
     /// `EXCLUDE_SMART`: exact device names.
     pub exclude: Vec<String>,
     pub call_timeout: Duration,
@@ -42,6 +45,7 @@ impl Default for SmartConfig {
         SmartConfig {
             smartctl: None,
             devices: None,
+            separator: ",".into(),
             exclude: Vec::new(),
             call_timeout: CALL_TIMEOUT,
             scan_timeout: SCAN_TIMEOUT,
@@ -56,14 +60,11 @@ impl SmartConfig {
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Self {
         SmartConfig {
             devices: lookup("SMART_DEVICES"),
+            separator: lookup("SMART_DEVICES_SEPARATOR")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| ",".into()),
             exclude: lookup("EXCLUDE_SMART")
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from)
-                        .collect()
-                })
+                .map(|v| split_list(&v, ",").map(String::from).collect())
                 .unwrap_or_default(),
             ..Default::default()
         }
@@ -84,12 +85,14 @@ pub struct Device {
     pub parser: Option<Parser>,
 }
 
-/// `SMART_DEVICES` entries `path[:type]`, type lowercased.
+/// `SMART_DEVICES` entries `path[:type]`, comma-separated, type lowercased.
 pub fn parse_configured(value: &str) -> Vec<Device> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
+    parse_configured_with(value, ",")
+}
+
+/// The same with `SMART_DEVICES_SEPARATOR`'s separator.
+pub fn parse_configured_with(value: &str, separator: &str) -> Vec<Device> {
+    split_list(value, separator)
         .filter_map(|entry| {
             let (name, device_type) = match entry.split_once(':') {
                 Some((n, t)) => (n.trim(), t.trim().to_ascii_lowercase()),
@@ -403,7 +406,7 @@ impl SmartMonitor {
         let configured = config
             .devices
             .as_deref()
-            .map(parse_configured)
+            .map(|d| parse_configured_with(d, &config.separator))
             .unwrap_or_default();
         let mut state = lock(&self.shared.state);
         state.last_scan = Some(Instant::now());
