@@ -8,6 +8,7 @@ pub mod cache;
 pub mod collect;
 pub mod delta;
 pub mod filter;
+pub mod json;
 pub mod model;
 pub mod roots;
 pub mod settings;
