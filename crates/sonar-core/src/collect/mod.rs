@@ -3,6 +3,7 @@
 //! is missing or odd.
 
 pub mod battery;
+mod child;
 pub mod containers;
 pub mod cpu;
 pub mod disk;
