@@ -4,6 +4,7 @@
 #![deny(clippy::all)]
 
 pub mod agent;
+pub mod baselines;
 pub mod cache;
 pub mod collect;
 pub mod delta;
