@@ -30,6 +30,7 @@ cargo test --workspace --quiet
 run_ignored() { # cargo test selection (-p, --lib/--test), then the test's exact name
   local test=${*: -1} log
   log=$(mktemp)
+  echo "-- $test"
   cargo test --quiet "${@:1:$#-1}" -- --ignored --exact "$test" 2>&1 | tee "$log"
   # a renamed test would match nothing and "pass": exactly one must have run
   if ! grep -q '^test result: ok\. 1 passed' "$log"; then
