@@ -4,10 +4,12 @@
 #![deny(clippy::all)]
 
 pub mod agent;
+pub mod baselines;
 pub mod cache;
 pub mod collect;
 pub mod delta;
 pub mod filter;
+pub mod json;
 pub mod model;
 pub mod roots;
 pub mod settings;

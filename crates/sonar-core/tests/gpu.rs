@@ -67,18 +67,17 @@ fn amd_card_reaches_the_payload() {
     );
 }
 
-/// This VM has no GPU: nothing is sampled and key 22 is absent.
+/// On a machine without a GPU nothing is sampled and key 22 is absent (scripts/test.sh runs it
+/// where there is neither /dev/nvidia0 nor a /sys/class/drm entry).
 #[test]
+#[ignore = "needs a machine without a GPU: no /dev/nvidia0, no /sys/class/drm entries"]
 fn no_gpu_here_means_no_key_22() {
+    let gpu_here = Path::new("/dev/nvidia0").exists()
+        || std::fs::read_dir("/sys/class/drm").is_ok_and(|d| d.count() > 0);
+    assert!(!gpu_here, "this machine has a GPU");
     let mut agent = Agent::new(Settings::default());
     let payload = agent.collect(60000);
     let stats = payload.value.get(0).unwrap();
-    let gpu_here = Path::new("/dev/nvidia0").exists()
-        || std::fs::read_dir("/sys/class/drm").is_ok_and(|d| d.count() > 0);
-    if gpu_here {
-        eprintln!("SKIPPED no_gpu_here_means_no_key_22: this machine has a GPU");
-        return;
-    }
     assert!(stats.get(22).is_none());
     assert!(payload.value.get(1).unwrap().get(12).is_none());
 }

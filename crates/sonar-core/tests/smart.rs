@@ -3,12 +3,12 @@
 //! `smartctl` script — a real smartctl cannot read this VM's virtio disk (and its QEMU disks would
 //! be rejected as virtual anyway).
 
-use sonar_core::collect::smart::json::Json;
 use sonar_core::collect::smart::runner::{
     device_args, interpret, merge_devices, parse_configured, Device, DeviceOutcome, SmartConfig,
     SmartMonitor,
 };
 use sonar_core::collect::smart::{parse_output, parse_scan, Parser, SmartData};
+use sonar_core::json::Json;
 use sonar_core::{Key, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

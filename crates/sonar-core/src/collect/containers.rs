@@ -25,6 +25,7 @@
 //! - containers no longer listed are pruned from every cache time's baselines (v0.17 leaks the
 //!   per-cache-time CPU maps).
 
+use crate::baselines::Baselines;
 use crate::delta::counter_delta;
 use crate::model::ContainerStats;
 use crate::units::{bytes_to_mib, per_second, two_decimals};
@@ -91,7 +92,7 @@ struct Baseline {
 #[derive(Default)]
 pub struct ContainerCollector {
     /// cache time → short id → baseline.
-    baselines: HashMap<u16, HashMap<String, Baseline>>,
+    baselines: Baselines<HashMap<String, Baseline>>,
     /// short id → whether its last status said "second" (shared: the status is the engine's).
     young: HashMap<String, bool>,
 }
@@ -132,9 +133,8 @@ impl ContainerCollector {
                 out.push(stats);
             }
         }
-        for per_ct in self.baselines.values_mut() {
-            per_ct.retain(|id, _| listed.contains(id));
-        }
+        self.baselines
+            .for_each_mut(|per_ct| per_ct.retain(|id, _| listed.contains(id)));
         self.young.retain(|id, _| listed.contains(id));
         out
     }
@@ -144,9 +144,9 @@ impl ContainerCollector {
         let young = status.contains("second");
         let was_young = self.young.insert(id.to_string(), young);
         if young && was_young == Some(false) {
-            for per_ct in self.baselines.values_mut() {
+            self.baselines.for_each_mut(|per_ct| {
                 per_ct.remove(id);
-            }
+            });
         }
     }
 
@@ -159,7 +159,7 @@ impl ContainerCollector {
         podman: bool,
     ) -> Option<ContainerStats> {
         let mem = used_memory(s)?;
-        let per_ct = self.baselines.entry(ct).or_default();
+        let per_ct = self.baselines.get_or_default(ct);
         let prev = per_ct.get(&id).copied();
 
         let cpu = prev.map_or(0.0, |p| {

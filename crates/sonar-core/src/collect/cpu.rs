@@ -5,11 +5,11 @@
 //! on the integer jiffy counters, so the percentages are exact (no CLK_TCK division needed: it
 //! cancels out of every ratio).
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
 
+use crate::baselines::Baselines;
 use crate::roots::Roots;
 use crate::units::{clamp_pct, two_decimals};
 
@@ -178,13 +178,13 @@ pub struct CpuCollector {
     stat_path: PathBuf,
     /// Reused read buffer: /proc/stat is read on every sample.
     buf: String,
-    totals: HashMap<u16, CpuTimes>,
-    cores: HashMap<u16, Vec<CoreTimes>>,
+    totals: Baselines<CpuTimes>,
+    cores: Baselines<Vec<CoreTimes>>,
     /// The current per-core sample; swapped into the baseline map after use.
     scratch: Vec<CoreTimes>,
     /// Outside Linux, when /proc/stat is absent: one sysinfo meter per cache time.
     #[cfg(not(target_os = "linux"))]
-    portable: HashMap<u16, crate::collect::portable::CpuMeter>,
+    portable: Baselines<crate::collect::portable::CpuMeter>,
 }
 
 impl CpuCollector {
@@ -193,11 +193,11 @@ impl CpuCollector {
         let mut collector = CpuCollector {
             stat_path: roots.proc("stat"),
             buf: String::with_capacity(4096),
-            totals: HashMap::new(),
-            cores: HashMap::new(),
+            totals: Baselines::new(),
+            cores: Baselines::new(),
             scratch: Vec::new(),
             #[cfg(not(target_os = "linux"))]
-            portable: HashMap::new(),
+            portable: Baselines::new(),
         };
         if let Some(total) = collector.read() {
             collector.totals.insert(SEED_CACHE_TIME, total);
@@ -238,10 +238,10 @@ impl CpuCollector {
 
         let seed = self
             .totals
-            .get(&SEED_CACHE_TIME)
+            .get(SEED_CACHE_TIME)
             .copied()
             .unwrap_or_default();
-        let prev = *self.totals.entry(cache_time_ms).or_insert(seed);
+        let prev = *self.totals.get_or_insert_with(cache_time_ms, || seed);
         let d_total = cur.total() - prev.total();
         // A total that did not grow gives zeros and keeps the baseline (spec §2.3). One that went
         // backwards (counters restarted, e.g. lxcfs after a container restart) starts over from
@@ -261,15 +261,11 @@ impl CpuCollector {
         }
 
         if !self.scratch.is_empty() {
-            if !self.cores.contains_key(&cache_time_ms) {
-                let seed = self
-                    .cores
-                    .get(&SEED_CACHE_TIME)
-                    .cloned()
-                    .unwrap_or_default();
+            if self.cores.get(cache_time_ms).is_none() {
+                let seed = self.cores.get(SEED_CACHE_TIME).cloned().unwrap_or_default();
                 self.cores.insert(cache_time_ms, seed);
             }
-            if let Some(prev_cores) = self.cores.get_mut(&cache_time_ms) {
+            if let Some(prev_cores) = self.cores.get_mut(cache_time_ms) {
                 per_core_usage(prev_cores, &self.scratch, &mut usage.per_core);
                 // The per-core baseline is always replaced; the old vector becomes the scratch.
                 std::mem::swap(prev_cores, &mut self.scratch);
@@ -280,7 +276,7 @@ impl CpuCollector {
 
     #[cfg(not(target_os = "linux"))]
     fn portable_total(&mut self, cache_time_ms: u16) -> f64 {
-        self.portable.entry(cache_time_ms).or_default().total_pct()
+        self.portable.get_or_default(cache_time_ms).total_pct()
     }
 }
 

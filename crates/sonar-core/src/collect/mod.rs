@@ -1,8 +1,9 @@
 //! One collector per source. Each reads its kernel files under the configured roots, keeps its
-//! own per-cache-time baselines, and degrades to zero/absent values — never a panic — when a file
-//! is missing or odd.
+//! per-cache-time baselines in a `crate::baselines::Baselines`, and degrades to zero/absent
+//! values — never a panic — when a file is missing or odd.
 
 pub mod battery;
+mod child;
 pub mod containers;
 pub mod cpu;
 pub mod disk;

@@ -9,6 +9,7 @@
 //! - an implausible per-NIC rate zeroes only that NIC in only that cache time, instead of
 //!   clearing every cache time's baselines.
 
+use crate::baselines::Baselines;
 use crate::delta::counter_delta;
 use crate::filter::NameFilter;
 use crate::roots::{read_i64, read_text};
@@ -63,7 +64,7 @@ pub struct NetworkCollector {
     net_dev: PathBuf,
     sys_class_net: PathBuf,
     nics: Option<NameFilter>,
-    baselines: HashMap<u16, Baseline>,
+    baselines: Baselines<Baseline>,
     link_caps: HashMap<String, LinkCap>,
 }
 
@@ -73,7 +74,7 @@ impl NetworkCollector {
             net_dev: settings.roots.proc("net/dev"),
             sys_class_net: settings.roots.sys("class/net"),
             nics: settings.nics.clone(),
-            baselines: HashMap::new(),
+            baselines: Baselines::new(),
             link_caps: HashMap::new(),
         }
     }
@@ -88,7 +89,7 @@ impl NetworkCollector {
             .collect();
 
         // Taken out (and replaced below) so the link-speed cache can be updated meanwhile.
-        let previous = self.baselines.remove(&cache_time_ms);
+        let previous = self.baselines.take(cache_time_ms);
         let elapsed_ms = previous
             .as_ref()
             .map(|b| now.saturating_duration_since(b.time).as_millis())

@@ -9,7 +9,6 @@ pub use sysinfo::System;
 
 use sysinfo::{CpuExt, CpuRefreshKind, SystemExt};
 
-use crate::collect::system::HostInfo;
 use crate::units::two_decimals;
 
 /// A bare `System`: nothing is read until a function below refreshes what it needs. Keep it
@@ -66,38 +65,26 @@ pub fn cpu_brand(sys: &mut System) -> String {
     brand.trim().to_string()
 }
 
-/// Every host fact from sysinfo, with Beszel's LXC rule applied to the counts.
-pub fn host_info() -> HostInfo {
-    let mut sys = new_system();
-    let (physical, logical) = core_counts(&mut sys);
-    HostInfo {
-        hostname: hostname(&sys).unwrap_or_default(),
-        kernel: kernel_version(&sys),
-        cores: 0,
-        threads: 0,
-        cpu_model: cpu_brand(&mut sys),
-    }
-    .with_counts(physical, logical)
+/// The host facts sysinfo gives, as it gives them (no LXC rule: `system::HostInfo` applies it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostFacts {
+    pub hostname: String,
+    pub kernel: String,
+    pub physical_cores: u64,
+    pub logical_cpus: u64,
+    pub cpu_model: String,
 }
 
-/// Completes facts read from kernel files: the kernel string always comes from here (Beszel
-/// names it per OS), the rest only where the files gave nothing.
-pub fn fill_host_info(mut info: HostInfo) -> HostInfo {
-    let portable = host_info();
-    if !portable.kernel.is_empty() {
-        info.kernel = portable.kernel;
+pub fn host_facts() -> HostFacts {
+    let mut sys = new_system();
+    let (physical_cores, logical_cpus) = core_counts(&mut sys);
+    HostFacts {
+        hostname: hostname(&sys).unwrap_or_default(),
+        kernel: kernel_version(&sys),
+        physical_cores,
+        logical_cpus,
+        cpu_model: cpu_brand(&mut sys),
     }
-    if info.hostname.is_empty() {
-        info.hostname = portable.hostname;
-    }
-    if info.cpu_model.is_empty() {
-        info.cpu_model = portable.cpu_model;
-    }
-    if info.cores == 0 && info.threads == 0 {
-        info.cores = portable.cores;
-        info.threads = portable.threads;
-    }
-    info
 }
 
 pub fn uptime_secs(sys: &System) -> u64 {
@@ -201,22 +188,6 @@ mod tests {
     }
 
     #[test]
-    fn host_facts_match_proc() {
-        let info = host_info();
-        let nproc = std::fs::read_to_string("/proc/cpuinfo")
-            .unwrap()
-            .lines()
-            .filter(|l| l.starts_with("processor"))
-            .count() as u64;
-        assert!(info.cores >= 1);
-        assert!(info.threads == nproc || (info.threads == 0 && info.cores == nproc));
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
-        assert_eq!(info.kernel, release.trim());
-        assert!(!info.hostname.is_empty());
-        assert!(!info.cpu_model.is_empty());
-    }
-
-    #[test]
     fn uptime_and_load_match_proc() {
         let sys = new_system();
         let up = uptime_secs(&sys);
@@ -266,21 +237,5 @@ mod tests {
         let pct = meter.total_pct();
         assert!((0.0..=100.0).contains(&pct), "{pct}");
         assert_eq!(meter.total_pct(), pct);
-    }
-
-    #[test]
-    fn fill_keeps_what_the_files_gave() {
-        let info = HostInfo {
-            hostname: "from-files".into(),
-            kernel: String::new(),
-            cores: 3,
-            threads: 6,
-            cpu_model: "Model X".into(),
-        };
-        let filled = fill_host_info(info);
-        assert_eq!(filled.hostname, "from-files");
-        assert_eq!((filled.cores, filled.threads), (3, 6));
-        assert_eq!(filled.cpu_model, "Model X");
-        assert!(!filled.kernel.is_empty());
     }
 }

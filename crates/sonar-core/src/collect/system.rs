@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 
+use crate::collect::portable;
 use crate::roots::{read_text, read_trimmed, Roots};
 use crate::units::parse_go_uint;
 
@@ -49,6 +50,42 @@ impl HostInfo {
     }
 }
 
+impl HostInfo {
+    /// Every host fact from sysinfo (collect::portable), with Beszel's LXC rule applied to the
+    /// counts. Compiled and tested on Linux too, where the kernel files are used instead.
+    pub fn from_portable() -> HostInfo {
+        let facts = portable::host_facts();
+        HostInfo {
+            hostname: facts.hostname,
+            kernel: facts.kernel,
+            cores: 0,
+            threads: 0,
+            cpu_model: facts.cpu_model,
+        }
+        .with_counts(facts.physical_cores, facts.logical_cpus)
+    }
+
+    /// Completes facts read from kernel files: the kernel string always comes from sysinfo
+    /// (Beszel names it per OS), the rest only where the files gave nothing.
+    pub fn fill_from_portable(mut self) -> HostInfo {
+        let portable = HostInfo::from_portable();
+        if !portable.kernel.is_empty() {
+            self.kernel = portable.kernel;
+        }
+        if self.hostname.is_empty() {
+            self.hostname = portable.hostname;
+        }
+        if self.cpu_model.is_empty() {
+            self.cpu_model = portable.cpu_model;
+        }
+        if self.cores == 0 && self.threads == 0 {
+            self.cores = portable.cores;
+            self.threads = portable.threads;
+        }
+        self
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn fill_gaps(info: HostInfo) -> HostInfo {
     info
@@ -57,7 +94,7 @@ fn fill_gaps(info: HostInfo) -> HostInfo {
 /// Outside Linux the kernel files are absent; sysinfo fills in what they would give.
 #[cfg(not(target_os = "linux"))]
 fn fill_gaps(info: HostInfo) -> HostInfo {
-    crate::collect::portable::fill_host_info(info)
+    info.fill_from_portable()
 }
 
 /// The host name, as Go's `os.Hostname` gives it.
@@ -379,12 +416,12 @@ fn fallback_load() -> [f64; 3] {
 
 #[cfg(not(target_os = "linux"))]
 fn fallback_uptime() -> u64 {
-    crate::collect::portable::uptime_secs(&crate::collect::portable::new_system())
+    portable::uptime_secs(&portable::new_system())
 }
 
 #[cfg(not(target_os = "linux"))]
 fn fallback_load() -> [f64; 3] {
-    crate::collect::portable::load_avg(&crate::collect::portable::new_system())
+    portable::load_avg(&portable::new_system())
 }
 
 #[cfg(test)]
@@ -418,5 +455,39 @@ mod tests {
         assert_eq!((info.cores, info.threads), (4, 8));
         let info = HostInfo::default().with_counts(4, 0);
         assert_eq!((info.cores, info.threads), (4, 0));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn host_facts_match_proc() {
+        let info = HostInfo::from_portable();
+        let nproc = std::fs::read_to_string("/proc/cpuinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("processor"))
+            .count() as u64;
+        assert!(info.cores >= 1);
+        assert!(info.threads == nproc || (info.threads == 0 && info.cores == nproc));
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        assert_eq!(info.kernel, release.trim());
+        assert!(!info.hostname.is_empty());
+        assert!(!info.cpu_model.is_empty());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn fill_keeps_what_the_files_gave() {
+        let info = HostInfo {
+            hostname: "from-files".into(),
+            kernel: String::new(),
+            cores: 3,
+            threads: 6,
+            cpu_model: "Model X".into(),
+        };
+        let filled = info.fill_from_portable();
+        assert_eq!(filled.hostname, "from-files");
+        assert_eq!((filled.cores, filled.threads), (3, 6));
+        assert_eq!(filled.cpu_model, "Model X");
+        assert!(!filled.kernel.is_empty());
     }
 }

@@ -3,6 +3,7 @@
 //! a device for the first time starts from the most recent successful baseline of any cache time.
 
 use super::diskstats::IoCounters;
+use crate::baselines::Baselines;
 use crate::delta::counter_delta;
 use crate::units::{bytes_to_mib, clamp_pct, per_second, two_decimals};
 use std::collections::{HashMap, HashSet};
@@ -33,7 +34,7 @@ pub(super) struct IoRates {
 
 #[derive(Debug, Default)]
 pub(super) struct IoState {
-    per_cache_time: HashMap<u16, HashMap<String, Snapshot>>,
+    per_cache_time: Baselines<HashMap<String, Snapshot>>,
     /// Last successful baseline of any cache time; seeds cache times new to a device.
     latest: HashMap<String, Snapshot>,
 }
@@ -49,9 +50,8 @@ impl IoState {
     /// Drops the state of devices no longer tracked.
     pub fn retain(&mut self, devices: &HashSet<String>) {
         self.latest.retain(|d, _| devices.contains(d));
-        for baselines in self.per_cache_time.values_mut() {
-            baselines.retain(|d, _| devices.contains(d));
-        }
+        self.per_cache_time
+            .for_each_mut(|baselines| baselines.retain(|d, _| devices.contains(d)));
     }
 
     pub fn rates(
@@ -65,7 +65,7 @@ impl IoState {
             per_cache_time,
             latest,
         } = self;
-        let baselines = per_cache_time.entry(cache_time_ms).or_default();
+        let baselines = per_cache_time.get_or_default(cache_time_ms);
         let prev = match baselines.get(device) {
             Some(p) => *p,
             None => {

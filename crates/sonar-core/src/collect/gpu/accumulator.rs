@@ -4,6 +4,7 @@
 //! Unlike Beszel v0.17, the "last average" reused when no sample arrived in a window is kept per
 //! cache time: a 1 s request never changes what a 60 s request repeats.
 
+use crate::baselines::Baselines;
 use crate::units::two_decimals;
 use crate::value::{Key, MapBuilder, Value};
 use std::collections::HashMap;
@@ -87,14 +88,20 @@ struct Gpu {
     sums: Sums,
 }
 
+/// What one cache time keeps between its requests, by GPU id.
+#[derive(Debug, Default)]
+struct Window {
+    /// The sums at its previous request.
+    sums: HashMap<String, Sums>,
+    /// The averages it last computed.
+    last: HashMap<String, GpuData>,
+}
+
 #[derive(Debug, Default)]
 pub struct Accumulator {
     /// In first-seen order, so output order is stable.
     gpus: Vec<Gpu>,
-    /// Per cache time: the sums at its previous request, by GPU id.
-    snapshots: HashMap<u16, HashMap<String, Sums>>,
-    /// Per cache time: the averages it last computed, by GPU id.
-    last: HashMap<u16, HashMap<String, GpuData>>,
+    windows: Baselines<Window>,
 }
 
 impl Accumulator {
@@ -129,8 +136,10 @@ impl Accumulator {
     /// The window's averages for cache time `ct`, keyed by GPU id, with "<name> <id>" names where
     /// several GPUs share a name.
     pub fn current(&mut self, ct: u16) -> Vec<(String, GpuData)> {
-        let snapshot = self.snapshots.entry(ct).or_default();
-        let last = self.last.entry(ct).or_default();
+        let Window {
+            sums: snapshot,
+            last,
+        } = self.windows.get_or_default(ct);
         let mut out = Vec::with_capacity(self.gpus.len());
         for gpu in &self.gpus {
             let id = &gpu.latest.id;

@@ -3,7 +3,7 @@
 //! grouped by class ("Render/3D", "Video"); several instances of a class report the busiest one.
 
 use super::accumulator::Reading;
-use crate::collect::smart::json::Json;
+use crate::json::Json;
 
 /// The id and name Beszel HEAD gives the intel_gpu_top GPU.
 pub const INTEL_TOP_ID: &str = "i0";

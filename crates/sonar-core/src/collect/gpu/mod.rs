@@ -14,16 +14,14 @@ pub mod sysfs;
 
 pub use accumulator::{Accumulator, GpuData, Reading};
 
+use crate::collect::child;
 use crate::roots::Roots;
 use crate::settings::catalog::GPU_COLLECTORS;
 use crate::settings::Settings;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How often sysfs and NVML are polled.
@@ -35,6 +33,13 @@ pub const SILENCE_LIMIT: Duration = Duration::from_secs(30);
 pub const RESTART_WAIT: Duration = Duration::from_secs(5);
 /// A child that dies this many times in a row without printing anything is given up.
 pub const MAX_SILENT_FAILURES: u32 = 5;
+
+/// How nvidia-smi and intel_gpu_top are kept running.
+const SUPERVISION: child::Supervision = child::Supervision {
+    silence_limit: SILENCE_LIMIT,
+    restart_wait: RESTART_WAIT,
+    max_silent_failures: MAX_SILENT_FAILURES,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
@@ -252,19 +257,26 @@ impl GpuCollector {
         let Some(shared) = &self.shared else {
             return GpuSample::default();
         };
-        let gpus = match shared.acc.lock() {
-            Ok(mut acc) => acc.current(ct),
-            Err(poisoned) => poisoned.into_inner().current(ct),
-        };
+        let gpus = shared.accumulator().current(ct);
         GpuSample { gpus, active: true }
     }
 }
 
+impl Shared {
+    /// The accumulator, also after a sampler thread panicked while holding it.
+    fn accumulator(&self) -> MutexGuard<'_, Accumulator> {
+        self.acc
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
 fn push_all(shared: &Shared, readings: Vec<Reading>) {
-    let mut acc = match shared.acc.lock() {
-        Ok(acc) => acc,
-        Err(poisoned) => poisoned.into_inner(),
-    };
+    let mut acc = shared.accumulator();
     for r in readings {
         acc.push(r);
     }
@@ -272,14 +284,7 @@ fn push_all(shared: &Shared, readings: Vec<Reading>) {
 
 /// Sleeps `total` in short steps; false when asked to stop.
 fn sleep_unless_stopped(shared: &Shared, total: Duration) -> bool {
-    let until = Instant::now() + total;
-    while Instant::now() < until {
-        if shared.stop.load(Ordering::Relaxed) {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(200).min(until - Instant::now()));
-    }
-    !shared.stop.load(Ordering::Relaxed)
+    child::sleep_unless(total, &|| shared.stopped())
 }
 
 fn start_pollers(
@@ -328,104 +333,32 @@ fn start_pollers(
     drop(spawned);
 }
 
-fn kill(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// Runs `program args` and feeds each output line to `on_line` (flagged when it is the first
-/// line of a run); restarts it when it exits or
-/// goes silent for SILENCE_LIMIT, and gives up after MAX_SILENT_FAILURES runs in a row that
-/// printed nothing.
+/// Runs `program args` under supervision (restarted when it exits or goes silent for
+/// SILENCE_LIMIT, given up after MAX_SILENT_FAILURES runs in a row that printed nothing) and
+/// feeds each output line to `on_line`, flagged when it is the first line of a run.
 fn spawn_supervised(
     shared: &Arc<Shared>,
     program: PathBuf,
     args: Vec<String>,
     mut on_line: impl FnMut(&mut Accumulator, &str, bool) + Send + 'static,
 ) {
-    let shared = shared.clone();
-    let spawned = std::thread::Builder::new()
-        .name("sonar-gpu-child".into())
-        .spawn(move || {
-            let mut silent_failures = 0u32;
-            while !shared.stop.load(Ordering::Relaxed) && silent_failures < MAX_SILENT_FAILURES {
-                let printed = run_child(&shared, &program, &args, SILENCE_LIMIT, &mut on_line);
-                silent_failures = if printed { 0 } else { silent_failures + 1 };
-                if !sleep_unless_stopped(&shared, RESTART_WAIT) {
-                    break;
-                }
-            }
-        });
+    let for_stop = shared.clone();
+    let for_lines = shared.clone();
+    let spawned = child::supervise(
+        "sonar-gpu-child",
+        program,
+        args,
+        SUPERVISION,
+        move || for_stop.stopped(),
+        move |line, first| on_line(&mut for_lines.accumulator(), line, first),
+    );
     drop(spawned);
-}
-
-/// One run of a child; true when it printed at least one line.
-fn run_child(
-    shared: &Shared,
-    program: &Path,
-    args: &[String],
-    silence_limit: Duration,
-    on_line: &mut impl FnMut(&mut Accumulator, &str, bool),
-) -> bool {
-    let Ok(mut child) = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-    else {
-        return false;
-    };
-    let Some(stdout) = child.stdout.take() else {
-        kill(&mut child);
-        return false;
-    };
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout.take(u64::MAX));
-        let mut line = String::new();
-        loop {
-            line.clear();
-            match lines.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if tx.send(line.clone()).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    let mut printed = false;
-    let mut last_line = Instant::now();
-    loop {
-        match rx.recv_timeout(Duration::from_millis(500)) {
-            Ok(line) => {
-                let first = !printed;
-                printed = true;
-                last_line = Instant::now();
-                let mut acc = match shared.acc.lock() {
-                    Ok(acc) => acc,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-                on_line(&mut acc, &line, first);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if shared.stop.load(Ordering::Relaxed) || last_line.elapsed() > silence_limit {
-                    break;
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    kill(&mut child);
-    let _ = reader.join();
-    printed
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn temperatures_merge_and_dashboard() {
@@ -475,14 +408,14 @@ mod tests {
              echo '0, NVIDIA GeForce RTX 4090, 47, 2048, 24564, 70, 200.5'",
         );
         let shared = shared();
-        let printed = run_child(
-            &shared,
+        let printed = child::run_streaming(
             &smi,
             &[],
             Duration::from_secs(5),
-            &mut |acc: &mut Accumulator, line: &str, _| {
+            &|| shared.stopped(),
+            &mut |line: &str, _| {
                 if let Some(r) = nvidia::parse_smi_line(line) {
-                    acc.push(r);
+                    shared.accumulator().push(r);
                 }
             },
         );
@@ -495,22 +428,43 @@ mod tests {
         assert_eq!(gpus[0].1.memory_used, 2000.0);
     }
 
-    /// A child that stops printing (intel_gpu_top freezing) is killed after the silence limit.
+    /// Through the supervision thread: lines reach the accumulator, and stop ends it.
     #[test]
-    fn silent_child_is_restarted() {
+    fn supervised_tool_feeds_the_accumulator() {
         let dir = tempfile::tempdir().unwrap();
-        let tool = fake_tool(dir.path(), "intel_gpu_top", "echo '['\nexec sleep 60");
-        let shared = shared();
-        let started = Instant::now();
-        let printed = run_child(
-            &shared,
-            &tool,
-            &[],
-            Duration::from_millis(700),
-            &mut |_: &mut Accumulator, _: &str, _| {},
+        let pid_file = dir.path().join("pid");
+        let smi = fake_tool(
+            dir.path(),
+            "nvidia-smi",
+            &format!(
+                "echo $$ > {}\n\
+                 echo '0, NVIDIA GeForce RTX 4090, 45, 1024, 24564, 50, 100.5'\n\
+                 exec sleep 60",
+                pid_file.display()
+            ),
         );
-        assert!(printed);
-        assert!(started.elapsed() < Duration::from_secs(10));
+        let shared = shared();
+        spawn_supervised(&shared, smi, Vec::new(), |acc, line, _| {
+            if let Some(r) = nvidia::parse_smi_line(line) {
+                acc.push(r);
+            }
+        });
+        let started = Instant::now();
+        while shared.accumulator().is_empty() && started.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        shared.stop.store(true, Ordering::Relaxed);
+        let gpus = shared.accumulator().current(60000);
+        assert_eq!(gpus[0].1.name, "GeForce RTX 4090");
+        assert_eq!(gpus[0].1.usage, 50.0);
+        // Stopped means killed and reaped (a zombie keeps its /proc entry).
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let proc_entry = Path::new("/proc").join(pid.trim());
+        let stopping = Instant::now();
+        while proc_entry.exists() && stopping.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!proc_entry.exists(), "the tool outlived its stop");
     }
 
     #[test]

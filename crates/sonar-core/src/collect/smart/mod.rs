@@ -1,12 +1,11 @@
 //! S.M.A.R.T.: smartctl's JSON output parsed into the hub's SmartData (response key 5, keyed by
 //! serial number), and a runner that scans and queries devices off the caller's thread.
 
-pub mod json;
 pub mod runner;
 
+use crate::json::{Json, Mismatch};
 use crate::units::parse_go_uint;
 use crate::value::{Key, MapBuilder, Value};
-use json::{Json, Mismatch};
 
 /// One attribute row (`SmartAttribute`). NVMe and SCSI fill only name and raw value.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -3,13 +3,12 @@
 //! refresh runs on its own thread, so a slow or hung disk never holds up a request.
 
 use super::{parse_document, parse_output, parse_scan, smart_map_value, Parser, SmartData};
+use crate::collect::child::run_with_timeout;
 use crate::roots::Roots;
 use crate::settings::split_list;
 use crate::value::{Key, Value};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -162,47 +161,6 @@ pub fn find_smartctl(path_var: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// Output of a finished command; None when it could not start or ran past `timeout` (killed).
-pub struct Finished {
-    pub code: Option<i32>,
-    pub stdout: String,
-}
-
-pub fn run_with_timeout(program: &Path, args: &[String], timeout: Duration) -> Option<Finished> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    // Read on a thread so a large document never fills the pipe while we wait.
-    let mut pipe = child.stdout.take()?;
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    let stdout = reader.join().unwrap_or_default();
-    let status = status?;
-    Some(Finished {
-        code: status.code(),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-    })
 }
 
 /// The arguments for one device. `-d` is left out for scsi/ata types, which scans misreport

@@ -1,5 +1,8 @@
-//! Just enough JSON for smartctl's `--json` output (no serde offline). Numbers keep their text so
-//! integer fields are checked the way Go's decoder checks them (range, no fraction).
+//! The JSON the tools we run print: smartctl's `--json` documents (SMART) and intel_gpu_top's
+//! `-J` periods (GPU). A small reader with Go `encoding/json` manners rather than serde_json:
+//! members stay in document order (intel_gpu_top's engine order is the order we send), names
+//! also match ASCII case-insensitively as Go's decoder does, and numbers keep their text so
+//! integer fields are checked the way Go checks them (range, no fraction).
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
