@@ -154,6 +154,24 @@ describe('doctor on this machine', () => {
     expect(report.exitCode).toBe(1)
   })
 
+  // The doctor had its own boolean reading (1/yes/on were true) while the core took only "true".
+  it('skip_gpu_1: the doctor reads SKIP_GPU as the core does — an error, not "disabled"', async () => {
+    const { get, report } = await doctor({ SKIP_GPU: '1' })
+    expect(get('core', 'collector settings')).toMatchObject({
+      status: 'fail',
+      message: 'SKIP_GPU: "1" is not true or false',
+      fix: 'set SKIP_GPU correctly, e.g. SKIP_GPU=true',
+    })
+    expect(report.checks.filter((c) => c.group === 'gpu' && c.status === 'skip' && /disabled/.test(c.message))).toEqual([])
+    expect(report.exitCode).toBe(1)
+  })
+
+  it('a setting the agent refuses fails with the reason and "remove" as the fix', async () => {
+    const { get } = await doctor({ SENSORS_TIMEOUT: '2s' })
+    expect(get('core', 'collector settings')).toMatchObject({ status: 'fail', fix: 'remove SENSORS_TIMEOUT' })
+    expect(get('core', 'collector settings').message).toMatch(/^SENSORS_TIMEOUT: "2s" is set, but SONAR does not support it: /)
+  })
+
   it('a bad config file and a bad setting are named; KEY is still checked on its own', async () => {
     const dir = tempDir()
     const file = join(dir, 'config.yml')
