@@ -56,119 +56,218 @@ export interface CollectOptions {
   podman?: boolean
 }
 
-/** An item of CombinedData.container (container.Stats, v0.17 shape plus HEAD's b and ports). */
+// BEGIN GENERATED payload interfaces (npm run gen:model, from crates/sonar-core/src/model.rs): do not edit
+
+/**
+ * An item of CombinedData.container (container.Stats, spec §1.7): the v0.17 shape plus HEAD's
+ * `b` and `ports`. Keys 5–8 and 10 are CBOR-only in Go (`json:"-"`); their JSON names serve
+ * the snapshot.
+ */
 export interface ContainerJson {
   n: string
-  /** % of the whole host */ c: number
-  /** MiB */ m: number
-  /** MiB/s */ ns: number
-  /** MiB/s */ nr: number
-  /** 0 none, 1 starting, 2 healthy, 3 unhealthy (CBOR-only in Go) */ health: number
-  /** cleaned status text, e.g. "Up an hour" */ status: string
-  /** 12-character short id */ id: string
+  /** % of the whole host, 2 dp */
+  c: number
+  /** MiB, 2 dp */
+  m: number
+  /** MiB/s, 2 dp */
+  ns: number
+  /** MiB/s, 2 dp */
+  nr: number
+  /** 0 none, 1 starting, 2 healthy, 3 unhealthy */
+  health: number
+  /** cleaned status text, e.g. "Up an hour" */
+  status: string
+  /** 12-character short id */
+  id: string
   image: string
-  /** [sent, received] bytes/s */ b?: [number, number]
-  /** e.g. "80, 127.0.0.1:8080" */ ports: string
+  /** [sent, received] bytes/s */
+  b?: [number, number]
+  /** e.g. "80, 127.0.0.1:8080" */
+  ports: string
 }
 
+/** A filesystem of `Stats.efs` (FsStats). */
 export interface FsStatsJson {
-  /** GiB */ d: number
-  /** GiB */ du: number
-  /** MiB/s */ r: number
-  /** MiB/s */ w: number
-  /** bytes/s */ rb?: number
-  /** bytes/s */ wb?: number
+  /** GiB */
+  d: number
+  /** GiB */
+  du: number
+  /** MiB/s */
+  r: number
+  /** MiB/s */
+  w: number
+  /** bytes/s */
+  rb?: number
+  /** bytes/s */
+  wb?: number
   /** [read-time %, write-time %, util %, r_await ms, w_await ms, weighted-io %] */
-  dios?: number[]
+  dios?: [number, number, number, number, number, number]
 }
 
+/** A GPU of `Stats.g` (spec §1.6). */
 export interface GpuDataJson {
-  /** display name ("<name> <id>" when several GPUs share one) */ n: string
-  /** "MB" as the vendor reports it (NVIDIA: MiB/1.024, AMD/Intel: MiB) */ mu?: number
-  /** "MB" */ mt?: number
-  /** busy %, mean since the last request with this cache time (omitted at 0) */ u?: number
-  /** W, mean */ p?: number
-  /** Intel: busy % by engine class ("Render/3D", "Video", …) */ e?: Record<string, number>
-  /** W, Intel package power */ pp?: number
+  /** display name ("<name> <id>" when several GPUs share one) */
+  n: string
+  /** "MB" as the vendor reports it (NVIDIA: MiB/1.024, AMD/Intel: MiB; spec §1.6), 2 dp */
+  mu?: number
+  /** "MB", 2 dp */
+  mt?: number
+  /**
+   * busy %, 2 dp, mean since the last request with this cache time (Intel: the busiest
+   * engine's mean)
+   */
+  u?: number
+  /** W, 2 dp, mean since the last request with this cache time */
+  p?: number
+  /** Intel: busy % by engine class ("Render/3D", "Video", …), 2 dp */
+  e?: Record<string, number>
+  /** W, Intel package power */
+  pp?: number
 }
 
+/** The host's figures of one sample (system.Stats, spec §1.3). */
 export interface StatsJson {
-  /** CPU busy %, all CPUs */ cpu: number
-  /** GiB */ m: number
-  /** GiB */ mu: number
+  /** CPU busy %, all CPUs */
+  cpu: number
+  /** GiB */
+  m: number
+  /** GiB */
+  mu: number
+  /** % */
   mp: number
-  /** GiB */ mb: number
-  /** GiB */ mz?: number
-  /** GiB */ s?: number
-  /** GiB */ su?: number
-  /** GiB */ d: number
-  /** GiB */ du: number
+  /** GiB */
+  mb: number
+  /** GiB */
+  mz?: number
+  /** GiB */
+  s?: number
+  /** GiB */
+  su?: number
+  /** GiB */
+  d: number
+  /** GiB */
+  du: number
+  /** % */
   dp: number
-  /** MiB/s */ dr: number
-  /** MiB/s */ dw: number
-  /** MiB/s */ ns: number
-  /** MiB/s */ nr: number
-  /** °C by sensor name */ t?: Record<string, number>
+  /** MiB/s */
+  dr: number
+  /** MiB/s */
+  dw: number
+  /** MiB/s */
+  ns: number
+  /** MiB/s */
+  nr: number
+  /** °C by sensor name */
+  t?: Record<string, number>
+  /** by extra filesystem name */
   efs?: Record<string, FsStatsJson>
-  /** by GPU id (NVIDIA index, AMD/Intel "cardN", intel_gpu_top "i0") */ g?: Record<string, GpuDataJson>
-  /** [sent, received] bytes/s */ b?: [number, number]
+  /** by GPU id (NVIDIA index, AMD/Intel "cardN", intel_gpu_top "i0") */
+  g?: Record<string, GpuDataJson>
+  /** [sent, received] bytes/s */
+  b?: [number, number]
+  /** 1, 5 and 15 minute load averages */
   la: [number, number, number]
-  /** [percent, state] */ bat?: [number, number]
+  /** [percent, state] */
+  bat?: [number, number]
   /** [up B/s, down B/s, total sent, total received] by interface */
   ni?: Record<string, [number, number, number, number]>
-  /** [read, write] bytes/s */ dio?: [number, number]
-  /** [user, system, iowait, steal, idle] % */ cpub?: number[]
-  /** per-core busy % */ cpus?: number[]
-  dios?: number[]
-  /** RPM by fan name (hwmon chip_label or chip_fanN) */ f?: Record<string, number>
-  /** percent by battery name */ bats?: Record<string, number>
+  /** [read, write] bytes/s */
+  dio?: [number, number]
+  /** [user, system, iowait, steal, idle] % */
+  cpub?: number[]
+  /** per-core busy % */
+  cpus?: number[]
+  /** [read-time %, write-time %, util %, r_await ms, w_await ms, weighted-io %] */
+  dios?: [number, number, number, number, number, number]
+  /** RPM by fan name (hwmon chip_label or chip_fanN) */
+  f?: Record<string, number>
+  /** percent by battery name */
+  bats?: Record<string, number>
 }
 
+/** The host's facts and headline figures (system.Info, spec §1.4). */
 export interface InfoJson {
+  /** hostname */
   h: string
+  /** kernel version */
   k?: string
+  /** physical cores */
   c: number
+  /** logical CPUs */
   t?: number
+  /** CPU model */
   m: string
-  /** seconds */ u: number
+  /** seconds */
+  u: number
+  /** CPU busy % */
   cpu: number
+  /** memory used % */
   mp: number
+  /** root disk used % */
   dp: number
-  /** MiB/s */ b: number
+  /** MiB/s, sent + received */
+  b: number
+  /** agent version */
   v: string
+  /** a Podman engine is monitored */
   p?: boolean
+  /** the busiest GPU's busy % */
   g?: number
+  /** dashboard temperature, °C */
   dt?: number
-  /** 0 Linux, 1 Darwin, 2 Windows, 3 FreeBSD */ os: number
+  /** 0 Linux, 1 Darwin, 2 Windows, 3 FreeBSD */
+  os: number
+  /** legacy 1 minute load average (v0.17 fills it from `la`; HEAD dropped it) */
   l1?: number
+  /** legacy 5 minute load average */
   l5?: number
+  /** legacy 15 minute load average */
   l15?: number
-  /** bytes/s */ bb: number
+  /** bytes/s, sent + received */
+  bb: number
+  /** 1, 5 and 15 minute load averages */
   la: [number, number, number]
-  /** 0 none, 1 SSH, 2 WebSocket */ ct?: number
+  /** 0 none, 1 SSH, 2 WebSocket */
+  ct?: number
+  /** used % by extra filesystem name */
   efs?: Record<string, number>
+  /**
+   * [total, failed] systemd services; set only when there are services (Go sends a
+   * nil slice otherwise)
+   */
   sv?: [number, number]
+  /** same as Stats.bat */
   bat?: [number, number]
 }
 
-/** A systemd unit of CombinedData key 3 (data-model §1.8). */
+/** A systemd service of CombinedData key 3 (spec §1.8); every field is always sent. */
 export interface ServiceJson {
   n: string
-  /** 0 active, 1 inactive, 2 failed, 3 activating, 4 deactivating, 5 reloading */ s: number
-  /** % of all CPUs, averaged over the refresh period */ c: number
-  /** bytes */ m: number
-  /** bytes */ mp: number
-  /** 0 dead, 1 running, 2 exited, 3 failed, 4 unknown */ ss: number
-  /** % */ cp: number
+  /** 0 active, 1 inactive, 2 failed, 3 activating, 4 deactivating, 5 reloading */
+  s: number
+  /** % of all logical CPUs, averaged over the last refresh period */
+  c: number
+  /** bytes */
+  m: number
+  /** bytes, peak */
+  mp: number
+  /** 0 dead, 1 running, 2 exited, 3 failed, 4 unknown */
+  ss: number
+  /** %, peak */
+  cp: number
 }
 
+/** The answer to GetData (spec §1.1). */
 export interface CombinedDataJson {
   stats: StatsJson
   info: InfoJson
+  /** null when no container engine answered */
   container: ContainerJson[] | null
-  /** only on 60000 ms samples right after a systemd refresh */
+  /** systemd services: only on 60000 ms samples right after a systemd refresh */
   systemd?: ServiceJson[]
 }
+
+// END GENERATED payload interfaces
 
 export interface SystemdStatus {
   /** disabled: SKIP_SYSTEMD or not Linux; starting: no refresh finished yet */

@@ -72,6 +72,13 @@ describe('dev hub payload decoding', () => {
     expect('details' in decoded.data).toBe(false)
   })
 
+  it('checks the types the core declares: integer counters, fixed-size arrays', () => {
+    const fraction = decodeCombinedData(wire(new Map<number, unknown>([[0, new Map([[31, new Map([['eth0', [1, 2.5, 3, 4]]])]])]])))
+    expect(fraction).toEqual({ ok: false, message: expect.stringMatching(/key 0 \(stats\) → 31 \(ni\) → eth0 → 1 must be an unsigned integer/) })
+    const short = decodeCombinedData(wire(new Map<number, unknown>([[0, new Map([[35, [1, 2, 3]]])]])))
+    expect(short).toEqual({ ok: false, message: expect.stringMatching(/35 \(dios\) must hold 6 values/) })
+  })
+
   it('refuses a wrongly typed value with a message naming the key, as a Go hub fails the whole message', () => {
     const bad = decodeCombinedData(wire(new Map<number, unknown>([[0, new Map([[0, 'high']])], [1, new Map()]])))
     expect(bad).toEqual({ ok: false, message: expect.stringMatching(/key 0 \(stats\) → 0 \(cpu\) must be a number/) })

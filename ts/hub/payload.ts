@@ -1,13 +1,15 @@
 /**
  * CombinedData as an agent sends it (integer-keyed CBOR maps, spec data-model.md §1) → the JSON
- * names of index.d.ts, plus `services` from key 3 (§1.8). The one key→name table of the hub side.
+ * names of index.d.ts, with key 3 (§1.8) as `services`. The keys, names and types come from the
+ * core's own declaration (model.generated.ts, `npm run gen:model`); only Details (key 4, which
+ * HEAD agents send and this core does not) is declared here.
  *
  * Like the Go hub: unknown keys are dropped, a value of the wrong type rejects the whole payload
  * (with a message naming the key), and fields an agent left out take Go's zero value.
  */
 import { z } from 'zod'
-import type { CombinedDataJson, InfoJson } from '../../index.js'
-import type { ServiceJson } from './store.js'
+import type { CombinedDataJson, InfoJson, ServiceJson } from '../../index.js'
+import { PAYLOAD_FIELDS, type PayloadName, type WireType } from './model.generated.js'
 
 type Field = readonly [name: string, schema: z.ZodType]
 type Table = Readonly<Record<number, Field>>
@@ -18,8 +20,6 @@ const text = z.string({ error: 'must be a text string' })
 const bool = z.boolean({ error: 'must be a boolean' })
 /** Go decodes both a byte string and an array of integers into byte arrays/slices. */
 const byteList = z.union([z.instanceof(Uint8Array).transform((b) => [...b]), z.array(uint)], { error: 'must be a byte string or an array of integers' })
-const numList = z.array(num, { error: 'must be an array of numbers' })
-const tuple = (n: number) => numList.refine((a) => a.length === n, `must hold ${n} numbers`)
 /** CBOR maps come as Maps (text keys here); z.record would not see them. */
 const textMap = <T extends z.ZodType>(value: T) =>
   z.map(text, value, { error: 'must be a map with text keys' }).transform((m) => Object.fromEntries(m) as Record<string, z.output<T>>)
@@ -43,117 +43,111 @@ function struct(table: Table, defaults: Record<string, unknown>): z.ZodType<Reco
   })
 }
 
-const FS_STATS = struct(
-  { 0: ['d', num], 1: ['du', num], 2: ['r', num], 3: ['w', num], 6: ['rb', num], 7: ['wb', num], 8: ['dios', numList] },
-  { d: 0, du: 0, r: 0, w: 0 },
-)
+/** What a value of the type must be, for messages. */
+function noun(type: WireType): string {
+  switch (type.kind) {
+    case 'float':
+      return 'a number'
+    case 'uint':
+      return 'an unsigned integer'
+    case 'text':
+      return 'a text string'
+    case 'bool':
+      return 'a boolean'
+    case 'bytes':
+      return 'a byte string or an array of integers'
+    case 'tuple':
+    case 'list':
+      return type.of.kind === 'float' ? 'an array of numbers' : type.of.kind === 'uint' ? 'an array of integers' : 'an array'
+    case 'map':
+      return 'a map with text keys'
+    case 'struct':
+      return 'a map with integer keys'
+    case 'nullable':
+      return `${noun(type.of)} or null`
+  }
+}
 
-const GPU = struct(
-  { 0: ['n', text], 1: ['mu', num], 2: ['mt', num], 3: ['u', num], 4: ['p', num], 5: ['e', textMap(num)], 6: ['pp', num] },
-  { n: '' },
-)
+/** The decoder of a wire type: the Go hub's rules, the messages naming what was expected. */
+function decoder(type: WireType, expected = `must be ${noun(type)}`): z.ZodType {
+  switch (type.kind) {
+    case 'float':
+      return num
+    case 'uint':
+      return uint
+    case 'text':
+      return text
+    case 'bool':
+      return bool
+    case 'bytes':
+      return byteList
+    case 'tuple': {
+      const { len } = type
+      return z.array(decoder(type.of), { error: expected }).refine((a) => a.length === len, `must hold ${len} values`)
+    }
+    case 'list':
+      return z.array(decoder(type.of), { error: expected })
+    case 'map':
+      return textMap(decoder(type.of))
+    case 'struct':
+      return payload(type.name)
+    case 'nullable':
+      return decoder(type.of, expected).nullable()
+  }
+}
 
-const STATS = struct(
-  {
-    0: ['cpu', num],
-    2: ['m', num],
-    3: ['mu', num],
-    4: ['mp', num],
-    5: ['mb', num],
-    6: ['mz', num],
-    7: ['s', num],
-    8: ['su', num],
-    9: ['d', num],
-    10: ['du', num],
-    11: ['dp', num],
-    12: ['dr', num],
-    13: ['dw', num],
-    16: ['ns', num],
-    17: ['nr', num],
-    20: ['t', textMap(num)],
-    21: ['efs', textMap(FS_STATS)],
-    22: ['g', textMap(GPU)],
-    26: ['b', tuple(2)],
-    28: ['la', tuple(3)],
-    29: ['bat', byteList],
-    31: ['ni', textMap(tuple(4))],
-    32: ['dio', tuple(2)],
-    33: ['cpub', numList],
-    34: ['cpus', byteList],
-    35: ['dios', numList],
-    36: ['f', textMap(uint)],
-    37: ['bats', textMap(uint)],
-  },
-  { cpu: 0, m: 0, mu: 0, mp: 0, mb: 0, d: 0, du: 0, dp: 0, dr: 0, dw: 0, ns: 0, nr: 0, la: [0, 0, 0] },
-)
+/** Go's zero value of a field the agent left out. */
+function zero(type: WireType): unknown {
+  switch (type.kind) {
+    case 'float':
+    case 'uint':
+      return 0
+    case 'text':
+      return ''
+    case 'bool':
+      return false
+    case 'bytes':
+      return Array<number>(type.len ?? 0).fill(0)
+    case 'tuple':
+      return Array.from({ length: type.len }, () => zero(type.of))
+    case 'list':
+      return []
+    case 'map':
+      return {}
+    case 'struct':
+      return payload(type.name).parse(new Map())
+    case 'nullable':
+      return null
+  }
+}
 
-const INFO = struct(
-  {
-    0: ['h', text],
-    1: ['k', text],
-    2: ['c', uint],
-    3: ['t', uint],
-    4: ['m', text],
-    5: ['u', uint],
-    6: ['cpu', num],
-    7: ['mp', num],
-    8: ['dp', num],
-    9: ['b', num],
-    10: ['v', text],
-    11: ['p', bool],
-    12: ['g', num],
-    13: ['dt', num],
-    14: ['os', uint],
-    15: ['l1', num],
-    16: ['l5', num],
-    17: ['l15', num],
-    18: ['bb', uint],
-    19: ['la', tuple(3)],
-    20: ['ct', uint],
-    21: ['efs', textMap(num)],
-    22: ['sv', z.array(uint, { error: 'must be an array of integers' }).length(2, 'must hold [total, failed]')],
-    23: ['bat', byteList],
-  },
-  { h: '', c: 0, m: '', u: 0, cpu: 0, mp: 0, dp: 0, b: 0, v: '', os: 0, bb: 0, la: [0, 0, 0] },
-)
+function table(name: PayloadName): Table {
+  return Object.fromEntries(PAYLOAD_FIELDS[name].map((f) => [f.key, [f.name, decoder(f.type)] as const]))
+}
+
+/** The fields an agent always sends: absent, they take Go's zero value. */
+function defaults(name: PayloadName): Record<string, unknown> {
+  return Object.fromEntries(PAYLOAD_FIELDS[name].filter((f) => !f.optional).map((f) => [f.name, zero(f.type)]))
+}
+
+const decoders = new Map<PayloadName, z.ZodType<Record<string, unknown>>>()
+
+function payload(name: PayloadName): z.ZodType<Record<string, unknown>> {
+  let schema = decoders.get(name)
+  if (!schema) {
+    schema = struct(table(name), defaults(name))
+    decoders.set(name, schema)
+  }
+  return schema
+}
 
 /** HEAD agents move host facts to Details (CombinedData key 4); the page still wants them in info. */
 const DETAILS = struct({ 0: ['h', text], 1: ['k', text], 2: ['c', uint], 3: ['t', uint], 4: ['m', text], 5: ['os', uint] }, {})
 
-const CONTAINER = struct(
-  {
-    0: ['n', text],
-    1: ['c', num],
-    2: ['m', num],
-    3: ['ns', num],
-    4: ['nr', num],
-    5: ['health', uint],
-    6: ['status', text],
-    7: ['id', text],
-    8: ['image', text],
-    9: ['b', tuple(2)],
-    10: ['ports', text],
-  },
-  { n: '', c: 0, m: 0, ns: 0, nr: 0, health: 0, status: '', id: '', image: '', ports: '' },
-)
+const COMBINED = struct({ ...table('CombinedData'), 4: ['details', DETAILS] }, defaults('CombinedData'))
 
-const SERVICE = struct(
-  { 0: ['n', text], 1: ['s', uint], 2: ['c', num], 3: ['m', uint], 4: ['mp', uint], 5: ['ss', uint], 6: ['cp', num] },
-  { n: '', s: 0, c: 0, m: 0, mp: 0, ss: 0, cp: 0 },
-)
-
-const COMBINED = struct(
-  {
-    0: ['stats', STATS],
-    1: ['info', INFO],
-    2: ['container', z.array(CONTAINER, { error: 'must be an array or null' }).nullable()],
-    3: ['services', z.array(SERVICE, { error: 'must be an array' })],
-    4: ['details', DETAILS],
-  },
-  { stats: STATS.parse(new Map()), info: INFO.parse(new Map()), container: null },
-)
-
-export type HubPayload = CombinedDataJson & { services?: ServiceJson[] }
+/** The store and the page call the systemd list (JSON name `systemd`) `services`. */
+export type HubPayload = Omit<CombinedDataJson, 'systemd'> & { services?: ServiceJson[] }
 
 export type DecodeResult = { ok: true; data: HubPayload } | { ok: false; message: string }
 
@@ -164,9 +158,9 @@ export function decodeCombinedData(value: unknown): DecodeResult {
     const problems = parsed.error.issues.map((issue) => (issue.path.length ? `key ${issue.path.map(String).join(' → ')} ${issue.message}` : issue.message))
     return { ok: false, message: `bad CombinedData: ${problems.slice(0, 3).join('; ')}` }
   }
-  const { details, ...rest } = parsed.data as Record<string, unknown> & { details?: Record<string, unknown> }
-  // The table's names are index.d.ts's: checked against the native core's own JSON in test/hub-payload.test.ts.
-  const data = rest as unknown as HubPayload
+  const { details, systemd, ...rest } = parsed.data as Record<string, unknown> & { details?: Record<string, unknown> }
+  // The table's names are index.d.ts's (both generated from the core; its own JSON is checked in test/hub-payload.test.ts).
+  const data = (systemd === undefined ? rest : { ...rest, services: systemd }) as unknown as HubPayload
   if (details) fillFromDetails(data.info, details)
   return { ok: true, data }
 }

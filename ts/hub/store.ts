@@ -3,18 +3,10 @@
  * (ts/hub/hub.ts) writes it; the web side (ts/hub/web/) reads it and listens for changes. In-memory
  * only — the dev hub is a demo and test tool, not a database.
  */
-import type { CombinedDataJson } from '../../index.js'
+import type { CombinedDataJson, ServiceJson } from '../../index.js'
 
 /** A systemd unit as the hub receives it (data-model §1.8, JSON names). */
-export interface ServiceJson {
-  n: string
-  /** 0 active, 1 inactive, 2 failed, 3 activating, 4 deactivating, 5 reloading */ s: number
-  /** % */ c: number
-  /** bytes */ m: number
-  /** bytes */ mp: number
-  /** 0 dead, 1 running, 2 exited, 3 failed, 4 unknown */ ss: number
-  /** % */ cp: number
-}
+export type { ServiceJson }
 
 /** One GetData answer, with the field names of index.d.ts (CombinedDataJson) plus services. */
 export interface HubSample {

@@ -142,13 +142,10 @@ impl Agent {
         let fans = self.fans.sample();
         let battery = self.battery.sample();
         let load_avg = system::load_avg(&self.settings.roots);
-        let containers = input.containers.as_ref().map(|list| {
-            self.containers
-                .sample_engines(ct, now, list, input.podman)
-                .iter()
-                .map(|c| c.to_value())
-                .collect()
-        });
+        let containers = input
+            .containers
+            .as_ref()
+            .map(|list| self.containers.sample_engines(ct, now, list, input.podman));
 
         // Services go out with the hub's normal 60 s tick only (spec §3.8); they are refreshed on
         // their own thread and only read here.
@@ -223,7 +220,9 @@ impl Agent {
             gpu_pct: gpu.max_usage(),
             dashboard_temp: temps.dashboard,
             os: current_os(),
-            load_avg_legacy: load_avg,
+            load_avg_1: load_avg[0],
+            load_avg_5: load_avg[1],
+            load_avg_15: load_avg[2],
             load_avg,
             bandwidth_bytes: stats.bandwidth[0].saturating_add(stats.bandwidth[1]),
             connection_type: self.connection_type,

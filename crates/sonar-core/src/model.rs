@@ -1,9 +1,16 @@
-//! CombinedData as the v0.17 Go agent sends it (plus HEAD-only keys, which v0.17 hubs ignore),
-//! and its conversion into the document tree with the exact keys and omission rules of
-//! shared/spec/data-model.md §1.
+//! CombinedData as the v0.17 Go agent sends it (plus HEAD-only keys, which v0.17 hubs ignore):
+//! every payload struct declared once, with the CBOR keys, JSON names and omission rules of
+//! shared/spec/data-model.md §1. The encoder and the schema that index.d.ts and the dev hub's
+//! key table are generated from (`npm run gen:model`) both come from these tables.
 
-use crate::collect::gpu::GpuData;
-use crate::value::{Key, MapBuilder, Value};
+pub mod declare;
+pub mod schema;
+pub mod wire;
+
+use crate::value::Value;
+use declare::payload;
+use schema::StructSchema;
+use wire::Ty;
 
 /// The protocol version we report: hub UIs gate features on it (spec protocol.md §6).
 pub const AGENT_VERSION: &str = "0.17.0";
@@ -26,265 +33,234 @@ pub fn current_os() -> u8 {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CombinedData {
-    pub stats: Stats,
-    pub info: Info,
-    /// Container items, already in tree form; `None` (no engine) is sent as CBOR null.
-    pub containers: Option<Vec<Value>>,
-    /// systemd services (key 3), sent on 60000 ms answers once per refresh; omitted when `None`.
-    pub services: Option<Vec<Value>>,
+/// Every payload struct, in the order of index.d.ts.
+pub fn schema() -> Vec<StructSchema> {
+    vec![
+        ContainerStats::schema(),
+        FsStats::schema(),
+        GpuData::schema(),
+        Stats::schema(),
+        Info::schema(),
+        Service::schema(),
+        CombinedData::schema(),
+    ]
 }
 
-/// One item of `CombinedData.container` (container.Stats, spec §1.7).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ContainerStats {
-    pub name: String,
-    /// % of the whole host, 2 dp.
-    pub cpu: f64,
-    /// MiB, 2 dp.
-    pub mem: f64,
-    /// MiB/s, 2 dp.
-    pub net_sent: f64,
-    pub net_recv: f64,
-    /// 0 none, 1 starting, 2 healthy, 3 unhealthy.
-    pub health: u8,
-    pub status: String,
-    /// 12-character short id.
-    pub id: String,
-    pub image: String,
-    /// [sent, received] B/s.
-    pub bandwidth: [u64; 2],
-    /// e.g. "80, 127.0.0.1:8080".
-    pub ports: String,
-}
-
-/// Values of `Stats.efs` (FsStats).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FsStats {
-    pub disk_total: f64,
-    pub disk_used: f64,
-    pub read_ps: f64,
-    pub write_ps: f64,
-    pub read_bytes: u64,
-    pub write_bytes: u64,
-    pub io_stats: [f64; 6],
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Stats {
-    pub cpu: f64,
-    pub mem: f64,
-    pub mem_used: f64,
-    pub mem_pct: f64,
-    pub mem_buff_cache: f64,
-    pub mem_zfs_arc: f64,
-    pub swap: f64,
-    pub swap_used: f64,
-    pub disk_total: f64,
-    pub disk_used: f64,
-    pub disk_pct: f64,
-    pub disk_read_ps: f64,
-    pub disk_write_ps: f64,
-    pub net_sent: f64,
-    pub net_recv: f64,
-    pub temperatures: Vec<(String, f64)>,
-    pub extra_fs: Vec<(String, FsStats)>,
-    /// Key 22: GPU id → GPU.
-    pub gpus: Vec<(String, GpuData)>,
-    pub bandwidth: [u64; 2],
-    pub load_avg: [f64; 3],
-    pub battery: [u8; 2],
-    pub interfaces: Vec<(String, [u64; 4])>,
-    pub disk_io: [u64; 2],
-    pub cpu_breakdown: Vec<f64>,
-    pub cpu_cores: Vec<u8>,
-    pub disk_io_stats: [f64; 6],
-    pub batteries: Vec<(String, u8)>,
-    /// HEAD key 36: fan name → RPM.
-    pub fans: Vec<(String, u16)>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Info {
-    pub hostname: String,
-    pub kernel: String,
-    pub cores: u64,
-    pub threads: u64,
-    pub cpu_model: String,
-    pub uptime: u64,
-    pub cpu: f64,
-    pub mem_pct: f64,
-    pub disk_pct: f64,
-    /// MiB/s, sent + received.
-    pub bandwidth: f64,
-    pub agent_version: String,
-    pub podman: bool,
-    pub gpu_pct: f64,
-    pub dashboard_temp: f64,
-    pub os: u8,
-    /// Legacy l1/l5/l15 (v0.17 fills them from `load_avg`; HEAD dropped them).
-    pub load_avg_legacy: [f64; 3],
-    pub load_avg: [f64; 3],
-    pub bandwidth_bytes: u64,
-    pub connection_type: u8,
-    pub extra_fs_pct: Vec<(String, f64)>,
-    /// `[total, failed]` systemd services; `None` when not sent.
-    pub services: Option<[u16; 2]>,
-    pub battery: [u8; 2],
-}
-
-fn text_map<T>(entries: &[(String, T)], f: impl Fn(&T) -> Value) -> Value {
-    Value::Map(
-        entries
-            .iter()
-            .map(|(k, v)| (Key::Text(k.clone()), f(v)))
-            .collect(),
-    )
-}
-
-/// A fixed-size array with `omitzero`: dropped only when every element is zero.
-fn omit_zero_array(b: MapBuilder, key: u64, name: &'static str, v: Value) -> MapBuilder {
-    if v.is_zero_array() {
-        b
-    } else {
-        b.field(key, name, v)
+payload! {
+    /// The answer to GetData (spec §1.1).
+    pub struct CombinedData => "CombinedDataJson" {
+        pub stats: Stats = 0 "stats",
+        pub info: Info = 1 "info",
+        /// null when no container engine answered
+        pub containers: Option<Vec<ContainerStats>> = 2 "container",
+        /// systemd services: only on 60000 ms samples right after a systemd refresh
+        pub services: Option<Vec<Value>> = 3 "systemd" omitempty => Ty::list(Ty::Struct("Service")),
     }
 }
 
-impl ContainerStats {
-    /// v0.17 keys 0–8 always (the Go struct has no omitempty there), HEAD's 9 omitzero and 10
-    /// always. Keys 5–8 and 10 are CBOR-only in Go (`json:"-"`); the JSON names here serve the
-    /// snapshot.
-    pub fn to_value(&self) -> Value {
-        let b = MapBuilder::new()
-            .field(0, "n", Value::Text(self.name.clone()))
-            .field(1, "c", Value::Float(self.cpu))
-            .field(2, "m", Value::Float(self.mem))
-            .field(3, "ns", Value::Float(self.net_sent))
-            .field(4, "nr", Value::Float(self.net_recv))
-            .field(5, "health", Value::UInt(u64::from(self.health)))
-            .field(6, "status", Value::Text(self.status.clone()))
-            .field(7, "id", Value::Text(self.id.clone()))
-            .field(8, "image", Value::Text(self.image.clone()));
-        omit_zero_array(b, 9, "b", Value::uint_array(&self.bandwidth))
-            .field(10, "ports", Value::Text(self.ports.clone()))
-            .build()
+payload! {
+    /// An item of CombinedData.container (container.Stats, spec §1.7): the v0.17 shape plus HEAD's
+    /// `b` and `ports`. Keys 5–8 and 10 are CBOR-only in Go (`json:"-"`); their JSON names serve
+    /// the snapshot.
+    pub struct ContainerStats => "ContainerJson" {
+        pub name: String = 0 "n",
+        /// % of the whole host, 2 dp
+        pub cpu: f64 = 1 "c",
+        /// MiB, 2 dp
+        pub mem: f64 = 2 "m",
+        /// MiB/s, 2 dp
+        pub net_sent: f64 = 3 "ns",
+        /// MiB/s, 2 dp
+        pub net_recv: f64 = 4 "nr",
+        /// 0 none, 1 starting, 2 healthy, 3 unhealthy
+        pub health: u8 = 5 "health",
+        /// cleaned status text, e.g. "Up an hour"
+        pub status: String = 6 "status",
+        /// 12-character short id
+        pub id: String = 7 "id",
+        pub image: String = 8 "image",
+        /// [sent, received] bytes/s
+        pub bandwidth: [u64; 2] = 9 "b" omitzero,
+        /// e.g. "80, 127.0.0.1:8080"
+        pub ports: String = 10 "ports",
     }
 }
 
-impl FsStats {
-    pub fn to_value(&self) -> Value {
-        let b = MapBuilder::new()
-            .field(0, "d", Value::Float(self.disk_total))
-            .field(1, "du", Value::Float(self.disk_used))
-            .field(2, "r", Value::Float(self.read_ps))
-            .field(3, "w", Value::Float(self.write_ps))
-            .field_omit_empty(6, "rb", Value::UInt(self.read_bytes))
-            .field_omit_empty(7, "wb", Value::UInt(self.write_bytes));
-        omit_zero_array(b, 8, "dios", Value::float_array(&self.io_stats)).build()
+payload! {
+    /// A filesystem of `Stats.efs` (FsStats).
+    pub struct FsStats => "FsStatsJson" {
+        /// GiB
+        pub disk_total: f64 = 0 "d",
+        /// GiB
+        pub disk_used: f64 = 1 "du",
+        /// MiB/s
+        pub read_ps: f64 = 2 "r",
+        /// MiB/s
+        pub write_ps: f64 = 3 "w",
+        /// bytes/s
+        pub read_bytes: u64 = 6 "rb" omitempty,
+        /// bytes/s
+        pub write_bytes: u64 = 7 "wb" omitempty,
+        /// [read-time %, write-time %, util %, r_await ms, w_await ms, weighted-io %]
+        pub io_stats: [f64; 6] = 8 "dios" omitzero,
     }
 }
 
-impl Stats {
-    pub fn to_value(&self) -> Value {
-        let mut b = MapBuilder::new()
-            .field(0, "cpu", Value::Float(self.cpu))
-            .field(2, "m", Value::Float(self.mem))
-            .field(3, "mu", Value::Float(self.mem_used))
-            .field(4, "mp", Value::Float(self.mem_pct))
-            .field(5, "mb", Value::Float(self.mem_buff_cache))
-            .field_omit_empty(6, "mz", Value::Float(self.mem_zfs_arc))
-            .field_omit_empty(7, "s", Value::Float(self.swap))
-            .field_omit_empty(8, "su", Value::Float(self.swap_used))
-            .field(9, "d", Value::Float(self.disk_total))
-            .field(10, "du", Value::Float(self.disk_used))
-            .field(11, "dp", Value::Float(self.disk_pct))
-            .field(12, "dr", Value::Float(self.disk_read_ps))
-            .field(13, "dw", Value::Float(self.disk_write_ps))
-            .field(16, "ns", Value::Float(self.net_sent))
-            .field(17, "nr", Value::Float(self.net_recv))
-            .field_omit_empty(20, "t", text_map(&self.temperatures, |&t| Value::Float(t)))
-            .field_omit_empty(21, "efs", text_map(&self.extra_fs, FsStats::to_value))
-            .field_omit_empty(22, "g", text_map(&self.gpus, GpuData::to_value));
-        b = omit_zero_array(b, 26, "b", Value::uint_array(&self.bandwidth));
-        b = b.field(28, "la", Value::float_array(&self.load_avg));
-        b = omit_zero_array(b, 29, "bat", Value::Bytes(self.battery.to_vec()));
-        b = b.field_omit_empty(
-            31,
-            "ni",
-            text_map(&self.interfaces, |v| Value::uint_array(v)),
-        );
-        b = omit_zero_array(b, 32, "dio", Value::uint_array(&self.disk_io));
-        b = b
-            .field_omit_empty(33, "cpub", Value::float_array(&self.cpu_breakdown))
-            .field_omit_empty(34, "cpus", Value::Bytes(self.cpu_cores.clone()));
-        b = omit_zero_array(b, 35, "dios", Value::float_array(&self.disk_io_stats));
-        b = b.field_omit_empty(
-            36,
-            "f",
-            text_map(&self.fans, |&rpm| Value::UInt(rpm as u64)),
-        );
-        b.field_omit_empty(
-            37,
-            "bats",
-            text_map(&self.batteries, |&p| Value::UInt(p as u64)),
-        )
-        .build()
+payload! {
+    /// A GPU of `Stats.g` (spec §1.6).
+    pub struct GpuData => "GpuDataJson" {
+        /// display name ("<name> <id>" when several GPUs share one)
+        pub name: String = 0 "n",
+        /// °C, 2 dp; not sent in `g`: it goes into `Stats.t` under the name
+        pub temperature: f64,
+        /// "MB" as the vendor reports it (NVIDIA: MiB/1.024, AMD/Intel: MiB; spec §1.6), 2 dp
+        pub memory_used: f64 = 1 "mu" omitempty,
+        /// "MB", 2 dp
+        pub memory_total: f64 = 2 "mt" omitempty,
+        /// busy %, 2 dp, mean since the last request with this cache time (Intel: the busiest
+        /// engine's mean)
+        pub usage: f64 = 3 "u" omitempty,
+        /// W, 2 dp, mean since the last request with this cache time
+        pub power: f64 = 4 "p" omitempty,
+        /// Intel: busy % by engine class ("Render/3D", "Video", …), 2 dp
+        pub engines: Vec<(String, f64)> = 5 "e" omitempty,
+        /// W, Intel package power
+        pub power_pkg: f64 = 6 "pp" omitempty,
     }
 }
 
-impl Info {
-    pub fn to_value(&self) -> Value {
-        let mut b = MapBuilder::new()
-            .field(0, "h", Value::Text(self.hostname.clone()))
-            .field_omit_empty(1, "k", Value::Text(self.kernel.clone()))
-            .field(2, "c", Value::UInt(self.cores))
-            .field_omit_empty(3, "t", Value::UInt(self.threads))
-            .field(4, "m", Value::Text(self.cpu_model.clone()))
-            .field(5, "u", Value::UInt(self.uptime))
-            .field(6, "cpu", Value::Float(self.cpu))
-            .field(7, "mp", Value::Float(self.mem_pct))
-            .field(8, "dp", Value::Float(self.disk_pct))
-            .field(9, "b", Value::Float(self.bandwidth))
-            .field(10, "v", Value::Text(self.agent_version.clone()))
-            .field_omit_empty(11, "p", Value::Bool(self.podman))
-            .field_omit_empty(12, "g", Value::Float(self.gpu_pct))
-            .field_omit_empty(13, "dt", Value::Float(self.dashboard_temp))
-            .field(14, "os", Value::UInt(self.os as u64))
-            .field_omit_empty(15, "l1", Value::Float(self.load_avg_legacy[0]))
-            .field_omit_empty(16, "l5", Value::Float(self.load_avg_legacy[1]))
-            .field_omit_empty(17, "l15", Value::Float(self.load_avg_legacy[2]))
-            .field(18, "bb", Value::UInt(self.bandwidth_bytes))
-            .field(19, "la", Value::float_array(&self.load_avg))
-            .field_omit_empty(20, "ct", Value::UInt(self.connection_type as u64))
-            .field_omit_empty(
-                21,
-                "efs",
-                text_map(&self.extra_fs_pct, |&p| Value::Float(p)),
-            );
-        if let Some([total, failed]) = self.services {
-            if total > 0 {
-                b = b.field(22, "sv", Value::uint_array(&[total as u64, failed as u64]));
-            }
-        }
-        omit_zero_array(b, 23, "bat", Value::Bytes(self.battery.to_vec())).build()
+payload! {
+    /// The host's figures of one sample (system.Stats, spec §1.3).
+    pub struct Stats => "StatsJson" {
+        /// CPU busy %, all CPUs
+        pub cpu: f64 = 0 "cpu",
+        /// GiB
+        pub mem: f64 = 2 "m",
+        /// GiB
+        pub mem_used: f64 = 3 "mu",
+        /// %
+        pub mem_pct: f64 = 4 "mp",
+        /// GiB
+        pub mem_buff_cache: f64 = 5 "mb",
+        /// GiB
+        pub mem_zfs_arc: f64 = 6 "mz" omitempty,
+        /// GiB
+        pub swap: f64 = 7 "s" omitempty,
+        /// GiB
+        pub swap_used: f64 = 8 "su" omitempty,
+        /// GiB
+        pub disk_total: f64 = 9 "d",
+        /// GiB
+        pub disk_used: f64 = 10 "du",
+        /// %
+        pub disk_pct: f64 = 11 "dp",
+        /// MiB/s
+        pub disk_read_ps: f64 = 12 "dr",
+        /// MiB/s
+        pub disk_write_ps: f64 = 13 "dw",
+        /// MiB/s
+        pub net_sent: f64 = 16 "ns",
+        /// MiB/s
+        pub net_recv: f64 = 17 "nr",
+        /// °C by sensor name
+        pub temperatures: Vec<(String, f64)> = 20 "t" omitempty,
+        /// by extra filesystem name
+        pub extra_fs: Vec<(String, FsStats)> = 21 "efs" omitempty,
+        /// by GPU id (NVIDIA index, AMD/Intel "cardN", intel_gpu_top "i0")
+        pub gpus: Vec<(String, GpuData)> = 22 "g" omitempty,
+        /// [sent, received] bytes/s
+        pub bandwidth: [u64; 2] = 26 "b" omitzero,
+        /// 1, 5 and 15 minute load averages
+        pub load_avg: [f64; 3] = 28 "la",
+        /// [percent, state]
+        pub battery: [u8; 2] = 29 "bat" omitzero,
+        /// [up B/s, down B/s, total sent, total received] by interface
+        pub interfaces: Vec<(String, [u64; 4])> = 31 "ni" omitempty,
+        /// [read, write] bytes/s
+        pub disk_io: [u64; 2] = 32 "dio" omitzero,
+        /// [user, system, iowait, steal, idle] %
+        pub cpu_breakdown: Vec<f64> = 33 "cpub" omitempty,
+        /// per-core busy %
+        pub cpu_cores: Vec<u8> = 34 "cpus" omitempty,
+        /// [read-time %, write-time %, util %, r_await ms, w_await ms, weighted-io %]
+        pub disk_io_stats: [f64; 6] = 35 "dios" omitzero,
+        /// RPM by fan name (hwmon chip_label or chip_fanN)
+        pub fans: Vec<(String, u16)> = 36 "f" omitempty,
+        /// percent by battery name
+        pub batteries: Vec<(String, u8)> = 37 "bats" omitempty,
     }
 }
 
-impl CombinedData {
-    pub fn to_value(&self) -> Value {
-        let containers = match &self.containers {
-            Some(items) => Value::Array(items.clone()),
-            None => Value::Null,
-        };
-        let mut map = MapBuilder::new()
-            .field(0, "stats", self.stats.to_value())
-            .field(1, "info", self.info.to_value())
-            .field(2, "container", containers);
-        if let Some(services) = &self.services {
-            map = map.field_omit_empty(3, "systemd", Value::Array(services.clone()));
-        }
-        map.build()
+payload! {
+    /// The host's facts and headline figures (system.Info, spec §1.4).
+    pub struct Info => "InfoJson" {
+        /// hostname
+        pub hostname: String = 0 "h",
+        /// kernel version
+        pub kernel: String = 1 "k" omitempty,
+        /// physical cores
+        pub cores: u64 = 2 "c",
+        /// logical CPUs
+        pub threads: u64 = 3 "t" omitempty,
+        /// CPU model
+        pub cpu_model: String = 4 "m",
+        /// seconds
+        pub uptime: u64 = 5 "u",
+        /// CPU busy %
+        pub cpu: f64 = 6 "cpu",
+        /// memory used %
+        pub mem_pct: f64 = 7 "mp",
+        /// root disk used %
+        pub disk_pct: f64 = 8 "dp",
+        /// MiB/s, sent + received
+        pub bandwidth: f64 = 9 "b",
+        /// agent version
+        pub agent_version: String = 10 "v",
+        /// a Podman engine is monitored
+        pub podman: bool = 11 "p" omitempty,
+        /// the busiest GPU's busy %
+        pub gpu_pct: f64 = 12 "g" omitempty,
+        /// dashboard temperature, °C
+        pub dashboard_temp: f64 = 13 "dt" omitempty,
+        /// 0 Linux, 1 Darwin, 2 Windows, 3 FreeBSD
+        pub os: u8 = 14 "os",
+        /// legacy 1 minute load average (v0.17 fills it from `la`; HEAD dropped it)
+        pub load_avg_1: f64 = 15 "l1" omitempty,
+        /// legacy 5 minute load average
+        pub load_avg_5: f64 = 16 "l5" omitempty,
+        /// legacy 15 minute load average
+        pub load_avg_15: f64 = 17 "l15" omitempty,
+        /// bytes/s, sent + received
+        pub bandwidth_bytes: u64 = 18 "bb",
+        /// 1, 5 and 15 minute load averages
+        pub load_avg: [f64; 3] = 19 "la",
+        /// 0 none, 1 SSH, 2 WebSocket
+        pub connection_type: u8 = 20 "ct" omitempty,
+        /// used % by extra filesystem name
+        pub extra_fs_pct: Vec<(String, f64)> = 21 "efs" omitempty,
+        /// [total, failed] systemd services; set only when there are services (Go sends a
+        /// nil slice otherwise)
+        pub services: Option<[u16; 2]> = 22 "sv" omitzero,
+        /// same as Stats.bat
+        pub battery: [u8; 2] = 23 "bat" omitzero,
+    }
+}
+
+payload! {
+    /// A systemd service of CombinedData key 3 (spec §1.8); every field is always sent.
+    pub struct Service => "ServiceJson" {
+        pub name: String = 0 "n",
+        /// 0 active, 1 inactive, 2 failed, 3 activating, 4 deactivating, 5 reloading
+        pub state: u8 = 1 "s",
+        /// % of all logical CPUs, averaged over the last refresh period
+        pub cpu: f64 = 2 "c",
+        /// bytes
+        pub mem: u64 = 3 "m",
+        /// bytes, peak
+        pub mem_peak: u64 = 4 "mp",
+        /// 0 dead, 1 running, 2 exited, 3 failed, 4 unknown
+        pub sub: u8 = 5 "ss",
+        /// %, peak
+        pub cpu_peak: f64 = 6 "cp",
     }
 }

@@ -5,47 +5,9 @@
 //! cache time: a 1 s request never changes what a 60 s request repeats.
 
 use crate::baselines::Baselines;
+pub use crate::model::GpuData;
 use crate::units::two_decimals;
-use crate::value::{Key, MapBuilder, Value};
 use std::collections::HashMap;
-
-/// One GPU as the hub receives it (values of `Stats.g`, spec §1.6).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GpuData {
-    pub name: String,
-    /// °C, 2 dp; not sent in `g`, it goes into `Stats.t` under the name.
-    pub temperature: f64,
-    /// "MB" as the source's vendor defines it (spec §1.6 unit trap), 2 dp.
-    pub memory_used: f64,
-    pub memory_total: f64,
-    /// %, 2 dp, mean over the window (Intel: the busiest engine's mean).
-    pub usage: f64,
-    /// W, 2 dp, mean over the window.
-    pub power: f64,
-    pub power_pkg: f64,
-    /// Intel engine class → busy %, 2 dp.
-    pub engines: Vec<(String, f64)>,
-}
-
-impl GpuData {
-    pub fn to_value(&self) -> Value {
-        let engines = Value::Map(
-            self.engines
-                .iter()
-                .map(|(k, v)| (Key::Text(k.clone()), Value::Float(*v)))
-                .collect(),
-        );
-        MapBuilder::new()
-            .field(0, "n", Value::Text(self.name.clone()))
-            .field_omit_empty(1, "mu", Value::Float(self.memory_used))
-            .field_omit_empty(2, "mt", Value::Float(self.memory_total))
-            .field_omit_empty(3, "u", Value::Float(self.usage))
-            .field_omit_empty(4, "p", Value::Float(self.power))
-            .field_omit_empty(5, "e", engines)
-            .field_omit_empty(6, "pp", Value::Float(self.power_pkg))
-            .build()
-    }
-}
 
 /// One poll of one GPU, as a sampler read it.
 #[derive(Debug, Clone, Default, PartialEq)]

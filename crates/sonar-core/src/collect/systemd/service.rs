@@ -1,7 +1,7 @@
 //! The Service item the hub charts (spec §1.8) and the per-unit trackers behind its CPU figures.
 
+pub use crate::model::Service;
 use crate::units::two_decimals;
-use crate::value::{MapBuilder, Value};
 use std::collections::HashMap;
 
 /// systemd reports "not available" (no cgroup, accounting off) as UINT64_MAX.
@@ -24,35 +24,7 @@ pub struct UnitReading {
     pub exec_main_start_timestamp: u64,
 }
 
-/// One item of CombinedData key 3; every field is always sent.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Service {
-    pub name: String,
-    pub state: u8,
-    /// % of all logical CPUs, averaged over the last refresh period.
-    pub cpu: f64,
-    /// bytes
-    pub mem: u64,
-    pub mem_peak: u64,
-    pub sub: u8,
-    pub cpu_peak: f64,
-}
-
 pub const STATE_FAILED: u8 = 2;
-
-impl Service {
-    pub fn to_value(&self) -> Value {
-        MapBuilder::new()
-            .field(0, "n", Value::Text(self.name.clone()))
-            .field(1, "s", Value::UInt(u64::from(self.state)))
-            .field(2, "c", Value::Float(self.cpu))
-            .field(3, "m", Value::UInt(self.mem))
-            .field(4, "mp", Value::UInt(self.mem_peak))
-            .field(5, "ss", Value::UInt(u64::from(self.sub)))
-            .field(6, "cp", Value::Float(self.cpu_peak))
-            .build()
-    }
-}
 
 /// ActiveState → enum; unknown strings count as inactive (as the Go agent maps them).
 pub fn state_code(active_state: &str) -> u8 {
