@@ -17,7 +17,7 @@ import { loadConfig } from '../ts/config/config.js'
 import { containerSettings } from '../ts/containers/settings.js'
 import { ed25519Blob } from '../ts/identity/keys.js'
 import { loadNative } from '../ts/native.js'
-import { proxySettings } from '../ts/transport/websocket-client.js'
+import { proxySettings } from '../ts/transport/proxy.js'
 
 const EXAMPLE = 'config.example.yml'
 const text = readFileSync(EXAMPLE, 'utf8')

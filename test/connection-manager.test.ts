@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { ConnectionManager, type SshServerLike, type WebSocketLink } from '../ts/transport/connection-manager.js'
-import type { DisconnectInfo } from '../ts/transport/websocket-client.js'
+import type { DisconnectInfo } from '../ts/transport/websocket-connection.js'
 import { silentLogger } from '../ts/log.js'
 import { createPrivateKey } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'

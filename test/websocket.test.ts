@@ -17,14 +17,9 @@ import { loadConfig } from '../ts/config/config.js'
 import { Dispatcher } from '../ts/dispatch.js'
 import { createLogger, silentLogger } from '../ts/log.js'
 import { decodeRequest, encodeRequest } from '../ts/protocol/envelope.js'
-import {
-  agentConnectUrl,
-  bypassesProxy,
-  proxyForUrl,
-  proxySettings,
-  WebSocketClient,
-  websocketProtocol,
-} from '../ts/transport/websocket-client.js'
+import { agentConnectUrl, websocketProtocol } from '../ts/transport/hub-url.js'
+import { bypassesProxy, proxyForUrl, proxySettings } from '../ts/transport/proxy.js'
+import { WebSocketClient } from '../ts/transport/websocket-client.js'
 import { Actions, dataPayloadBytes, HUB_ROUTES, TestHub, type HubConnection } from './hub/test-hub.js'
 import { startConnectProxy, type ConnectProxy } from './helpers/connect-proxy.js'
 

@@ -15,7 +15,8 @@ import { HealthFile, healthFilePath } from './health.js'
 import type { Logger } from './log.js'
 import type { BackoffOptions } from './transport/backoff.js'
 import { ConnectionManager, type SshServerFactory } from './transport/connection-manager.js'
-import { proxySettings, WebSocketClient } from './transport/websocket-client.js'
+import { hubDialSettings } from './transport/hub-dial.js'
+import { WebSocketClient } from './transport/websocket-client.js'
 
 export interface AgentOptions {
   config: AgentConfig
@@ -87,15 +88,10 @@ export class Agent {
       const env = options.env ?? process.env
       this.websocket = new WebSocketClient({
         hubUrl: config.hubUrl,
-        token: config.token,
         ...(config.hubFlavor ? { hubFlavor: config.hubFlavor } : {}),
-        protocolVersion: collector.agentVersion,
-        userAgent: options.userAgent,
+        ...hubDialSettings(config, env, { token: config.token, protocolVersion: collector.agentVersion, userAgent: options.userAgent }),
         dispatcher: this.dispatcher,
         logger: logger.child('websocket'),
-        ...(config.caCertFile ? { caCertFile: config.caCertFile } : {}),
-        tlsInsecureSkipVerify: config.tlsInsecureSkipVerify,
-        proxy: proxySettings((name) => config.setting(name) ?? env[name]),
         ...tuning,
       })
     } else if (config.hubUrl) {

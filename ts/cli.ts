@@ -1,13 +1,9 @@
 /** The `sonar-agent` command line: picks the command and maps errors to exit statuses. */
-import { createRequire } from 'node:module'
-import { z } from 'zod'
 import { openCollector, SettingError } from './collector.js'
 import { NativeLoadError } from './native.js'
 import { UsageError } from './commands/usage.js'
 import { ConfigError } from './config/config.js'
-
-const require = createRequire(import.meta.url)
-export const packageVersion = z.object({ version: z.string() }).parse(require('../package.json')).version
+import { packageVersion } from './package-version.js'
 
 export const USAGE = `Usage: sonar-agent <command> [options]
 

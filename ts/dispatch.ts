@@ -10,11 +10,11 @@
 import { handleContainerInfo, handleContainerLogs, type ContainerActions } from './handlers/containers.js'
 import { handleGetData, type ContainerSource, type DataCollector } from './handlers/data.js'
 import { refuseExtension } from './handlers/extensions.js'
-import { UNSUPPORTED_OVER_SSH, handleCheckFingerprint, type FingerprintDeps, type VerifySignature } from './handlers/fingerprint.js'
+import { UNSUPPORTED_OVER_SSH, handleCheckFingerprint, type FingerprintDeps, type FingerprintSources, type VerifySignature } from './handlers/fingerprint.js'
 import { errorResult, type HandlerResult } from './handlers/handler.js'
 import { handleGetSmartData, type SmartSource } from './handlers/smart.js'
 import { handleGetSystemdInfo, type SystemdSource } from './handlers/systemd.js'
-import { verifyTokenSignature, type HubKey } from './identity/keys.js'
+import { verifyTokenSignature } from './identity/keys.js'
 import type { Logger } from './log.js'
 import { Action, actionName, isExtensionAction, isKnownAction, parseActionData } from './protocol/actions.js'
 import { ProtocolError, decodeRequest, encodeLegacyPayload, encodeResponse, type HubRequest } from './protocol/envelope.js'
@@ -32,7 +32,7 @@ export interface DispatchResult {
   close?: { reason: string }
 }
 
-export interface DispatcherDeps {
+export interface DispatcherDeps extends FingerprintSources {
   collector: DataCollector
   /** the container engines (GetData key 2, logs, inspect); absent: DOCKER_HOST set but empty */
   containers?: ContainerSource & ContainerActions
@@ -40,15 +40,7 @@ export interface DispatcherDeps {
   smart?: SmartSource
   /** GetSystemdInfo; undefined when SKIP_SYSTEMD=true */
   systemd?: SystemdSource
-  keys: () => readonly HubKey[]
-  token: () => string | undefined
-  fingerprint: () => string
-  hostname: () => string
-  listenPort: () => string
-  systemName: () => string | undefined
   logger: Logger
-  /** each time a hub signature verifies on a WebSocket connection */
-  onVerified?: () => void
   /** signature check; defaults to identity/keys.ts verifyTokenSignature (tests inject their own) */
   verify?: VerifySignature
 }

@@ -4,7 +4,7 @@
  * missing (addon, settings, KEY/TOKEN, a hub it cannot reach without an SSH fallback), else 0.
  */
 import { parseArgs } from 'node:util'
-import { packageVersion } from '../cli.js'
+import { packageVersion } from '../package-version.js'
 import { RUN_FLAG_OPTIONS, runFlagsFrom } from './run.js'
 import { runDoctor, type DoctorOptions } from '../doctor/doctor.js'
 import { renderJson, renderText } from '../doctor/report.js'

@@ -5,7 +5,7 @@
  */
 import { cpus, hostname } from 'node:os'
 import { parseArgs } from 'node:util'
-import { packageVersion } from '../cli.js'
+import { packageVersion } from '../package-version.js'
 import { openCollector } from '../collector.js'
 import { coreSettingNames } from '../config/catalog.js'
 import { loadConfig, type CliFlags } from '../config/config.js'

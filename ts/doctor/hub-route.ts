@@ -1,20 +1,19 @@
 /**
- * The hub's agent-connect route, dialled as the agent dials it (same URL, headers, TLS settings,
- * proxy): the HTTP status of the upgrade, then — when the hub admits the token — its
- * CheckFingerprint signature checked against KEY. The doctor never answers: it closes (1000) before
+ * The hub's agent-connect route, dialled as the agent dials it (the same URL and the same options,
+ * from transport/hub-dial.ts): the HTTP status of the upgrade, then — when the hub admits the
+ * token — its CheckFingerprint signature checked against KEY. The doctor never answers: it closes (1000) before
  * sending its fingerprint, so the hub records nothing. Also reads the hub's clock from a plain
  * HTTP response's Date header.
  */
-import { readFile } from 'node:fs/promises'
-import { request as httpRequest, type IncomingMessage, type Agent as HttpAgent } from 'node:http'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { rootCertificates } from 'node:tls'
-import { WebSocket, type ClientOptions, type RawData } from 'ws'
+import { WebSocket, type RawData } from 'ws'
 import type { HubKey } from '../identity/keys.js'
 import { verifyTokenSignature } from '../identity/keys.js'
 import { decodeRequest } from '../protocol/envelope.js'
 import { Action, parseActionData } from '../protocol/actions.js'
-import { agentConnectUrl, proxyForUrl, redactUrl, type HubFlavor, type ProxySettings } from '../transport/websocket-client.js'
+import { hubClientOptions, hubProxyAgent, hubTlsOptions, isCertificateError, readRefusalBody, type HubDialSettings } from '../transport/hub-dial.js'
+import { agentConnectUrl, redactUrl, type HubFlavor } from '../transport/hub-url.js'
 import { errorCode, formatMs, result, type CheckResult, type CheckStatus } from './check.js'
 
 const GROUP = 'hub'
@@ -23,14 +22,10 @@ export const MAX_CLOCK_SKEW_MS = 30_000
 
 export interface RouteTarget {
   hubUrl: URL
-  token?: string
+  /** what the agent dials with (hubDialSettings); token '' when TOKEN is not set or not valid */
+  dial: HubDialSettings
   keys: readonly HubKey[]
   flavor?: HubFlavor
-  protocolVersion: string
-  userAgent: string
-  caCertFile?: string
-  insecure: boolean
-  proxy: ProxySettings
   timeoutMs: number
   unreachable: CheckStatus
 }
@@ -40,43 +35,11 @@ type Dial =
   | { kind: 'status'; status: number; body: string; date?: string }
   | { kind: 'error'; code: string }
 
-async function tlsOptions(target: RouteTarget): Promise<{ ca?: string[]; rejectUnauthorized?: boolean }> {
-  if (target.insecure) return { rejectUnauthorized: false }
-  if (target.caCertFile) return { ca: [...rootCertificates, await readFile(target.caCertFile, 'utf8')] }
-  return {}
-}
-
-async function proxyAgent(url: URL, proxy: ProxySettings): Promise<HttpAgent | undefined> {
-  if (!proxyForUrl(url, proxy)) return undefined
-  const { ProxyAgent } = await import('proxy-agent')
-  return new ProxyAgent({ getProxyForUrl: (href: string) => proxyForUrl(new URL(href), proxy) ?? '' })
-}
-
-function readBody(res: IncomingMessage, limit = 120): Promise<string> {
-  return new Promise((resolve) => {
-    let body = ''
-    res.setEncoding('utf8')
-    res.on('data', (chunk: string) => {
-      if (body.length < limit) body += chunk
-    })
-    res.once('end', () => resolve(body.replace(/\s+/g, ' ').trim().slice(0, limit)))
-    res.once('error', () => resolve(body))
-    setTimeout(() => resolve(body), 500).unref()
-  })
-}
-
 /** One upgrade attempt; after 101 waits (within the time left) for the hub's first frame. */
 async function dial(url: URL, target: RouteTarget, deadline: number): Promise<Dial> {
-  const options: ClientOptions = {
-    headers: { 'X-Token': target.token ?? '', 'X-Beszel': target.protocolVersion, 'X-Sonar': target.protocolVersion, 'User-Agent': target.userAgent },
-    perMessageDeflate: false,
-    maxPayload: 1024 * 1024,
-    handshakeTimeout: Math.max(1, deadline - Date.now()),
-    followRedirects: false,
-    ...(url.protocol === 'wss:' ? await tlsOptions(target) : {}),
-  }
-  const agent = await proxyAgent(url, target.proxy)
-  if (agent) options.agent = agent
+  // the agent's options, only the handshake bounded by the doctor's budget; a proxy agent per dial
+  const options = await hubClientOptions(url, { ...target.dial, handshakeTimeoutMs: Math.max(1, deadline - Date.now()) })
+  const agent = options.agent
   const socket = new WebSocket(url, options)
   return await new Promise<Dial>((resolve) => {
     let date: string | undefined
@@ -96,7 +59,7 @@ async function dial(url: URL, target: RouteTarget, deadline: number): Promise<Di
       date = res.headers.date
     })
     socket.on('unexpected-response', (_req, res: IncomingMessage) => {
-      void readBody(res).then((body) => finish({ kind: 'status', status: res.statusCode ?? 0, body, ...(res.headers.date ? { date: res.headers.date } : {}) }))
+      void readRefusalBody(res, 120, 500).then((body) => finish({ kind: 'status', status: res.statusCode ?? 0, body, ...(res.headers.date ? { date: res.headers.date } : {}) }))
     })
     socket.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) finish({ kind: 'upgraded', frame: Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]), ...(date ? { date } : {}) })
@@ -114,7 +77,7 @@ function signatureCheck(frame: Buffer | undefined, target: RouteTarget): { statu
     if (request.action !== Action.CheckFingerprint) return { status: 'warn', text: `but its first request was action ${request.action}, not CheckFingerprint` }
     const parsed = parseActionData(Action.CheckFingerprint, request.data)
     if (!parsed.ok) return { status: 'warn', text: `but its CheckFingerprint is malformed (${parsed.message})` }
-    const key = verifyTokenSignature(target.keys, target.token ?? '', parsed.data.signature)
+    const key = verifyTokenSignature(target.keys, target.dial.token, parsed.data.signature)
     if (key) return { status: 'ok', text: `and its signature verifies against KEY${key.comment ? ` (${key.comment})` : ''}` }
     return {
       status: 'fail',
@@ -133,7 +96,7 @@ export interface RouteOutcome {
 }
 
 export async function checkRoute(target: RouteTarget): Promise<RouteOutcome> {
-  if (target.token === undefined) {
+  if (target.dial.token === '') {
     return { results: [result(GROUP, 'agent-connect', 'skip', 'not tried: TOKEN is not set or not valid (see above)')] }
   }
   const deadline = Date.now() + target.timeoutMs
@@ -164,7 +127,7 @@ export async function checkRoute(target: RouteTarget): Promise<RouteOutcome> {
       return withDate([result(GROUP, 'agent-connect', 'fail', `no agent-connect route: ${tried.join(' and ')} answered 404`, 'set HUB_URL to the address the hub\'s web UI is served at (with its base path), e.g. HUB_URL=https://hub.example.com')])
     }
     if (last.status === 401 && /version/i.test(last.body)) {
-      return withDate([result(GROUP, 'agent-connect', 'fail', `${where} refused this agent's version ${target.protocolVersion} (401${body})`, 'upgrade the hub (or pin HUB_FLAVOR=beszel for a Beszel hub)')])
+      return withDate([result(GROUP, 'agent-connect', 'fail', `${where} refused this agent's version ${target.dial.protocolVersion} (401${body})`, 'upgrade the hub (or pin HUB_FLAVOR=beszel for a Beszel hub)')])
     }
     if (last.status === 401 || last.status === 403) {
       return withDate([result(GROUP, 'agent-connect', 'fail', `${where} rejected TOKEN (${last.status}${body})`, 'set TOKEN to the token from this hub\'s "Add system" dialog (or its universal token)')])
@@ -172,7 +135,7 @@ export async function checkRoute(target: RouteTarget): Promise<RouteOutcome> {
     return withDate([result(GROUP, 'agent-connect', 'fail', `${where} answered HTTP ${last.status}${body}, not a WebSocket upgrade`, 'check HUB_URL points at the hub itself (not a proxy page), and that a reverse proxy passes WebSocket upgrades')])
   }
   const code = last.code
-  if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(code)) {
+  if (isCertificateError(code)) {
     return { results: [result(GROUP, 'agent-connect', 'fail', `${where}: the certificate is refused (${code})`, 'set CA_CERT_FILE to the PEM of the CA that issued the hub\'s certificate (e.g. CA_CERT_FILE=/etc/sonar-agent/hub-ca.pem), or give the hub a publicly trusted certificate')] }
   }
   return {
@@ -184,12 +147,12 @@ export async function checkRoute(target: RouteTarget): Promise<RouteOutcome> {
 export async function fetchDate(target: RouteTarget, timeoutMs: number): Promise<string | undefined> {
   const url = new URL(target.hubUrl.href)
   url.protocol = url.protocol === 'wss:' || url.protocol === 'https:' ? 'https:' : 'http:'
-  const agent = await proxyAgent(url, target.proxy)
-  const tls = url.protocol === 'https:' ? await tlsOptions(target) : {}
+  const agent = await hubProxyAgent(url, target.dial)
+  const tls = await hubTlsOptions(url, target.dial)
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest
   try {
     return await new Promise<string | undefined>((resolve) => {
-      const req = send(url, { method: 'GET', ...tls, ...(agent ? { agent } : {}), headers: { 'User-Agent': target.userAgent } }, (res) => {
+      const req = send(url, { method: 'GET', ...tls, ...(agent ? { agent } : {}), headers: { 'User-Agent': target.dial.userAgent } }, (res) => {
         res.resume()
         resolve(res.headers.date)
         req.destroy()

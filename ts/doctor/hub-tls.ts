@@ -1,11 +1,12 @@
 /**
  * The hub's TLS handshake, verified the way the agent verifies it: the system roots plus
- * CA_CERT_FILE when set, and the host name HUB_URL gives. The handshake completes even when the
+ * CA_CERT_FILE when set (the agent's own list, from transport/hub-dial.ts), and the host name
+ * HUB_URL gives. The handshake completes even when the
  * chain fails so that the report can name the certificate and the exact repair.
  */
-import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
-import { connect, rootCertificates, type PeerCertificate } from 'node:tls'
+import { connect, type PeerCertificate } from 'node:tls'
+import { hubCertificateAuthorities } from '../transport/hub-dial.js'
 import { errorCode, formatMs, result, withTimeout, type CheckResult, type CheckStatus } from './check.js'
 
 const GROUP = 'hub'
@@ -77,7 +78,7 @@ export async function checkTls(target: TlsTarget): Promise<TlsOutcome> {
   let ca: string[] | undefined
   if (target.caCertFile) {
     try {
-      ca = [...rootCertificates, await readFile(target.caCertFile, 'utf8')]
+      ca = await hubCertificateAuthorities(target.caCertFile)
     } catch (error) {
       return { result: result(GROUP, 'TLS', 'fail', `cannot read CA_CERT_FILE=${target.caCertFile} (${errorCode(error)})`, 'set CA_CERT_FILE to a readable PEM file'), usable: false }
     }

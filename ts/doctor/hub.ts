@@ -8,7 +8,9 @@
 import { lookup } from 'node:dns/promises'
 import { connect, createServer, isIP } from 'node:net'
 import { formatListen, type AgentConfig } from '../config/config.js'
-import { proxyForUrl, proxySettings, websocketProtocol } from '../transport/websocket-client.js'
+import { hubDialSettings } from '../transport/hub-dial.js'
+import { websocketProtocol } from '../transport/hub-url.js'
+import { proxyForUrl } from '../transport/proxy.js'
 import { errorCode, formatMs, result, withTimeout, type CheckResult, type CheckStatus } from './check.js'
 import type { DoctorContext } from './core.js'
 import { checkTls } from './hub-tls.js'
@@ -92,7 +94,15 @@ export async function checkHub(context: DoctorContext, options: HubOptions = {})
     for (const name of from) steps.push(result(GROUP, name, 'skip', `not tried: ${why}`))
   }
 
-  const proxy = proxySettings((name) => context.setting(name))
+  const rawToken = context.setting('TOKEN')?.trim()
+  // KEY may have failed above while TOKEN is fine: admission is still worth knowing
+  const token = config.token ?? (rawToken ? rawToken : undefined)
+  const dial = hubDialSettings(config, context.env, {
+    token: token ?? '',
+    protocolVersion: context.native?.agentVersion ?? '0.17.0',
+    userAgent: options.userAgent ?? 'sonar-agent-doctor',
+  })
+  const proxy = dial.proxy
   const wsUrl = new URL(url.href)
   wsUrl.protocol = websocketProtocol(url.protocol)
   const proxyText = proxyForUrl(wsUrl, proxy)
@@ -145,8 +155,8 @@ export async function checkHub(context: DoctorContext, options: HubOptions = {})
     const tls = await checkTls({
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port,
-      ...(config.caCertFile ? { caCertFile: config.caCertFile } : {}),
-      insecure: config.tlsInsecureSkipVerify,
+      ...(dial.caCertFile ? { caCertFile: dial.caCertFile } : {}),
+      insecure: dial.tlsInsecureSkipVerify === true,
       timeoutMs: left(t.tlsMs),
       unreachable,
     })
@@ -160,19 +170,11 @@ export async function checkHub(context: DoctorContext, options: HubOptions = {})
   if (secure && proxyUrl) steps.push(result(GROUP, 'TLS', 'skip', `through ${label}: the chain is verified in the agent-connect step`))
 
   // Route and clock, side by side
-  const rawToken = context.setting('TOKEN')?.trim()
-  const token = config.token ?? (rawToken ? rawToken : undefined)
   const target: RouteTarget = {
     hubUrl: url,
-    // KEY may have failed above while TOKEN is fine: admission is still worth knowing
-    ...(token !== undefined ? { token } : {}),
+    dial,
     keys: context.keys,
     ...(config.hubFlavor ? { flavor: config.hubFlavor } : {}),
-    protocolVersion: context.native?.agentVersion ?? '0.17.0',
-    userAgent: options.userAgent ?? 'sonar-agent-doctor',
-    ...(config.caCertFile ? { caCertFile: config.caCertFile } : {}),
-    insecure: config.tlsInsecureSkipVerify,
-    proxy,
     timeoutMs: left(t.routeMs),
     unreachable,
   }

@@ -4,8 +4,8 @@
  * Synchronous on purpose: the session is marked verified before the dispatcher's first await, so a
  * request the hub pipelines right behind the signature is already let through.
  */
-import type { DispatcherDeps } from '../dispatch.js'
 import type { HubKey } from '../identity/keys.js'
+import type { Logger } from '../log.js'
 import type { FingerprintRequest } from '../protocol/actions.js'
 import { errorResult, type HandlerResult } from './handler.js'
 
@@ -16,10 +16,22 @@ export const UNSUPPORTED_OVER_SSH = 'unsupported action'
 
 export type VerifySignature = (keys: readonly HubKey[], token: string, signature: Uint8Array) => HubKey | undefined
 
-export type FingerprintDeps = Pick<
-  DispatcherDeps,
-  'keys' | 'token' | 'fingerprint' | 'hostname' | 'listenPort' | 'systemName' | 'logger' | 'onVerified'
-> & { verify: VerifySignature }
+/** The agent's side of CheckFingerprint; the dispatcher's deps include these (declared here so the handler does not import its caller). */
+export interface FingerprintSources {
+  keys: () => readonly HubKey[]
+  token: () => string | undefined
+  fingerprint: () => string
+  hostname: () => string
+  listenPort: () => string
+  systemName: () => string | undefined
+  /** each time a hub signature verifies on a WebSocket connection */
+  onVerified?: () => void
+}
+
+export interface FingerprintDeps extends FingerprintSources {
+  logger: Logger
+  verify: VerifySignature
+}
 
 export interface VerifiableSession {
   readonly transport: 'websocket' | 'ssh'

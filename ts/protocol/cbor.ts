@@ -10,6 +10,14 @@
 /** Raised by the well-formedness check; the envelope turns it into a ProtocolError. */
 export class CborFormatError extends Error {
   override readonly name = 'CborFormatError'
+
+  /** `truncated`: the bytes end inside a head; a stream reader waits for more rather than giving up. */
+  constructor(
+    message: string,
+    readonly truncated = false,
+  ) {
+    super(message)
+  }
 }
 
 export const MAJOR_UINT = 0
@@ -39,15 +47,21 @@ export interface Head {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** Reads the head at `pos`. Values above 2^53 lose precision, which is fine: they only get compared. */
-export function readHead(buf: Uint8Array, pos: number): Head {
-  if (pos >= buf.length) throw new CborFormatError('truncated CBOR item')
+/**
+ * Reads the head (major type and argument) at `pos`, the one head reader for every CBOR reader here
+ * (the envelope's check, the SSH stream scanner). `end` bounds the bytes received so far when `buf`
+ * has spare room. Throws CborFormatError: `truncated` set when the head runs past `end`, unset for
+ * reserved additional information (28–30). Values above 2^53 lose precision, which is fine: they
+ * only get compared.
+ */
+export function readHead(buf: Uint8Array, pos: number, end = buf.length): Head {
+  if (pos >= end) throw new CborFormatError('truncated CBOR item', true)
   const initial = buf[pos] as number
   const major = initial >> 5
   const info = initial & 0x1f
   const need = extraBytes(info)
   if (info >= 28 && info <= 30) throw new CborFormatError(`reserved CBOR additional information ${info}`)
-  if (pos + 1 + need > buf.length) throw new CborFormatError('truncated CBOR item')
+  if (pos + 1 + need > end) throw new CborFormatError('truncated CBOR item', true)
   if (info === 31) return { major, info, value: INDEFINITE, next: pos + 1 }
   if (info < 24) return { major, info, value: info, next: pos + 1 }
   let value = 0

@@ -4,6 +4,7 @@
  * know when it has a whole item (answer at once, even if the hub never closes stdin) and must not
  * hand trailing bytes to the strict decoder. Scanning is incremental: each byte is looked at once.
  */
+import { CborFormatError, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_MAP, MAJOR_TAG, MAJOR_TEXT, readHead, type Head } from '../protocol/cbor.js'
 
 export type ScanResult =
   | { state: 'incomplete' }
@@ -78,29 +79,32 @@ export class CborItemScanner {
         this.pos += 1
         continue
       }
-      const major = initial >> 5
-      const info = initial & 0x1f
-      const headerLength = info < 24 ? 1 : info === 24 ? 2 : info === 25 ? 3 : info === 26 ? 5 : info === 27 ? 9 : info === 31 ? 1 : 0
-      if (headerLength === 0) return { state: 'invalid' }
-      if (this.pos + headerLength > this.length) return { state: 'incomplete' }
-      const argument = this.readArgument(info)
+      let head: Head
+      try {
+        head = readHead(buf, this.pos, this.length)
+      } catch (error) {
+        // a head cut off by the chunk boundary is completed by a later push; a reserved one never is
+        if (error instanceof CborFormatError && error.truncated) return { state: 'incomplete' }
+        return { state: 'invalid' }
+      }
+      const { major, info } = head
       const indefinite = info === 31
-      if (indefinite && (major < 2 || major > 5)) return { state: 'invalid' }
+      if (indefinite && (major < MAJOR_BYTES || major > MAJOR_MAP)) return { state: 'invalid' }
       if (remaining !== INDEFINITE) stack[top] = remaining - 1
-      this.pos += headerLength
+      this.pos = head.next
       switch (major) {
-        case 2:
-        case 3:
+        case MAJOR_BYTES:
+        case MAJOR_TEXT:
           if (indefinite) stack.push(INDEFINITE)
-          else this.pos += argument
+          else this.pos += head.value
           break
-        case 4:
-          stack.push(indefinite ? INDEFINITE : argument)
+        case MAJOR_ARRAY:
+          stack.push(indefinite ? INDEFINITE : head.value)
           break
-        case 5:
-          stack.push(indefinite ? INDEFINITE : argument * 2)
+        case MAJOR_MAP:
+          stack.push(indefinite ? INDEFINITE : head.value * 2)
           break
-        case 6:
+        case MAJOR_TAG:
           stack.push(1)
           break
         default:
@@ -111,22 +115,5 @@ export class CborItemScanner {
       if (stack.length > MAX_DEPTH) return { state: 'invalid' }
     }
     return this.pos <= this.length ? { state: 'complete', end: this.pos } : { state: 'incomplete' }
-  }
-
-  private readArgument(info: number): number {
-    const at = this.pos + 1
-    switch (info) {
-      case 24:
-        return this.buffer.readUInt8(at)
-      case 25:
-        return this.buffer.readUInt16BE(at)
-      case 26:
-        return this.buffer.readUInt32BE(at)
-      case 27:
-        // Beyond 2^53 the value is only compared with the limit, so precision does not matter.
-        return Number(this.buffer.readBigUInt64BE(at))
-      default:
-        return info < 24 ? info : 0
-    }
   }
 }

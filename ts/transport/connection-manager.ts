@@ -6,7 +6,7 @@
  */
 import type { Collector } from '../collector.js'
 import type { Logger } from '../log.js'
-import type { DisconnectInfo } from './websocket-client.js'
+import type { DisconnectInfo } from './websocket-connection.js'
 
 /** The WebSocket side as the manager sees it (the real client, or a fake in tests). */
 export interface WebSocketLink {

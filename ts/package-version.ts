@@ -1,0 +1,6 @@
+/** This package's version from package.json: shown by `--version`, sent in User-Agent, put in the doctor's report. */
+import { createRequire } from 'node:module'
+import { z } from 'zod'
+
+const require = createRequire(import.meta.url)
+export const packageVersion = z.object({ version: z.string() }).parse(require('../package.json')).version
