@@ -22,6 +22,10 @@ import { SshServer, type SshServerOptions } from '../ts/transport/ssh-server.js'
 import { hubMode, hubVersionFromIdent } from '../ts/transport/ssh-version.js'
 import { compareSemver, parseSemver } from '../ts/protocol/semver.js'
 import { connectAsHub, generateSshKeyPair, HUB_ALGORITHMS } from './helpers/ssh.js'
+import { loadNative } from '../ts/native.js'
+
+/** The version the agent announces is the core's. */
+const PROTOCOL_VERSION = loadNative().agentVersion
 
 const { Client, utils } = ssh2
 const decoder = new Decoder({ mapsAsObjects: false })
@@ -103,6 +107,7 @@ async function startServer(overrides: Partial<SshServerOptions> = {}): Promise<S
     hostKeyPath: join(tempDir(), 'ssh_host_ed25519_key'),
     dispatcher,
     legacyPayload: async () => LEGACY_CBOR,
+    protocolVersion: PROTOCOL_VERSION,
     legacyJson: async () => LEGACY_JSON,
     logger: silentLogger,
     onSession: () => {
@@ -497,6 +502,7 @@ describe('SSH server host key and lifecycle', () => {
       hostKeyPath: undefined,
       dispatcher: new StandInDispatcher(),
       legacyPayload: async () => LEGACY_CBOR,
+      protocolVersion: PROTOCOL_VERSION,
       logger: silentLogger,
     })
     servers.push(server)
@@ -550,6 +556,7 @@ describe('SSH server host key and lifecycle', () => {
         hostKeyPath: undefined,
         dispatcher: new StandInDispatcher(),
         legacyPayload: async () => LEGACY_CBOR,
+        protocolVersion: PROTOCOL_VERSION,
         logger: silentLogger,
       })
       await expect(server.start()).rejects.toThrow(/in use/)
@@ -591,6 +598,7 @@ describe('SSH server host key and lifecycle', () => {
       hostKeyPath: undefined,
       dispatcher: new StandInDispatcher(),
       legacyPayload: async () => LEGACY_CBOR,
+      protocolVersion: PROTOCOL_VERSION,
       logger: silentLogger,
     }
     expect(() => new SshServer({ ...base, protocolVersion: '0.12.9' })).toThrow(/0.13.0/)

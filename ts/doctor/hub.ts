@@ -75,7 +75,8 @@ async function checkListen(config: AgentConfig): Promise<CheckResult> {
 
 export async function checkHub(context: DoctorContext, options: HubOptions = {}): Promise<CheckResult[]> {
   const config = context.config
-  if (!config) return [result(GROUP, 'hub', 'skip', 'not checked: the settings above do not parse')]
+  const native = context.native
+  if (!config || !native) return [result(GROUP, 'hub', 'skip', 'not checked: the settings above do not parse')]
   const results: CheckResult[] = []
   const sshFallback = !config.disableSsh
   if (sshFallback) results.push(await checkListen(config))
@@ -99,7 +100,7 @@ export async function checkHub(context: DoctorContext, options: HubOptions = {})
   const token = config.token ?? (rawToken ? rawToken : undefined)
   const dial = hubDialSettings(config, context.env, {
     token: token ?? '',
-    protocolVersion: context.native?.agentVersion ?? '0.17.0',
+    protocolVersion: native.agentVersion,
     userAgent: options.userAgent ?? 'sonar-agent-doctor',
   })
   const proxy = dial.proxy

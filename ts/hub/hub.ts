@@ -16,8 +16,10 @@ import { parseSshTarget, SshDial } from './ssh-dial.js'
 import { HubStore } from './store.js'
 import { AgentSession } from './ws-session.js'
 import { isStrictSemver } from '../protocol/semver.js'
+import { AGENT_CONNECT_ROUTES } from '../transport/hub-url.js'
 
-export const AGENT_ROUTES = ['/api/sonar/agent-connect', '/api/beszel/agent-connect'] as const
+/** The routes agents dial, as the agent's own hub-url module names them. */
+export const AGENT_ROUTES: readonly string[] = Object.values(AGENT_CONNECT_ROUTES).map((route) => `/${route}`)
 
 
 /** Answers an HTTP request it owns (true), or leaves it to the hub's 404 (false). */
@@ -114,7 +116,7 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
       return
     }
     const address = req.socket.remoteAddress ?? 'unknown'
-    if (!(AGENT_ROUTES as readonly string[]).includes(path)) {
+    if (!AGENT_ROUTES.includes(path)) {
       rawHttpResponse(socket, 404, 'Not Found', '404 page not found')
       return
     }

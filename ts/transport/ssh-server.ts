@@ -14,7 +14,7 @@ import type { ListenAddress } from '../config/config.js'
 import { loadHostKey, type HostKey } from '../identity/host-key.js'
 import { serveConnection, type ConnectionOptions } from './ssh-connection.js'
 import { bindListener, removeSocketFile } from './ssh-listen.js'
-import { checkAnnouncedVersion, DEFAULT_PROTOCOL_VERSION, sshIdent } from './ssh-version.js'
+import { checkAnnouncedVersion, sshIdent } from './ssh-version.js'
 
 /** Exactly the hub's lists (spec §3.2); anything else would only widen the attack surface. */
 export const SSH_ALGORITHMS = {
@@ -37,7 +37,7 @@ export interface SshServerOptions extends ConnectionOptions {
   /** each authenticated session (the connection manager's SSHConnect) */
   onSession?: () => void
   /** announced as `SSH-2.0-sonar_<version>`; strict semver ≥ 0.13.0 (default 0.17.0) */
-  protocolVersion?: string
+  protocolVersion: string
   idleTimeoutMs?: number
   maxConnections?: number
 }
@@ -67,7 +67,7 @@ export class SshServer extends EventEmitter<SshServerEvents> {
 
   constructor(readonly options: SshServerOptions) {
     super()
-    this.version = options.protocolVersion ?? DEFAULT_PROTOCOL_VERSION
+    this.version = options.protocolVersion
     // Hubs would treat us as a push-only agent (spec §3.4); never announce that.
     checkAnnouncedVersion(this.version)
   }

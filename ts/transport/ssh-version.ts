@@ -5,9 +5,6 @@
  */
 import { compareSemver, parseSemver, type SemVer } from '../protocol/semver.js'
 
-/** The protocol version we announce (spec §6: 0.17.0 unlocks every hub feature). */
-export const DEFAULT_PROTOCOL_VERSION = '0.17.0'
-
 const ZERO: SemVer = { major: 0, minor: 0, patch: 0, prerelease: [] }
 const MIN_VERSION_CBOR = { major: 0, minor: 12, patch: 0, prerelease: [] }
 const MIN_VERSION_AGENT_RESPONSE = { major: 0, minor: 13, patch: 0, prerelease: [] }
