@@ -9,6 +9,7 @@ pub mod collect;
 pub mod delta;
 pub mod filter;
 pub mod model;
+pub mod probe;
 pub mod roots;
 pub mod settings;
 pub mod units;

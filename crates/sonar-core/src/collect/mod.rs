@@ -8,7 +8,7 @@ pub mod cpu;
 pub mod disk;
 pub mod fans;
 pub mod gpu;
-mod hwmon;
+pub(crate) mod hwmon;
 pub mod mdraid;
 pub mod memory;
 pub mod network;
