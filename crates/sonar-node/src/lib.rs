@@ -15,7 +15,8 @@ use args::{Arg, PanicStage};
 use napi::{queue_work, Args, Env, JsError, JsValue, Kind, Property, Result, ValueType};
 use sonar_core::collect::containers::{ContainerPort, ContainerSample};
 use sonar_core::model::AGENT_VERSION;
-use sonar_core::{CollectInput, Payload, Value, SETTING_NAMES};
+use sonar_core::probe::Area;
+use sonar_core::{CollectInput, Payload, Settings, Value, SETTING_NAMES};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("smartData", Kind::Promise, smart_data),
             Property::method("systemdInfo", Kind::Promise, systemd_info),
             Property::method("systemdStatus", Kind::Sync, systemd_status),
+            Property::method("probe", Kind::Promise, probe),
             Property::method("__panicForTest", Kind::Promise, panic_for_test).hidden(),
             Property::method("__panicForTestSync", Kind::Sync, panic_for_test_sync).hidden(),
         ],
@@ -64,9 +66,8 @@ fn setting_names<'s>(env: Env<'s>, _args: &Args<'s>) -> Result<JsValue<'s>> {
     Ok(array)
 }
 
-/// `configure(settings: Record<string, string | undefined>): void`
-fn configure<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
-    let object = args.get(0);
+/// The core's settings from a `Record<string, string | undefined>` of SETTING_NAMES.
+fn read_settings<'s>(env: Env<'s>, object: JsValue<'s>) -> Result<Settings> {
     args::settings_object(&read_arg(env, object)?)?;
     let mut values = HashMap::new();
     for &name in SETTING_NAMES {
@@ -75,8 +76,38 @@ fn configure<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
             values.insert(name, value);
         }
     }
-    state::configure(args::settings_from(&values)?);
+    Ok(args::settings_from(&values)?)
+}
+
+/// `configure(settings: Record<string, string | undefined>): void`
+fn configure<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
+    state::configure(read_settings(env, args.get(0))?);
     env.undefined()
+}
+
+/// `probe(settings, areas?): Promise<ProbeReport>` — what the collectors find with these
+/// settings (the agent's own are not touched), off the JS thread: it may wait on the system bus
+/// and on `smartctl --version` (a few seconds at most).
+fn probe<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
+    let settings = read_settings(env, args.get(0))?;
+    let list = args.get(1);
+    let areas = match args::probe_area_list(&read_arg(env, list)?)? {
+        None => Area::ALL.to_vec(),
+        Some(len) => (0..len)
+            .map(|i| {
+                Ok(args::probe_area(
+                    i,
+                    &read_arg(env, env.get_element(list, i)?)?,
+                )?)
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    queue_work(
+        env,
+        "sonar:probe",
+        move || Ok(sonar_core::probe::probe(&settings, &areas)),
+        |env, report: Value| to_js(env, &report),
+    )
 }
 
 /// `cacheTimeMs`, `containers` and `podman` of an optional options object.
