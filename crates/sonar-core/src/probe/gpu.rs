@@ -1,7 +1,7 @@
 //! GPUs: the collector's own detection (`collect::gpu::detect`, the same code `GpuCollector::new`
 //! runs), with the verdict on every candidate, plus the cards and PCI display devices the host has.
 
-use super::{count, object, text_or_null, texts};
+use super::{object, text_or_null, texts};
 use crate::collect::gpu::{detect, sysfs, Candidate, Verdict};
 use crate::collect::hwmon::sorted_matches;
 use crate::roots::{read_trimmed, Roots};
@@ -159,7 +159,6 @@ impl GpuProbe {
                         .collect(),
                 ),
             ),
-            ("displayCount", count(self.displays.len())),
         ])
     }
 }

@@ -77,7 +77,7 @@ impl NvmlSampler {
             .lib_path(std::ffi::OsStr::new("libnvidia-ml.so.1"))
             .init()
             .or_else(|_| Nvml::init())
-            .map_err(|e| format!("libnvidia-ml.so.1 did not load: {e}"))?;
+            .map_err(|e| format!("NVML (libnvidia-ml) did not load: {e}"))?;
         match nvml.device_count() {
             Ok(0) => return Err("NVML loaded but finds no GPU".into()),
             Err(e) => return Err(format!("NVML loaded but cannot count GPUs: {e}")),
