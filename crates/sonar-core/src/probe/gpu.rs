@@ -20,7 +20,7 @@ pub struct Card {
 
 /// A PCI display controller (class 0x03xxxx), with or without a driver.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Display {
+pub struct PciDisplay {
     pub address: String,
     pub vendor_id: String,
 }
@@ -35,7 +35,7 @@ pub struct GpuProbe {
     pub candidates: Vec<Candidate>,
     pub drm: String,
     pub cards: Vec<Card>,
-    pub displays: Vec<Display>,
+    pub displays: Vec<PciDisplay>,
 }
 
 pub fn probe(settings: &Settings) -> GpuProbe {
@@ -68,12 +68,12 @@ fn cards(roots: &Roots) -> Vec<Card> {
         .collect()
 }
 
-fn displays(roots: &Roots) -> Vec<Display> {
+fn displays(roots: &Roots) -> Vec<PciDisplay> {
     sorted_matches(&roots.sys("bus/pci/devices"), "*")
         .into_iter()
         .filter(|dir| read_trimmed(&dir.join("class")).is_some_and(|c| c.starts_with("0x03")))
         .filter_map(|dir| {
-            Some(Display {
+            Some(PciDisplay {
                 address: dir.file_name()?.to_string_lossy().into_owned(),
                 vendor_id: read_trimmed(&dir.join("vendor"))?.to_ascii_lowercase(),
             })
@@ -220,7 +220,7 @@ mod tests {
         assert_eq!(p.cards[1].busy_percent, None);
         assert_eq!(
             p.displays,
-            [Display {
+            [PciDisplay {
                 address: "0000:03:00.0".into(),
                 vendor_id: "0x10de".into()
             }]
