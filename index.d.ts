@@ -315,6 +315,111 @@ export interface SettingProblem {
   example?: string
 }
 
+/** A GPU collector candidate and the detection's verdict on it (the collector's own detection). */
+export interface GpuCandidateProbe {
+  name: 'nvml' | 'nvidia-smi' | 'intel_gpu_top' | 'intel_sysfs' | 'amd_sysfs'
+  /**
+   * chosen: it runs; covered: usable, but an earlier collector already reads this vendor;
+   * unusable: not here (see reason); not_listed: GPU_COLLECTOR is set and does not name it
+   */
+  verdict: 'chosen' | 'covered' | 'unusable' | 'not_listed'
+  /** why it is not chosen, e.g. "nvidia-smi is not on PATH"; null when chosen */
+  reason: string | null
+  /** what it found: the executable, "driver 550.54.15, 2 GPUs", "card0, card2" */
+  found: string | null
+}
+
+export interface GpuProbe {
+  /** false with SKIP_GPU=true (then no candidate is tried) */
+  enabled: boolean
+  disabledBy: string | null
+  /** GPU_COLLECTOR as the core parsed it; [] = detect */
+  requested: string[]
+  /** the collectors that would run, in priority order */
+  sources: string[]
+  candidates: GpuCandidateProbe[]
+  /** the DRM folder read (HOST_SYS/class/drm) */
+  drm: string
+  /** DRM cards (cardN; connectors left out) */
+  cards: { id: string; vendorId: string; vendor: 'amd' | 'intel' | 'nvidia' | null; driver: string | null; busyPercent: number | null }[]
+  /** PCI display controllers (class 0x03), with or without a driver */
+  displays: { address: string; vendorId: string; vendor: 'amd' | 'intel' | 'nvidia' | null }[]
+}
+
+export interface SystemdProbe {
+  /** false with SKIP_SYSTEMD=true or off Linux (then nothing is tried) */
+  enabled: boolean
+  disabledBy: string | null
+  /** DBUS_SYSTEM_BUS_ADDRESS, or the default unix:path=/run/dbus/system_bus_socket */
+  address: string
+  fromSetting: boolean
+  /** the unix sockets of the address ("@name" for an abstract one) */
+  sockets: string[]
+  /** SERVICE_PATTERNS as the collector uses them */
+  patterns: string[]
+  /** connected and authenticated (the collector's own connect, bounded by deadlineMs) */
+  connected: boolean
+  /** the socket that answered, or the one the error is about */
+  socket: string | null
+  error: {
+    stage: 'address' | 'connect' | 'watchdog' | 'handshake'
+    /** errno name of connect(2): ENOENT, EACCES, EPERM, ECONNREFUSED, ETIMEDOUT… */
+    code: string | null
+    message: string
+  } | null
+  /** after a connection: whether systemd answered the collector's ListUnitsByPatterns */
+  systemd: { answered: boolean; units: number | null; version: string | null; error: string | null } | null
+  deadlineMs: number
+}
+
+export interface SmartProbe {
+  /** the smartctl the S.M.A.R.T. monitor would run (PATH first, then `searched`) */
+  smartctl: string | null
+  searched: string[]
+  /** "7.3" from `smartctl --version` */
+  version: string | null
+  versionLine: string | null
+  /** why there is no version (did not finish, printed none) */
+  versionError: string | null
+  /** the version has --json, which the monitor reads (from jsonSince on) */
+  json: boolean
+  jsonSince: string
+  /** SMART_DEVICES as the monitor reads it (SMART_DEVICES_SEPARATOR applied), type null when not given */
+  devices: { path: string; type: string | null }[]
+}
+
+export interface SensorsProbe {
+  /** SYS_SENSORS, else HOST_SYS, else /sys */
+  root: string
+  /** SENSORS unset, SENSORS="", or a filter */
+  selection: 'all' | 'disabled' | 'filter'
+  hwmon: string
+  /** why the hwmon folder could not be listed */
+  hwmonError: string | null
+  hwmonChips: number
+  thermalZones: number
+  temperatures: {
+    /** where discovery took the inputs from (thermal zones only when hwmon has none) */
+    source: 'hwmon' | 'thermal_zone' | null
+    inputs: number
+    /** inputs with a plausible reading, before SENSORS */
+    readings: number
+    /** the names reported after SENSORS */
+    selected: string[]
+  }
+  /** fan inputs that read */
+  fans: number
+}
+
+export type ProbeArea = 'gpu' | 'systemd' | 'smart' | 'sensors'
+
+export interface ProbeReport {
+  gpu?: GpuProbe
+  systemd?: SystemdProbe
+  smart?: SmartProbe
+  sensors?: SensorsProbe
+}
+
 export interface NativeBinding {
   /** The protocol version reported to hubs ("0.17.0"). */
   readonly agentVersion: string
@@ -361,6 +466,13 @@ export interface NativeBinding {
   systemdInfo(name: string): Promise<Buffer>
   /** The systemd collector's state (never blocks). */
   systemdStatus(): SystemdStatus
+  /**
+   * What the collectors find with these settings (the configured ones are not touched), through
+   * their own code, for `sonar-agent doctor`: the areas asked for (all when omitted). Rejects
+   * with ERR_SONAR_SETTING on a bad value. Runs off the JS thread; ends within a few seconds (the
+   * bus within deadlineMs, smartctl --version within 3 s). Starts no collector.
+   */
+  probe(settings: Record<string, string | undefined>, areas?: ProbeArea[]): Promise<ProbeReport>
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */
   setConnectionType(type: 0 | 1 | 2): void
 }

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ed25519Blob } from '../ts/identity/keys.js'
 import type { CheckResult } from '../ts/doctor/check.js'
 import { runDoctor, type DoctorOptions } from '../ts/doctor/doctor.js'
-import { parseBusAddress } from '../ts/doctor/systemd.js'
+import { loadNative } from '../ts/native.js'
 import { RealSystemd } from './systemd/systemd.js'
 import { startConnectProxy } from './helpers/connect-proxy.js'
 import { clockResult } from '../ts/doctor/hub-route.js'
@@ -136,7 +136,10 @@ describe('doctor on this machine', () => {
       }
     }
     card('card0', '0x1002', { gpu_busy_percent: '12\n' }, 'amdgpu')
+    // an xe card with its hwmon energy counter: the core's intel_sysfs collector reads it
     card('card1', '0x8086', {}, 'xe')
+    mkdirSync(join(sys, 'class/drm/card1/device/hwmon/hwmon3'), { recursive: true })
+    writeFileSync(join(sys, 'class/drm/card1/device/hwmon/hwmon3/energy1_input'), '1000000\n')
     card('card2', '0x1002', {})
     mkdirSync(join(sys, 'class/drm/card0-DP-1'), { recursive: true })
     const { get, find } = await doctor({ HOST_SYS: sys })
@@ -144,6 +147,19 @@ describe('doctor on this machine', () => {
     expect(get('gpu', 'amd card2')).toMatchObject({ status: 'warn' })
     expect(get('gpu', 'intel')).toMatchObject({ status: 'ok', message: expect.stringMatching(/card1 on the xe driver/) })
     expect(find('gpu', 'amd card0-DP-1')).toBeUndefined()
+  })
+
+  it('GPU sysfs fixture tree: an xe card without energy counters is read by no collector, and says why', async () => {
+    // on xe, intel_gpu_top is not used whether installed or not; intel_sysfs needs the counters
+    const sys = tempDir()
+    const device = join(sys, 'class/drm/card0/device')
+    mkdirSync(device, { recursive: true })
+    writeFileSync(join(device, 'vendor'), '0x8086\n')
+    mkdirSync(join(sys, 'bus/pci/drivers/xe'), { recursive: true })
+    symlinkSync(join(sys, 'bus/pci/drivers/xe'), join(device, 'driver'))
+    const { get } = await doctor({ HOST_SYS: sys })
+    expect(get('gpu', 'intel_gpu_top')).toMatchObject({ status: 'warn', message: expect.stringMatching(/; 1 Intel card found \(card0\); intel_sysfs: no Intel card has hwmon energy counters/) })
+    expect(get('gpu', 'intel_gpu_top').fix).toMatch(/intel-gpu-tools|GPU_COLLECTOR=intel_sysfs/)
   })
 
   it('a bad collector setting fails with the setting and a good example', async () => {
@@ -471,11 +487,12 @@ describe('doctor and the D-Bus system bus', () => {
     daemon?.kill('SIGTERM')
   })
 
-  it('parses D-Bus addresses', () => {
-    expect(parseBusAddress('unix:path=/run/dbus/system_bus_socket')).toEqual({ kind: 'path', path: '/run/dbus/system_bus_socket' })
-    expect(parseBusAddress('tcp:host=x,port=1;unix:abstract=/tmp/dbus-x,guid=12')).toEqual({ kind: 'abstract', name: '/tmp/dbus-x' })
-    expect(parseBusAddress('unix:path=/a%20b,guid=1')).toEqual({ kind: 'path', path: '/a b' })
-    expect(parseBusAddress('tcp:host=x').kind).toBe('other')
+  it('parses D-Bus addresses (the core\'s parser, the one the collector connects with; "@" = abstract)', async () => {
+    const sockets = async (address: string) => (await loadNative().probe({ DBUS_SYSTEM_BUS_ADDRESS: address, SKIP_SYSTEMD: 'true' }, ['systemd'])).systemd?.sockets
+    expect(await sockets('unix:path=/run/dbus/system_bus_socket')).toEqual(['/run/dbus/system_bus_socket'])
+    expect(await sockets('tcp:host=x,port=1;unix:abstract=/tmp/dbus-x,guid=12')).toEqual(['@/tmp/dbus-x'])
+    expect(await sockets('unix:path=/a%20b,guid=1')).toEqual(['/a b'])
+    expect(await sockets('tcp:host=x')).toEqual([])
   })
 
   it('a real bus at DBUS_SYSTEM_BUS_ADDRESS accepts AUTH EXTERNAL', async (ctx) => {

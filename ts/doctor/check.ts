@@ -1,10 +1,8 @@
 /**
- * What every doctor check produces and the small tools they share: a bounded wait, a bounded child
- * process, a PATH lookup. Checks never throw; a check that fails to finish in time says so.
+ * What every doctor check produces and the small tools they share: a bounded wait and a bounded
+ * child process. Checks never throw; a check that fails to finish in time says so.
  */
 import { execFile } from 'node:child_process'
-import { access, constants } from 'node:fs/promises'
-import { delimiter, join } from 'node:path'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip'
 
@@ -82,21 +80,6 @@ export function runTool(file: string, args: readonly string[], timeoutMs: number
       resolve({ code: typeof e.code === 'number' ? e.code : null, stdout, stderr, timedOut })
     })
   })
-}
-
-/** The first executable `name` in PATH, then in `extraDirs` (sbin directories are often off a user's PATH). */
-export async function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env, extraDirs: readonly string[] = []): Promise<string | undefined> {
-  const dirs = [...(env.PATH ?? '').split(delimiter).filter((d) => d !== ''), ...extraDirs]
-  for (const dir of [...new Set(dirs)]) {
-    const path = join(dir, name)
-    try {
-      await access(path, constants.X_OK)
-      return path
-    } catch {
-      // not here
-    }
-  }
-  return undefined
 }
 
 /** The error's code (ENOENT, EACCES…) or its first line. */

@@ -1,17 +1,16 @@
 /**
- * S.M.A.R.T.: smartctl found where the core looks for it, its version (JSON output needs 7.0),
- * the capabilities it inherits, and whether it can open a disk — `--scan-open` for discovered
+ * S.M.A.R.T.: the smartctl the core's monitor would run and its version (the probe: the
+ * monitor's own lookup, and whether that version has the --json output the monitor reads), the
+ * capabilities it inherits, and whether it can open a disk — `--scan-open` for discovered
  * disks, `-i -n standby` (never waking a disk) for the ones SMART_DEVICES names.
  */
 import { z } from 'zod'
-import { findExecutable, formatMs, result, runTool, type CheckResult, type CheckStatus } from './check.js'
+import { formatMs, result, runTool, type CheckResult, type CheckStatus } from './check.js'
 import { missingForChild, readCapabilities } from './capabilities.js'
 import type { DoctorContext } from './core.js'
+import { probe } from './probe.js'
 
 const GROUP = 'smart'
-/** Where the core looks besides PATH (index.d.ts smartConfigure). */
-const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin', '/opt/homebrew/bin']
-const VERSION_TIMEOUT_MS = 3_000
 const OPEN_TIMEOUT_MS = 5_000
 /** SMART_DEVICES entries tried at most (each a smartctl run, in parallel). */
 const MAX_DEVICES = 4
@@ -73,23 +72,10 @@ async function checkScan(smartctl: string, capsMissing: boolean): Promise<CheckR
   return result(GROUP, 'disks', 'warn', 'smartctl --scan-open found no disk it can open (virtual disks have no S.M.A.R.T. data)', 'on a host with physical disks: run as root (or see the capabilities line), or name them with SMART_DEVICES (e.g. SMART_DEVICES=/dev/sda:sat)')
 }
 
-/** SMART_DEVICES: `path[:type]` entries, comma separated (SMART_DEVICES_SEPARATOR may change it). */
-function namedDevices(context: DoctorContext, list: string): { path: string; type?: string }[] {
-  const separator = context.setting('SMART_DEVICES_SEPARATOR') || ','
-  return list
-    .split(separator)
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '')
-    .map((entry) => {
-      const colon = entry.lastIndexOf(':')
-      return colon > 0 ? { path: entry.slice(0, colon), type: entry.slice(colon + 1) } : { path: entry }
-    })
-}
-
 const DISK_GROUP_FIX = 'a non-root agent also needs read access to the device: usermod -aG disk <agent user>'
 const NO_PASSTHROUGH_FIX = 'this device refuses S.M.A.R.T. pass-through although smartctl has the capabilities (a virtual disk?): remove it from SMART_DEVICES, or try another type (:sat, :scsi, :nvme)'
 
-async function checkDevice(smartctl: string, device: { path: string; type?: string }, capsMissing: boolean): Promise<CheckResult> {
+async function checkDevice(smartctl: string, device: { path: string; type: string | null }, capsMissing: boolean): Promise<CheckResult> {
   const name = `disk ${device.path}`
   const args = ['-i', '-n', 'standby', '--json=c', ...(device.type ? ['-d', device.type] : []), device.path]
   const run = await runTool(smartctl, args, OPEN_TIMEOUT_MS)
@@ -111,37 +97,28 @@ async function checkDevice(smartctl: string, device: { path: string; type?: stri
 export async function checkSmart(context: DoctorContext): Promise<CheckResult[]> {
   const devices = context.setting('SMART_DEVICES')
   if (devices !== undefined && devices.trim() === '') return [result(GROUP, 'smartctl', 'skip', 'disabled: SMART_DEVICES is set but empty')]
-  const exclude = context.setting('EXCLUDE_SMART')
-  let smartctl: string | undefined
-  if (context.native) {
-    // the core's own lookup, so the answer is the agent's
-    smartctl = context.native.smartConfigure({ ...(devices !== undefined ? { SMART_DEVICES: devices } : {}), ...(exclude !== undefined ? { EXCLUDE_SMART: exclude } : {}) }).smartctl ?? undefined
-  } else {
-    smartctl = await findExecutable('smartctl', context.env, SBIN_DIRS)
-  }
+  const probed = await probe(context, 'smart')
+  if (!probed.ok) return [result(GROUP, 'smartctl', 'skip', probed.message, probed.fix)]
+  const found = probed.report
+  const smartctl = found.smartctl
   const missing: CheckStatus = devices !== undefined ? 'fail' : 'warn'
-  if (!smartctl) {
-    return [result(GROUP, 'smartctl', missing, 'smartctl not found (PATH, /usr/sbin, /usr/local/sbin, /sbin): no disk health', 'install smartmontools ≥ 7.0: apt-get install smartmontools (dnf install smartmontools); or set SMART_DEVICES= (empty) to turn S.M.A.R.T. off')]
+  if (smartctl === null) {
+    return [result(GROUP, 'smartctl', missing, `smartctl not found (PATH, ${found.searched.join(', ')}): no disk health`, `install smartmontools ≥ ${found.jsonSince}: apt-get install smartmontools (dnf install smartmontools); or set SMART_DEVICES= (empty) to turn S.M.A.R.T. off`)]
   }
-  const version = await runTool(smartctl, ['--version'], VERSION_TIMEOUT_MS)
-  const match = /smartctl (\d+)\.(\d+)/.exec(version.stdout)
-  const results: CheckResult[] = []
-  if (!match) {
-    results.push(result(GROUP, 'smartctl', missing, `${smartctl} --version gave no version${version.timedOut ? ` within ${formatMs(VERSION_TIMEOUT_MS)}` : ''}`, 'reinstall smartmontools ≥ 7.0'))
-    return results
+  if (found.version === null) {
+    return [result(GROUP, 'smartctl', missing, `${smartctl} gave no version (${found.versionError ?? 'no "smartctl X.Y" line'})`, `reinstall smartmontools ≥ ${found.jsonSince}`)]
   }
-  const [major, minor] = [Number(match[1]), Number(match[2])]
-  if (major < 7) {
-    results.push(result(GROUP, 'smartctl', missing, `${smartctl} is version ${major}.${minor}; JSON output needs 7.0 or newer`, 'install smartmontools ≥ 7.0 (e.g. from your distribution\'s backports)'))
-    return results
+  if (!found.json) {
+    return [result(GROUP, 'smartctl', missing, `${smartctl} is version ${found.version}; JSON output needs ${found.jsonSince} or newer`, `install smartmontools ≥ ${found.jsonSince} (e.g. from your distribution's backports)`)]
   }
-  results.push(result(GROUP, 'smartctl', 'ok', `${smartctl} ${major}.${minor}`))
+  const results: CheckResult[] = [result(GROUP, 'smartctl', 'ok', `${smartctl} ${found.version}`)]
   const caps = await checkCapabilities(context)
   results.push(caps.result)
   if (devices === undefined) {
     results.push(await checkScan(smartctl, caps.missing))
   } else {
-    const named = namedDevices(context, devices)
+    // SMART_DEVICES as the monitor reads it (its separator, path[:type]): the core's parse
+    const named = found.devices
     results.push(...(await Promise.all(named.slice(0, MAX_DEVICES).map((d) => checkDevice(smartctl, d, caps.missing)))))
     if (named.length > MAX_DEVICES) results.push(result(GROUP, 'disks', 'skip', `${named.length - MAX_DEVICES} more in SMART_DEVICES not tried`))
   }

@@ -1,131 +1,76 @@
 /**
- * systemd services come over the D-Bus system bus. From TypeScript the doctor checks what a socket
- * can tell: the bus address (DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket), that this
- * user may connect, and that the bus accepts it (the SASL `AUTH EXTERNAL` step every D-Bus client
- * starts with). Whether systemd itself answers on that bus needs a D-Bus method call, which is the
- * collector's job; /run/systemd/system says whether systemd runs on THIS host.
+ * systemd services come over the D-Bus system bus. The core's probe connects as the collector
+ * does (the bus address from DBUS_SYSTEM_BUS_ADDRESS or the default, connect + authentication
+ * within a deadline) and makes the collector's first call, so the doctor says whether the bus
+ * admits this user and whether systemd answers on it; /run/systemd/system says whether systemd
+ * runs on THIS host (a container may use the host's bus).
  */
-import { connect } from 'node:net'
 import { stat } from 'node:fs/promises'
-import { errorCode, result, withTimeout, type CheckResult } from './check.js'
+import type { SystemdProbe } from '../../index.js'
+import { formatMs, result, type CheckResult } from './check.js'
 import type { DoctorContext } from './core.js'
-import type { NativeBinding } from '../native.js'
+import { probe } from './probe.js'
 
 const GROUP = 'systemd'
-export const DEFAULT_SYSTEM_BUS = '/run/dbus/system_bus_socket'
-const AUTH_TIMEOUT_MS = 2_000
-
-export type BusAddress = { kind: 'path'; path: string } | { kind: 'abstract'; name: string } | { kind: 'other'; text: string }
-
-/** The first entry of a D-Bus address list (`unix:path=/x,guid=…;tcp:…`) as a socket to connect to. */
-export function parseBusAddress(text: string): BusAddress {
-  const entries = text.split(';').map((e) => e.trim()).filter((e) => e !== '')
-  for (const entry of entries) {
-    const colon = entry.indexOf(':')
-    if (entry.slice(0, colon) !== 'unix') continue
-    const params = new Map(
-      entry
-        .slice(colon + 1)
-        .split(',')
-        .map((kv) => {
-          const eq = kv.indexOf('=')
-          return [kv.slice(0, eq), decodeURIComponent(kv.slice(eq + 1))] as const
-        }),
-    )
-    const path = params.get('path')
-    if (path) return { kind: 'path', path }
-    const name = params.get('abstract')
-    if (name) return { kind: 'abstract', name }
-  }
-  return { kind: 'other', text }
-}
-
-type AuthOutcome = { accepted: true } | { accepted: false; reply: string }
-
-/** Connects and performs `AUTH EXTERNAL <uid>`; closes before BEGIN (no message is sent). */
-function authenticate(socketPath: string, uid: number): Promise<AuthOutcome> {
-  const socket = connect({ path: socketPath })
-  const work = new Promise<AuthOutcome>((resolve, reject) => {
-    let reply = ''
-    socket.setEncoding('utf8')
-    socket.on('connect', () => {
-      socket.write(`\0AUTH EXTERNAL ${Buffer.from(String(uid)).toString('hex')}\r\n`)
-    })
-    socket.on('data', (chunk: string) => {
-      reply += chunk
-      if (!reply.includes('\r\n')) return
-      const line = reply.split('\r\n')[0] ?? ''
-      resolve(line.startsWith('OK ') ? { accepted: true } : { accepted: false, reply: line.slice(0, 120) })
-    })
-    socket.on('error', reject)
-    socket.on('close', () => reject(Object.assign(new Error('the bus closed the connection'), { code: 'ECONNRESET' })))
-  })
-  return withTimeout(work, AUTH_TIMEOUT_MS, () => socket.destroy()).finally(() => socket.destroy())
-}
-
-/**
- * Asks systemd for one unit through the core's own D-Bus client (the collector's path). A "not
- * loaded" answer is systemd answering too; "unsupported operation"-class errors are not.
- */
-async function checkSystemdAnswers(native: NativeBinding, shown: string): Promise<CheckResult> {
-  try {
-    await withTimeout(native.systemdInfo('systemd-journald'), 5_000)
-    return result(GROUP, 'systemd', 'ok', `systemd answers on ${shown} (systemd-journald.service read)`)
-  } catch (error) {
-    const code = (error as { code?: unknown }).code
-    const message = error instanceof Error ? error.message : String(error)
-    if (code === 'ERR_SONAR_SYSTEMD' && message.includes('not loaded')) {
-      return result(GROUP, 'systemd', 'ok', `systemd answers on ${shown}`)
-    }
-    return result(GROUP, 'systemd', 'warn', `the bus at ${shown} works but systemd does not answer on it: ${message}`, 'point DBUS_SYSTEM_BUS_ADDRESS at the bus systemd uses, or set SKIP_SYSTEMD=true')
-  }
-}
-
 const CONTAINER_FIX = 'in a container, mount the host\'s bus: -v /var/run/dbus/system_bus_socket:/var/run/dbus/system_bus_socket:ro'
+
+function systemdResult(bus: SystemdProbe, shown: string): CheckResult | undefined {
+  const answer = bus.systemd
+  if (answer === null) return undefined
+  if (answer.answered) {
+    const units = answer.units ?? 0
+    return result(GROUP, 'systemd', 'ok', `systemd answers on ${shown}${answer.version !== null ? ` (version ${answer.version})` : ''}: ${units} loaded unit${units === 1 ? '' : 's'} match ${bus.patterns.join(', ')}`)
+  }
+  return result(GROUP, 'systemd', 'warn', `the bus at ${shown} works but systemd does not answer on it: ${answer.error ?? 'no answer'}`, 'point DBUS_SYSTEM_BUS_ADDRESS at the bus systemd uses, or set SKIP_SYSTEMD=true')
+}
+
+/** Why the connection failed, as one result: a skip where no systemd is to be expected. */
+async function failureResult(bus: SystemdProbe, shown: string, source: string, systemdHere: boolean, uid: number): Promise<CheckResult> {
+  const error = bus.error
+  const code = error?.code ?? null
+  const offHost = systemdHere ? 'warn' : 'skip'
+  if (error?.stage === 'handshake') {
+    return result(GROUP, 'system bus', 'warn', `${shown} did not admit this user (uid ${uid}): ${error.message}`, 'run the agent as root or as a user the bus policy admits (uid 0 in the container must be root on the host: no user namespace)')
+  }
+  if (error?.stage !== 'connect') {
+    return result(GROUP, 'system bus', 'warn', `cannot use ${shown}: ${error?.message ?? 'no connection'}`, 'run again; if it repeats, report it with this output')
+  }
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return systemdHere
+      ? result(GROUP, 'system bus', 'warn', `systemd runs here but ${shown} (${source}) is missing (${code}): services are not reported`, 'start the bus: systemctl start dbus (apt-get install dbus), or set DBUS_SYSTEM_BUS_ADDRESS')
+      : result(GROUP, 'system bus', 'skip', `no systemd here: no /run/systemd/system and no bus at ${shown}; services are not reported`, `if the host runs systemd: ${CONTAINER_FIX}; or set SKIP_SYSTEMD=true`)
+  }
+  if (code === 'ECONNREFUSED' && !shown.startsWith('@')) {
+    const isSocket = await stat(shown).then((s) => s.isSocket(), () => true)
+    if (!isSocket) return result(GROUP, 'system bus', offHost, `${shown} (${source}) is not a socket`, `set DBUS_SYSTEM_BUS_ADDRESS=unix:path=<the system bus socket>; ${CONTAINER_FIX}`)
+  }
+  if (code === 'ETIMEDOUT') {
+    return result(GROUP, 'system bus', 'warn', `${shown} accepted no connection within ${formatMs(bus.deadlineMs)} (a hung bus daemon?)`, 'check the bus daemon: systemctl status dbus')
+  }
+  const denied = code === 'EACCES' || code === 'EPERM'
+  const fix = denied
+    ? `give the agent's user access to ${shown} (its directory and the socket), or run the agent as root`
+    : code === 'ECONNREFUSED'
+      ? 'the bus daemon is not running: systemctl start dbus'
+      : `check the bus at ${shown}, or set DBUS_SYSTEM_BUS_ADDRESS`
+  // a bus that is there but refuses this user is worth a warning even off systemd hosts
+  return result(GROUP, 'system bus', denied ? 'warn' : offHost, `cannot use ${shown} (${code ?? error.message})`, fix)
+}
 
 export async function checkSystemd(context: DoctorContext): Promise<CheckResult[]> {
   if (context.flag('SKIP_SYSTEMD')) return [result(GROUP, 'services', 'skip', 'disabled: SKIP_SYSTEMD=true')]
-  const patterns = context.setting('SERVICE_PATTERNS')?.trim() || '*.service'
+  const probed = await probe(context, 'systemd')
+  if (!probed.ok) return [result(GROUP, 'system bus', 'skip', probed.message, probed.fix)]
+  const bus = probed.report
+  if (!bus.enabled) return [result(GROUP, 'services', 'skip', `disabled: ${bus.disabledBy ?? 'by a setting'}`)]
+  const source = bus.fromSetting ? 'DBUS_SYSTEM_BUS_ADDRESS' : 'the default address'
+  const shown = bus.socket ?? bus.sockets[0]
+  if (shown === undefined) {
+    return [result(GROUP, 'system bus', 'warn', `DBUS_SYSTEM_BUS_ADDRESS=${bus.address} has no unix:path= or unix:abstract= entry; the agent connects over unix sockets only`, 'set DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket')]
+  }
   const systemdHere = await stat('/run/systemd/system').then((s) => s.isDirectory(), () => false)
-  const configured = context.env.DBUS_SYSTEM_BUS_ADDRESS
-  const address = configured !== undefined && configured.trim() !== '' ? parseBusAddress(configured) : ({ kind: 'path', path: DEFAULT_SYSTEM_BUS } as const)
-  const source = configured !== undefined && configured.trim() !== '' ? 'DBUS_SYSTEM_BUS_ADDRESS' : 'the default address'
-  if (address.kind === 'other') {
-    return [result(GROUP, 'system bus', 'warn', `DBUS_SYSTEM_BUS_ADDRESS has no unix:path= or unix:abstract= entry; only unix sockets are checked`, 'set DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket')]
-  }
-  const socketPath = address.kind === 'path' ? address.path : `\0${address.name}`
-  const shown = address.kind === 'path' ? address.path : `@${address.name}`
+  if (!bus.connected) return [await failureResult(bus, shown, source, systemdHere, context.uid)]
   const systemdLine = systemdHere ? 'systemd runs on this host (/run/systemd/system)' : 'no /run/systemd/system here (fine when the bus is the host\'s, mounted into a container)'
-  if (address.kind === 'path') {
-    try {
-      if (!(await stat(address.path)).isSocket()) {
-        return [result(GROUP, 'system bus', systemdHere ? 'warn' : 'skip', `${shown} (${source}) is not a socket`, `set DBUS_SYSTEM_BUS_ADDRESS=unix:path=<the system bus socket>; ${CONTAINER_FIX}`)]
-      }
-    } catch (error) {
-      return systemdHere
-        ? [result(GROUP, 'system bus', 'warn', `systemd runs here but ${shown} (${source}) is missing (${errorCode(error)}): services are not reported`, 'start the bus: systemctl start dbus (apt-get install dbus), or set DBUS_SYSTEM_BUS_ADDRESS')]
-        : [result(GROUP, 'system bus', 'skip', `no systemd here: no /run/systemd/system and no bus at ${shown}; services are not reported`, `if the host runs systemd: ${CONTAINER_FIX}; or set SKIP_SYSTEMD=true`)]
-    }
-  }
-  try {
-    const outcome = await authenticate(socketPath, context.uid)
-    if (!outcome.accepted) {
-      return [result(GROUP, 'system bus', 'warn', `${shown} refused this user (uid ${context.uid}): ${outcome.reply || 'no OK'}`, 'run the agent as root or as a user the bus policy admits (uid 0 in the container must be root on the host: no user namespace)')]
-    }
-    return [
-      result(GROUP, 'system bus', 'ok', `${shown} accepts uid ${context.uid} (${source}); units matching ${patterns}; ${systemdLine}`),
-      ...(context.native ? [await checkSystemdAnswers(context.native, shown)] : []),
-    ]
-  } catch (error) {
-    const code = errorCode(error)
-    const fix =
-      code === 'EACCES' || code === 'EPERM'
-        ? `give the agent's user access to ${shown} (its directory and the socket), or run the agent as root`
-        : code === 'ECONNREFUSED'
-          ? 'the bus daemon is not running: systemctl start dbus'
-          : `check the bus at ${shown}, or set DBUS_SYSTEM_BUS_ADDRESS`
-    // a bus that is there but refuses this user is worth a warning even off systemd hosts
-    const status = systemdHere || code === 'EACCES' || code === 'EPERM' ? 'warn' : 'skip'
-    return [result(GROUP, 'system bus', status, `cannot use ${shown} (${code})`, fix)]
-  }
+  const answer = systemdResult(bus, shown)
+  return [result(GROUP, 'system bus', 'ok', `${shown} accepts uid ${context.uid} (${source}); units matching ${bus.patterns.join(', ')}; ${systemdLine}`), ...(answer ? [answer] : [])]
 }

@@ -11,6 +11,7 @@ pub mod delta;
 pub mod filter;
 pub mod json;
 pub mod model;
+pub mod probe;
 pub mod roots;
 pub mod settings;
 pub mod units;

@@ -2,6 +2,7 @@
 //! JS argument to an `Arg` and these functions decide, with Node-style messages and codes.
 
 use crate::napi::JsError;
+use sonar_core::probe::Area;
 use sonar_core::{SettingError, Settings};
 use std::collections::HashMap;
 
@@ -241,6 +242,44 @@ fn type_error(path: &str, what: &str, arg: &Arg) -> JsError {
     )
 }
 
+/// `probe(settings, areas?)`: the areas list, every area when absent. Returns its length.
+pub fn probe_area_list(arg: &Arg) -> Result<Option<u32>, JsError> {
+    match arg {
+        Arg::Undefined => Ok(None),
+        Arg::Array(len) => Ok(Some(*len)),
+        other => Err(JsError::type_error(
+            ERR_INVALID_ARG_TYPE,
+            format!(
+                "The \"areas\" argument must be an array. {}",
+                other.received()
+            ),
+        )),
+    }
+}
+
+/// One entry of `areas`: "gpu", "systemd", "smart" or "sensors".
+pub fn probe_area(index: u32, arg: &Arg) -> Result<Area, JsError> {
+    let names = Area::ALL.map(Area::name).join("', '");
+    match arg {
+        Arg::Text(name) => Area::from_name(name).ok_or_else(|| {
+            JsError::type_error(
+                ERR_INVALID_ARG_VALUE,
+                format!(
+                    "The \"areas[{index}]\" element must be one of '{names}'. {}",
+                    arg.received()
+                ),
+            )
+        }),
+        other => Err(JsError::type_error(
+            ERR_INVALID_ARG_TYPE,
+            format!(
+                "The \"areas[{index}]\" element must be of type string. {}",
+                other.received()
+            ),
+        )),
+    }
+}
+
 /// Stages of the hidden `__panicForTest(stage)` hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PanicStage {
@@ -441,6 +480,25 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::RangeError);
         assert!(e.message.contains("from 0 to 65535"), "{}", e.message);
         assert_eq!(text_field("t", Arg::Text("x".into())), Ok("x".to_string()));
+    }
+
+    #[test]
+    fn probe_areas_named_or_all() {
+        assert_eq!(probe_area_list(&Arg::Undefined), Ok(None));
+        assert_eq!(probe_area_list(&Arg::Array(2)), Ok(Some(2)));
+        let e = probe_area_list(&Arg::Text("gpu".into())).unwrap_err();
+        assert_eq!(e.code, ERR_INVALID_ARG_TYPE);
+        assert_eq!(probe_area(0, &Arg::Text("smart".into())), Ok(Area::Smart));
+        let e = probe_area(1, &Arg::Text("disks".into())).unwrap_err();
+        assert_eq!(e.code, ERR_INVALID_ARG_VALUE);
+        assert!(e.message.contains("areas[1]"), "{}", e.message);
+        assert!(
+            e.message.contains("'gpu', 'systemd', 'smart', 'sensors'"),
+            "{}",
+            e.message
+        );
+        let e = probe_area(0, &Arg::Number(1.0)).unwrap_err();
+        assert_eq!(e.code, ERR_INVALID_ARG_TYPE);
     }
 
     #[test]

@@ -15,7 +15,9 @@ mod systemd;
 use args::{Arg, PanicStage};
 use napi::{queue_work, Args, Env, JsError, JsValue, Kind, Property, Result, ValueType};
 use sonar_core::collect::containers::{ContainerPort, ContainerSample};
+use sonar_core::collect::smart::runner::SmartConfig;
 use sonar_core::model::AGENT_VERSION;
+use sonar_core::probe::Area;
 use sonar_core::settings::catalog::{Component, Support};
 use sonar_core::{CollectInput, Payload, Value};
 use std::sync::Arc;
@@ -39,6 +41,7 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("smartData", Kind::Promise, smart_data),
             Property::method("systemdInfo", Kind::Promise, systemd_info),
             Property::method("systemdStatus", Kind::Sync, systemd_status),
+            Property::method("probe", Kind::Promise, probe),
             Property::method("__panicForTest", Kind::Promise, panic_for_test).hidden(),
             Property::method("__panicForTestSync", Kind::Sync, panic_for_test_sync).hidden(),
         ],
@@ -62,6 +65,33 @@ fn configure<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
     let values = settings::read_values(env, args.get(0), settings::core_names())?;
     state::configure(args::settings_from(&values)?);
     env.undefined()
+}
+
+/// `probe(settings, areas?): Promise<ProbeReport>` — what the collectors find with these
+/// settings (the agent's own are not touched), off the JS thread: it may wait on the system bus
+/// and on `smartctl --version` (a few seconds at most).
+fn probe<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
+    let values = settings::read_values(env, args.get(0), settings::core_names())?;
+    let smart = SmartConfig::from_lookup(&|name| values.get(name).cloned());
+    let settings = args::settings_from(&values)?;
+    let list = args.get(1);
+    let areas = match args::probe_area_list(&read_arg(env, list)?)? {
+        None => Area::ALL.to_vec(),
+        Some(len) => (0..len)
+            .map(|i| {
+                Ok(args::probe_area(
+                    i,
+                    &read_arg(env, env.get_element(list, i)?)?,
+                )?)
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    queue_work(
+        env,
+        "sonar:probe",
+        move || Ok(sonar_core::probe::probe(&settings, &smart, &areas)),
+        |env, report: Value| to_js(env, &report),
+    )
 }
 
 /// `cacheTimeMs`, `containers` and `podman` of an optional options object.

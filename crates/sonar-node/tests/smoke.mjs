@@ -54,7 +54,7 @@ function assertPlain(value, at = 'snapshot') {
 
 await check('exports', () => {
   assert.deepEqual(Object.keys(m).sort(), [
-    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus',
+    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'probe', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus',
   ]);
   assert.equal(m.agentVersion, '0.17.0');
   assert.equal(typeof m.__panicForTest, 'function');
@@ -256,6 +256,29 @@ await check('configure', async () => {
   m.configure(process.env);
   m.configure({});
   assert.ok(Buffer.isBuffer(await m.collect({ cacheTimeMs: 0 })));
+});
+
+await check('probe: a promise of the areas asked for; bad input rejects', async () => {
+  const all = await m.probe({ SKIP_SYSTEMD: 'true', HOST_SYS: '/nonexistent-sonar-sys' });
+  assertPlain(all);
+  assert.deepEqual(Object.keys(all), ['gpu', 'systemd', 'smart', 'sensors']);
+  assert.deepEqual(all.gpu.candidates.map((c) => c.name), ['nvml', 'nvidia-smi', 'intel_gpu_top', 'intel_sysfs', 'amd_sysfs']);
+  assert.equal(all.gpu.drm, '/nonexistent-sonar-sys/class/drm');
+  assert.deepEqual(all.gpu.cards, []);
+  assert.equal(all.systemd.enabled, false);
+  assert.equal(all.systemd.disabledBy, 'SKIP_SYSTEMD=true');
+  assert.equal(all.sensors.root, '/nonexistent-sonar-sys');
+  assert.equal(all.sensors.temperatures.inputs, 0);
+  const missing = '/nonexistent-sonar-bus';
+  const bus = await m.probe({ DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${missing}` }, ['systemd']);
+  assert.deepEqual(Object.keys(bus), ['systemd']);
+  assert.equal(bus.systemd.connected, false);
+  assert.deepEqual(bus.systemd.error, { stage: 'connect', code: 'ENOENT', message: `cannot connect to the system bus at ${missing}: No such file or directory (os error 2)` });
+  assert.deepEqual((await m.probe({ SKIP_GPU: 'true' }, ['gpu'])).gpu.candidates, []);
+  await rejectsWith(m.probe(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: 'settings' });
+  await rejectsWith(m.probe({ GPU_COLLECTOR: 'bogus' }), { name: 'Error', code: 'ERR_SONAR_SETTING', includes: 'GPU_COLLECTOR="bogus"' });
+  await rejectsWith(m.probe({}, 'gpu'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"areas"' });
+  await rejectsWith(m.probe({}, ['gpu', 'disks']), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', includes: '"areas[1]"' });
 });
 
 await check('setConnectionType', async () => {

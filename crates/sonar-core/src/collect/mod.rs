@@ -3,13 +3,13 @@
 //! values — never a panic — when a file is missing or odd.
 
 pub mod battery;
-mod child;
+pub(crate) mod child;
 pub mod containers;
 pub mod cpu;
 pub mod disk;
 pub mod fans;
 pub mod gpu;
-mod hwmon;
+pub(crate) mod hwmon;
 pub mod mdraid;
 pub mod memory;
 pub mod network;

@@ -205,6 +205,18 @@ fn is_empty_filter(filter: &NameFilter) -> bool {
     *filter == NameFilter::parse("") || *filter == NameFilter::parse("-")
 }
 
+/// (source, key) of every input discovery finds under `sys`; the source is "hwmon" or
+/// "thermal_zone". For the probe.
+pub(crate) fn discovered_inputs(sys: &Path) -> Vec<(&'static str, String)> {
+    discover_inputs(sys)
+        .into_iter()
+        .map(|input| match input.kind {
+            InputKind::Hwmon => ("hwmon", input.key),
+            InputKind::ThermalZone => ("thermal_zone", input.key),
+        })
+        .collect()
+}
+
 /// gopsutil's discovery (see the module comment).
 fn discover_inputs(sys: &Path) -> Vec<Input> {
     let hwmon_root = sys.join("class/hwmon");

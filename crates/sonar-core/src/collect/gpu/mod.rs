@@ -19,7 +19,7 @@ use crate::roots::Roots;
 use crate::settings::catalog::GPU_COLLECTORS;
 use crate::settings::Settings;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -57,6 +57,159 @@ impl Source {
             Source::IntelGpuTop(_) | Source::IntelSysfs => "intel",
             Source::AmdSysfs => "amd",
         }
+    }
+
+    /// Its name in `GPU_COLLECTOR`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Source::Nvml => "nvml",
+            Source::NvidiaSmi(_) => "nvidia-smi",
+            Source::IntelGpuTop(_) => "intel_gpu_top",
+            Source::IntelSysfs => "intel_sysfs",
+            Source::AmdSysfs => "amd_sysfs",
+        }
+    }
+}
+
+/// Why detection took a candidate collector or not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Chosen,
+    /// Usable, but the named collector, earlier in the list, already covers its vendor.
+    Covered(&'static str),
+    /// Not usable here: why.
+    Unusable(String),
+    /// `GPU_COLLECTOR` is set and does not name it: not tried.
+    NotListed,
+}
+
+/// One candidate of the detection, in the order tried.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub name: &'static str,
+    pub verdict: Verdict,
+    /// What it found: the executable, NVML's driver and GPU count, the cards read.
+    pub found: Option<String>,
+}
+
+/// What `detect` decided; the collector starts `sources`, the probe reports `candidates`.
+pub(crate) struct Detection {
+    pub sources: Vec<Source>,
+    pub candidates: Vec<Candidate>,
+    pub nvml: Option<nvidia::NvmlSampler>,
+}
+
+fn card_ids(cards: &[sysfs::Card]) -> String {
+    cards
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One candidate tried: the source it gives, or why not, and what it found.
+fn try_candidate(
+    name: &'static str,
+    settings: &Settings,
+    nvml: &mut Option<nvidia::NvmlSampler>,
+) -> (Result<Source, String>, Option<String>) {
+    let roots = &settings.roots;
+    let explicit = !settings.gpu_collector.is_empty();
+    let display = |path: &Path| Some(path.display().to_string());
+    match name {
+        "nvml" if !settings.nvml => (Err("NVML=false: NVML is not loaded".into()), None),
+        "nvml" => match nvidia::NvmlSampler::try_open(&roots.sys) {
+            Ok(sampler) => {
+                let found = Some(sampler.describe());
+                *nvml = Some(sampler);
+                (Ok(Source::Nvml), found)
+            }
+            Err(why) => (Err(why), None),
+        },
+        "nvidia-smi" => match on_path("nvidia-smi") {
+            Some(path) => (Ok(Source::NvidiaSmi(path.clone())), display(&path)),
+            None => (Err("nvidia-smi is not on PATH".into()), None),
+        },
+        "intel_gpu_top" => match on_path("intel_gpu_top") {
+            None => (Err("intel_gpu_top is not on PATH".into()), None),
+            Some(path) if !explicit && sysfs::any_card_uses_driver(roots, "xe") => (
+                Err("a card uses the xe driver, which intel_gpu_top does not read (unless GPU_COLLECTOR names it)".into()),
+                display(&path),
+            ),
+            Some(path) => (Ok(Source::IntelGpuTop(path.clone())), display(&path)),
+        },
+        "intel_sysfs" => {
+            let cards = sysfs::cards(roots, sysfs::VENDOR_INTEL);
+            let found = (!cards.is_empty()).then(|| card_ids(&cards));
+            if cards.is_empty() {
+                let drm = roots.sys("class/drm");
+                let why = format!("no Intel card (vendor {}) in {}", sysfs::VENDOR_INTEL, drm.display());
+                return (Err(why), found);
+            }
+            let with_energy = cards
+                .iter()
+                .any(|c| sysfs::intel_energy_hwmon(&c.device).is_some());
+            if explicit || with_energy {
+                (Ok(Source::IntelSysfs), found)
+            } else {
+                let why = "no Intel card has hwmon energy counters (energy1_input); GPU_COLLECTOR=intel_sysfs reads them without";
+                (Err(why.into()), found)
+            }
+        }
+        "amd_sysfs" => {
+            let cards = sysfs::cards(roots, sysfs::VENDOR_AMD);
+            if cards.is_empty() {
+                let drm = roots.sys("class/drm");
+                let why = format!("no AMD card (vendor {}) in {}", sysfs::VENDOR_AMD, drm.display());
+                (Err(why), None)
+            } else {
+                (Ok(Source::AmdSysfs), Some(card_ids(&cards)))
+            }
+        }
+        other => (Err(format!("{other} is not implemented")), None),
+    }
+}
+
+/// The collectors to run, at most one per vendor, in priority order (see the module comment),
+/// and the verdict on every candidate. Opens NVML when it is a candidate; starts nothing.
+pub(crate) fn detect(settings: &Settings) -> Detection {
+    let mut nvml: Option<nvidia::NvmlSampler> = None;
+    let mut sources: Vec<Source> = Vec::new();
+    let mut candidates_seen = Vec::new();
+    for name in candidates(&settings.gpu_collector) {
+        let (outcome, found) = try_candidate(name, settings, &mut nvml);
+        let verdict = match outcome {
+            Err(why) => Verdict::Unusable(why),
+            Ok(source) => match sources.iter().find(|s| s.vendor() == source.vendor()) {
+                Some(earlier) => Verdict::Covered(earlier.name()),
+                None => {
+                    sources.push(source);
+                    Verdict::Chosen
+                }
+            },
+        };
+        candidates_seen.push(Candidate {
+            name,
+            verdict,
+            found,
+        });
+    }
+    for name in GPU_COLLECTORS {
+        if candidates_seen.iter().all(|c| c.name != *name) {
+            candidates_seen.push(Candidate {
+                name,
+                verdict: Verdict::NotListed,
+                found: None,
+            });
+        }
+    }
+    if !sources.contains(&Source::Nvml) {
+        nvml = None;
+    }
+    Detection {
+        sources,
+        candidates: candidates_seen,
+        nvml,
     }
 }
 
@@ -160,47 +313,7 @@ impl GpuCollector {
             return GpuCollector::disabled();
         }
         let roots = settings.roots.clone();
-        let explicit = !settings.gpu_collector.is_empty();
-        let mut nvml: Option<nvidia::NvmlSampler> = None;
-        let mut sources: Vec<Source> = Vec::new();
-        // NVML=false: NVIDIA cards through nvidia-smi only
-        let wanted = candidates(&settings.gpu_collector)
-            .into_iter()
-            .filter(|n| settings.nvml || *n != "nvml");
-        for name in wanted {
-            let source = match name {
-                "nvml" => nvidia::NvmlSampler::open(&roots.sys).map(|s| {
-                    nvml = Some(s);
-                    Source::Nvml
-                }),
-                "nvidia-smi" => on_path("nvidia-smi").map(Source::NvidiaSmi),
-                "intel_gpu_top" => on_path("intel_gpu_top")
-                    .filter(|_| explicit || !sysfs::any_card_uses_driver(&roots, "xe"))
-                    .map(Source::IntelGpuTop),
-                "intel_sysfs" => {
-                    let cards = sysfs::cards(&roots, sysfs::VENDOR_INTEL);
-                    let usable = if explicit {
-                        !cards.is_empty()
-                    } else {
-                        cards
-                            .iter()
-                            .any(|c| sysfs::intel_energy_hwmon(&c.device).is_some())
-                    };
-                    usable.then_some(Source::IntelSysfs)
-                }
-                "amd_sysfs" => (!sysfs::cards(&roots, sysfs::VENDOR_AMD).is_empty())
-                    .then_some(Source::AmdSysfs),
-                _ => None,
-            };
-            if let Some(source) = source {
-                if sources.iter().all(|s| s.vendor() != source.vendor()) {
-                    sources.push(source);
-                }
-            }
-        }
-        if !sources.contains(&Source::Nvml) {
-            nvml = None;
-        }
+        let Detection { sources, nvml, .. } = detect(settings);
         if sources.is_empty() {
             return GpuCollector::disabled();
         }

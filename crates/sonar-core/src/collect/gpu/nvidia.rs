@@ -68,24 +68,41 @@ impl NvmlSampler {
     /// Loads libnvidia-ml (the driver's `.so.1` first, then the dev symlink). None when the
     /// library is absent or finds no GPU: no NVIDIA collector, silently.
     pub fn open(sys: &Path) -> Option<NvmlSampler> {
+        Self::try_open(sys).ok()
+    }
+
+    /// `open`, saying why not (for the probe).
+    pub(crate) fn try_open(sys: &Path) -> Result<NvmlSampler, String> {
         let nvml = Nvml::builder()
             .lib_path(std::ffi::OsStr::new("libnvidia-ml.so.1"))
             .init()
             .or_else(|_| Nvml::init())
-            .ok()?;
-        if nvml.device_count().ok()? == 0 {
-            return None;
+            .map_err(|e| format!("NVML (libnvidia-ml) did not load: {e}"))?;
+        match nvml.device_count() {
+            Ok(0) => return Err("NVML loaded but finds no GPU".into()),
+            Err(e) => return Err(format!("NVML loaded but cannot count GPUs: {e}")),
+            Ok(_) => {}
         }
         // SAFETY: loading the NVML library runs no code of ours; nvml-wrapper has just loaded and
         // initialised the same library, so this handle only adds a reference to it.
         let v2 = unsafe { NvmlLib::new("libnvidia-ml.so.1") }
             .ok()
             .filter(|lib| lib.nvmlDeviceGetMemoryInfo_v2.is_ok());
-        Some(NvmlSampler {
+        Ok(NvmlSampler {
             nvml,
             v2,
             sys: sys.to_path_buf(),
         })
+    }
+
+    /// "driver 550.54.15, 2 GPUs": what the session sees.
+    pub(crate) fn describe(&self) -> String {
+        let count = self.nvml.device_count().unwrap_or(0);
+        let driver = self
+            .nvml
+            .sys_driver_version()
+            .map_or_else(|_| String::new(), |v| format!("driver {v}, "));
+        format!("{driver}{count} GPU{}", if count == 1 { "" } else { "s" })
     }
 
     pub fn poll(&self) -> Vec<Reading> {

@@ -10,6 +10,21 @@ use std::time::Instant;
 
 pub const VENDOR_AMD: &str = "0x1002";
 pub const VENDOR_INTEL: &str = "0x8086";
+/// No collector reads NVIDIA cards from sysfs; the id only names them (NVML and nvidia-smi find
+/// them on their own).
+pub(crate) const VENDOR_NVIDIA: &str = "0x10de";
+
+/// "amd", "intel" or "nvidia" for a PCI vendor id.
+pub(crate) fn vendor_name(id: &str) -> Option<&'static str> {
+    [
+        (VENDOR_AMD, "amd"),
+        (VENDOR_INTEL, "intel"),
+        (VENDOR_NVIDIA, "nvidia"),
+    ]
+    .iter()
+    .find(|(v, _)| v.eq_ignore_ascii_case(id))
+    .map(|(_, name)| *name)
+}
 
 const MIB: f64 = 1_048_576.0;
 
@@ -21,6 +36,15 @@ pub struct Card {
 }
 
 pub fn cards(roots: &Roots, vendor: &str) -> Vec<Card> {
+    drm_cards(roots)
+        .into_iter()
+        .filter(|(_, v)| v.eq_ignore_ascii_case(vendor))
+        .map(|(card, _)| card)
+        .collect()
+}
+
+/// Every DRM card with a readable PCI vendor id, whatever the vendor.
+pub(crate) fn drm_cards(roots: &Roots) -> Vec<(Card, String)> {
     sorted_matches(&roots.sys("class/drm"), "card*")
         .into_iter()
         .filter_map(|path| {
@@ -29,19 +53,28 @@ pub fn cards(roots: &Roots, vendor: &str) -> Vec<Card> {
                 return None;
             }
             let device = path.join("device");
-            let v = read_trimmed(&device.join("vendor"))?;
-            v.eq_ignore_ascii_case(vendor)
-                .then_some(Card { id, device })
+            let vendor = read_trimmed(&device.join("vendor"))?;
+            Some((Card { id, device }, vendor))
         })
         .collect()
 }
 
-/// Whether any card is driven by `driver` (the basename of its `device/driver` link).
-pub fn any_card_uses_driver(roots: &Roots, driver: &str) -> bool {
+/// The kernel driver of a card's device (the basename of its `driver` link).
+pub(crate) fn driver(device: &Path) -> Option<String> {
+    let target = std::fs::read_link(device.join("driver")).ok()?;
+    Some(target.file_name()?.to_string_lossy().into_owned())
+}
+
+/// Whether any card is driven by `driver`.
+pub fn any_card_uses_driver(roots: &Roots, driver_name: &str) -> bool {
     sorted_matches(&roots.sys("class/drm"), "card*")
         .iter()
-        .filter_map(|p| std::fs::read_link(p.join("device/driver")).ok())
-        .any(|target| target.file_name().is_some_and(|n| n == driver))
+        .any(|p| driver(&p.join("device")).is_some_and(|d| d == driver_name))
+}
+
+/// `gpu_busy_percent` of a card (amdgpu, and Intel's xe on recent kernels).
+pub(crate) fn busy_percent(device: &Path) -> Option<f64> {
+    read_f64(&device.join("gpu_busy_percent"))
 }
 
 fn hwmons(device: &Path) -> Vec<PathBuf> {
@@ -139,7 +172,7 @@ pub fn poll_amd(
                 temperature,
                 memory_used,
                 memory_total,
-                usage: read_f64(&card.device.join("gpu_busy_percent")).unwrap_or(0.0),
+                usage: busy_percent(&card.device).unwrap_or(0.0),
                 power,
                 ..Reading::default()
             }
@@ -206,7 +239,7 @@ impl IntelSysfs {
                 temperature,
                 memory_used,
                 memory_total,
-                usage: read_f64(&card.device.join("gpu_busy_percent")).unwrap_or(0.0),
+                usage: busy_percent(&card.device).unwrap_or(0.0),
                 power: watts(0),
                 power_pkg: watts(1),
                 ..Reading::default()

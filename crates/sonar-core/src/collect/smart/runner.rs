@@ -144,17 +144,18 @@ pub fn merge_devices(
     out
 }
 
-/// The smartctl binary: PATH first, then where Debian and Homebrew install it (sbin folders are
-/// often missing from a service's PATH).
+/// Where smartctl is looked for after PATH: where Debian and Homebrew install it (sbin folders
+/// are often missing from a service's PATH).
+pub const SMARTCTL_DIRS: [&str; 4] = ["/usr/sbin", "/usr/local/sbin", "/sbin", "/opt/homebrew/bin"];
+
+/// The smartctl binary: PATH first, then SMARTCTL_DIRS.
 pub fn find_smartctl(path_var: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
     let from_path = path_var
         .map(std::env::split_paths)
         .into_iter()
         .flatten()
         .map(|dir| dir.join("smartctl"));
-    let fixed = ["/usr/sbin", "/usr/local/sbin", "/sbin", "/opt/homebrew/bin"]
-        .iter()
-        .map(|d| Path::new(d).join("smartctl"));
+    let fixed = SMARTCTL_DIRS.iter().map(|d| Path::new(d).join("smartctl"));
     from_path.chain(fixed).find(|p| is_executable(p))
 }
 

@@ -135,6 +135,8 @@ pub struct SystemBus {
     watchdog: Watchdog,
     deadline: Duration,
     conn: zbus::Connection,
+    /// The socket of the address that answered.
+    socket: String,
 }
 
 /// Ends a connection at its deadline, or as soon as the bus hangs up. zbus 1.9 loops forever on a
@@ -256,17 +258,70 @@ impl Drop for SystemBus {
     }
 }
 
+/// Why `SystemBus::try_connect` got no connection: the last socket's failure.
+#[derive(Debug)]
+pub enum ConnectFailure {
+    /// The address has no unix:path= or unix:abstract= entry.
+    NoSocket {
+        address: String,
+    },
+    /// connect(2) on the socket failed (the last one tried).
+    Socket {
+        socket: String,
+        error: std::io::Error,
+    },
+    Watchdog(std::io::Error),
+    /// Connected, but the bus refused or did not finish the authentication.
+    Handshake {
+        socket: String,
+        why: String,
+    },
+}
+
+impl std::fmt::Display for ConnectFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectFailure::NoSocket { address } => {
+                write!(f, "no unix socket in the bus address {address:?}")
+            }
+            ConnectFailure::Socket { socket, error } => {
+                write!(f, "cannot connect to the system bus at {socket}: {error}")
+            }
+            ConnectFailure::Watchdog(e) => write!(f, "system bus watchdog: {e}"),
+            ConnectFailure::Handshake { socket, why } => {
+                write!(
+                    f,
+                    "system bus at {socket} did not complete the handshake: {why}"
+                )
+            }
+        }
+    }
+}
+
 impl SystemBus {
     /// Connects and authenticates; every call on this connection must finish within `deadline`
     /// from now.
     pub fn connect(address: Option<&str>, deadline: Duration) -> Result<SystemBus, BusError> {
+        Self::try_connect(address, deadline).map_err(|f| BusError::Connect(f.to_string()))
+    }
+
+    /// `connect`, with the failure kept whole (the probe reports the OS error).
+    pub fn try_connect(
+        address: Option<&str>,
+        deadline: Duration,
+    ) -> Result<SystemBus, ConnectFailure> {
         let address = address.unwrap_or(DEFAULT_SYSTEM_BUS);
-        let mut last = format!("no unix socket in the bus address {address:?}");
+        let mut last = ConnectFailure::NoSocket {
+            address: address.to_string(),
+        };
         for candidate in socket_candidates(address) {
             let stream = match connect_socket(&candidate, deadline) {
                 Ok(s) => s,
-                Err(e) => {
-                    last = format!("cannot connect to the system bus at {candidate}: {e}");
+                Err(error) => {
+                    last = ConnectFailure::Socket {
+                        socket: candidate,
+                        error,
+                    };
                     continue;
                 }
             };
@@ -276,26 +331,42 @@ impl SystemBus {
                 .and_then(|handle| Watchdog::arm(stream.as_raw_fd(), handle, deadline))
             {
                 Ok(w) => w,
-                Err(e) => return Err(BusError::Connect(format!("system bus watchdog: {e}"))),
+                Err(e) => return Err(ConnectFailure::Watchdog(e)),
             };
             return match zbus::Connection::new_unix_client(stream, true) {
                 Ok(conn) => Ok(SystemBus {
                     watchdog,
                     deadline,
                     conn,
+                    socket: candidate,
                 }),
                 Err(e) => {
                     watchdog.disarm();
                     let why = watchdog
                         .cut_reason(deadline)
                         .unwrap_or_else(|| e.to_string());
-                    Err(BusError::Connect(format!(
-                        "system bus at {candidate} did not complete the handshake: {why}"
-                    )))
+                    Err(ConnectFailure::Handshake {
+                        socket: candidate,
+                        why,
+                    })
                 }
             };
         }
-        Err(BusError::Connect(last))
+        Err(last)
+    }
+
+    /// The socket connected to ('@' before an abstract name).
+    pub fn socket(&self) -> &str {
+        &self.socket
+    }
+
+    /// The manager's `Version` property ("252.30-1~deb12u2").
+    pub fn version(&self) -> Result<String, BusError> {
+        let value = self.get(MANAGER_PATH, MANAGER, "Version")?;
+        match &*value {
+            Value::Str(s) => Ok(s.as_str().to_string()),
+            other => Err(BusError::Io(format!("Version is not a string: {other:?}"))),
+        }
     }
 
     /// One method call on systemd's bus name, its reply decoded; a connection the watchdog cut
