@@ -37,8 +37,10 @@ type Dial =
 
 /** One upgrade attempt; after 101 waits (within the time left) for the hub's first frame. */
 async function dial(url: URL, target: RouteTarget, deadline: number): Promise<Dial> {
-  // the agent's options, only the handshake bounded by the doctor's budget; a proxy agent per dial
-  const options = await hubClientOptions(url, { ...target.dial, handshakeTimeoutMs: Math.max(1, deadline - Date.now()) })
+  // the agent's options, a proxy agent per dial; the doctor's own timer below ends the dial, so
+  // ws's handshake timeout is only a backstop behind it (with the same deadline either could fire
+  // first under load, and ws's "Opening handshake has timed out" hid the doctor's message)
+  const options = await hubClientOptions(url, { ...target.dial, handshakeTimeoutMs: Math.max(1, deadline - Date.now()) + 1_000 })
   const agent = options.agent
   const socket = new WebSocket(url, options)
   return await new Promise<Dial>((resolve) => {
