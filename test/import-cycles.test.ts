@@ -6,6 +6,10 @@
  * command that imports its loader back is still a cycle) and type-only imports too — a type-only
  * edge erases at runtime, but it still means two modules each need the other to be understood,
  * which is the coupling this test exists to catch.
+ *
+ * The same holds for the Rust core, file by file: every `crate::…` path outside `#[cfg(test)]`
+ * code is an edge to the file that defines the longest matching module (a parent module's
+ * re-export counts as the parent: import from the defining file to avoid a false edge).
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -92,5 +96,58 @@ describe('import graph of ts/', () => {
   it('has no cycles', () => {
     const cycles = findCycles(graph).map((cycle) => cycle.map((file) => relative(SRC, file)).join(' → '))
     expect(cycles).toEqual([])
+  })
+})
+
+/** Rust files of a crate's src/, keyed by module path ("settings/grammar", "" for lib.rs). */
+function rustModules(dir: string, base = dir): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) {
+      for (const [k, v] of rustModules(path, base)) out.set(k, v)
+    } else if (entry.name.endsWith('.rs')) {
+      const module = relative(base, path).replace(/\.rs$/, '').replace(/(^|\/)(mod|lib)$/, '')
+      out.set(module, path)
+    }
+  }
+  return out
+}
+
+/** `crate::a::b::c` paths of a file (test modules, comments and strings stripped) → the modules they land in. */
+function rustEdges(module: string, source: string, modules: ReadonlySet<string>): string[] {
+  const code = (source.split('#[cfg(test)]')[0] ?? '').replace(/\/\/.*$/gm, '').replace(/"(?:[^"\\]|\\.)*"/g, '""')
+  const out = new Set<string>()
+  for (const match of code.matchAll(/crate::((?:[a-z_][a-z0-9_]*::)*[a-z_][a-z0-9_]*)/g)) {
+    const parts = (match[1] ?? '').split('::')
+    for (let i = parts.length; i > 0; i--) {
+      const target = parts.slice(0, i).join('/')
+      if (!modules.has(target)) continue
+      // a module's own children and parents are not edges (it declares or re-exports them)
+      if (target !== module && !module.startsWith(`${target}/`) && !target.startsWith(`${module}/`)) out.add(target)
+      break
+    }
+  }
+  return [...out]
+}
+
+describe('module graph of crates/sonar-core', () => {
+  const modules = rustModules(join(ROOT, 'crates/sonar-core/src'))
+  const names = new Set(modules.keys())
+  const graph = new Map([...modules].map(([module, path]) => [module, rustEdges(module, readFileSync(path, 'utf8'), names)]))
+
+  it('sees the edges it is meant to see', () => {
+    expect(names.size).toBeGreaterThan(40)
+    expect(graph.get('collect/gpu')).toContain('settings')
+    expect(graph.get('collect/smart/runner')).toContain('settings/grammar')
+  })
+
+  it('has no cycles (settings ⇄ gpu, portable ⇄ system were the old ones)', () => {
+    expect(findCycles(graph).map((cycle) => cycle.join(' → '))).toEqual([])
+  })
+
+  it('the data model depends on no collector (it imported a GPU type)', () => {
+    const fromModel = [...graph].filter(([m]) => m === 'model' || m.startsWith('model/')).flatMap(([m, edges]) => edges.map((t) => `${m} → ${t}`))
+    expect(fromModel.filter((edge) => / → collect/.test(edge))).toEqual([])
   })
 })

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod collect;
 pub mod delta;
 pub mod filter;
+pub mod glob;
 pub mod json;
 pub mod model;
 pub mod probe;

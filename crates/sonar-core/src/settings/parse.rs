@@ -4,7 +4,7 @@
 use super::catalog::{Kind, Setting, Support, UNSUPPORTED_GPU_COLLECTORS};
 use super::grammar::{parse_bool, parse_go_duration, split_list};
 use super::SettingError;
-use crate::filter::glob_is_valid;
+use crate::glob::glob_is_valid;
 use std::time::Duration;
 
 /// A setting's value after parsing.

@@ -5,7 +5,7 @@
 use super::{parse_document, parse_output, parse_scan, smart_map_value, Parser, SmartData};
 use crate::collect::child::run_with_timeout;
 use crate::roots::Roots;
-use crate::settings::split_list;
+use crate::settings::grammar::split_list;
 use crate::value::{Key, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
