@@ -11,6 +11,9 @@ import { Decoder } from 'cbor-x'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { openCollector, type Collector } from '../ts/collector.js'
 import { Dispatcher, NOT_VERIFIED, type DispatcherDeps, type Session } from '../ts/dispatch.js'
+import { INVALID_SIGNATURE, NONCE_REQUIRED } from '../ts/handlers/fingerprint.js'
+import { signHubChallenge } from '../ts/hub/keys.js'
+import { newHubNonce } from '../ts/identity/hub-nonce.js'
 import { ed25519Blob, formatAuthorizedKey, parseAuthorizedKeys, type HubKey } from '../ts/identity/keys.js'
 import { createLogger } from '../ts/log.js'
 import { Action } from '../ts/protocol/actions.js'
@@ -239,6 +242,64 @@ describe('WebSocket verification gate', () => {
     const session = websocket()
     await verify(h, session)
     expect(seen).toEqual([`2:${TOKEN}:64`])
+  })
+})
+
+describe('hub nonce (docs/extensions.md)', () => {
+  const withNonce = (nonce = newHubNonce()): Session => ({ transport: 'websocket', verified: false, hubNonce: nonce })
+  const proofLines = (h: Harness) => h.logs.filter((line) => /hub verified/.test(line))
+
+  it('nonce form first; the token form still verifies unless REQUIRE_HUB_NONCE', async () => {
+    const nonce = newHubNonce()
+    const h = harness()
+    const session = withNonce(nonce)
+    expect((await h.dispatcher.handle(fingerprintRequest(1, signHubChallenge(hub.privateKey, TOKEN, nonce)), session)).close).toBeUndefined()
+    expect(session.verified).toBe(true)
+    expect(proofLines(h)).toEqual([expect.stringMatching(/INFO .*hub verified comment=hub@beszel hubProof=nonce\n$/)])
+
+    const stock = harness()
+    const stockSession = withNonce()
+    expect((await stock.dispatcher.handle(fingerprintRequest(1, signToken(hub.privateKey)), stockSession)).close).toBeUndefined()
+    expect(stockSession.verified).toBe(true)
+    expect(proofLines(stock)).toEqual([expect.stringMatching(/hubProof=token-only hint=/)])
+
+    const strict = harness({ requireHubNonce: () => true })
+    const strictSession = withNonce()
+    const refused = await strict.dispatcher.handle(fingerprintRequest(7, signToken(hub.privateKey)), strictSession)
+    expectError(refused.reply, 7, NONCE_REQUIRED)
+    expect(refused.close).toEqual({ reason: NONCE_REQUIRED })
+    expect(strictSession.verified).toBe(false)
+    expect(Buffer.byteLength(NONCE_REQUIRED)).toBeLessThanOrEqual(123)
+  })
+
+  it('a signature over another nonce, or with another key, verifies in neither form', async () => {
+    const h = harness()
+    const session = withNonce()
+    const replayed = await h.dispatcher.handle(fingerprintRequest(1, signHubChallenge(hub.privateKey, TOKEN, newHubNonce())), session)
+    expectError(replayed.reply, 1, INVALID_SIGNATURE)
+    expect(replayed.close).toBeDefined()
+    const foreign = await h.dispatcher.handle(fingerprintRequest(2, signHubChallenge(stranger.privateKey, TOKEN, session.hubNonce)), session)
+    expectError(foreign.reply, 2, INVALID_SIGNATURE)
+    expect(session.verified).toBe(false)
+  })
+
+  it('without a nonce (Beszel route) only the token form exists', async () => {
+    const h = harness({ requireHubNonce: () => true })
+    const session = websocket()
+    const nonceSigned = await h.dispatcher.handle(fingerprintRequest(1, signHubChallenge(hub.privateKey, TOKEN, newHubNonce())), session)
+    expectError(nonceSigned.reply, 1, INVALID_SIGNATURE)
+    const tokenSigned = await h.dispatcher.handle(fingerprintRequest(2, signToken(hub.privateKey)), session)
+    expectError(tokenSigned.reply, 2, NONCE_REQUIRED)
+    expect(h.logs.join('')).toMatch(/nonce="none on this route/)
+  })
+
+  it('which form verified is logged at info once per connection, however often the hub asks', async () => {
+    const nonce = newHubNonce()
+    const h = harness()
+    const session = withNonce(nonce)
+    for (const id of [1, 2, 3]) await h.dispatcher.handle(fingerprintRequest(id, signHubChallenge(hub.privateKey, TOKEN, nonce)), session)
+    expect(proofLines(h).filter((line) => / INFO /.test(line))).toHaveLength(1)
+    expect(proofLines(h).filter((line) => / DEBUG /.test(line))).toHaveLength(2)
   })
 })
 

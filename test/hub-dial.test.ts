@@ -81,8 +81,11 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): 
 }
 
 /** Everything but the per-request nonce and the User-Agent (the doctor names itself there, on purpose). */
+/** Without what differs by design: the per-dial random values and the user agent. */
 function comparable(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const { 'sec-websocket-key': _nonce, 'user-agent': _agent, ...rest } = headers
+  // X-Sonar-Nonce (docs/extensions.md) is fresh per dial like Sec-WebSocket-Key; the doctor, which
+  // checks the hub's signature over the bare token, does not send one (yet)
+  const { 'sec-websocket-key': _nonce, 'x-sonar-nonce': _hubNonce, 'user-agent': _agent, ...rest } = headers
   return rest
 }
 
@@ -136,6 +139,7 @@ describe('the doctor dials the hub as the agent does', () => {
     expect(a.path).toBe('/base/api/sonar/agent-connect')
     expect(comparable(d.headers)).toEqual(comparable(a.headers))
     expect(a.headers['x-token']).toBe('dial-test-token')
+    expect(a.headers['x-sonar-nonce']).toMatch(/^[A-Za-z0-9_-]{43}$/)
     expect(a.headers['sec-websocket-extensions']).toBeUndefined() // no permessage-deflate, in either
     expect(a.headers['user-agent']).toBe(userAgent)
     expect(d.headers['user-agent']).toBe(`${userAgent} doctor`)

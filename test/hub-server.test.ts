@@ -104,6 +104,39 @@ describe('dev hub: WebSocket agents', () => {
     expect(hub.sessions().map((s) => s.route)).toEqual(['/api/beszel/agent-connect'])
   })
 
+  it('signs the agent’s nonce on /api/sonar (REQUIRE_HUB_NONCE=true is satisfied), the token alone on /api/beszel', async () => {
+    const { hub, log } = await startHub()
+    const strict = startAgent(agentEnv(hub, { REQUIRE_HUB_NONCE: 'true' }), 'fp-nonce')
+    await until('a sample from the strict agent', () => hub.store.latest('fp-nonce'))
+    expect(strict.log()).toMatch(/hub verified .*hubProof=nonce/)
+    expect(log()).toMatch(/agent connected .*fingerprint=fp-nonce .*hubProof=nonce/)
+
+    // another hub: this one has pinned its token to the first agent's fingerprint
+    const other = await startHub()
+    const beszel = startAgent(agentEnv(other.hub, { HUB_FLAVOR: 'beszel' }), 'fp-token')
+    await until('a sample over the Beszel route', () => other.hub.store.latest('fp-token'))
+    expect(beszel.log()).toMatch(/hub verified .*hubProof=token-only/)
+    expect(other.log()).toMatch(/agent connected .*fingerprint=fp-token .*hubProof=token-only/)
+  })
+
+  it('refuses a malformed X-Sonar-Nonce with 400 before the upgrade', async () => {
+    const { hub, log } = await startHub()
+    const { WebSocket } = await import('ws')
+    const status = await new Promise<number | undefined>((resolve) => {
+      const socket = new WebSocket(`${hub.agentUrl.replace('http', 'ws')}/api/sonar/agent-connect`, {
+        headers: { 'X-Token': hub.token, 'X-Beszel': '0.17.0', 'X-Sonar-Nonce': 'too-short' },
+      })
+      socket.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode)
+        socket.terminate()
+      })
+      socket.once('open', () => resolve(101))
+      socket.once('error', () => resolve(undefined))
+    })
+    expect(status).toBe(400)
+    expect(log()).toMatch(/agent refused: X-Sonar-Nonce must be 32 bytes/)
+  })
+
   it('polls GetData(60000) on the interval', async () => {
     const { hub } = await startHub({ intervalMs: 300 })
     startAgent(agentEnv(hub), 'fp-interval')

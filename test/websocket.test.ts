@@ -15,6 +15,8 @@ import { Agent } from '../ts/agent.js'
 import { openCollector } from '../ts/collector.js'
 import { loadConfig } from '../ts/config/config.js'
 import { Dispatcher } from '../ts/dispatch.js'
+import { INVALID_SIGNATURE, NONCE_REQUIRED } from '../ts/handlers/fingerprint.js'
+import { signHubChallenge } from '../ts/hub/keys.js'
 import { createLogger, silentLogger } from '../ts/log.js'
 import { decodeRequest, encodeRequest } from '../ts/protocol/envelope.js'
 import { agentConnectUrl, websocketProtocol } from '../ts/transport/hub-url.js'
@@ -340,6 +342,112 @@ describe('WebSocket conversation with the test hub', () => {
     } finally {
       await client.stop()
     }
+  })
+})
+
+describe('hub nonce on the SONAR route (docs/extensions.md)', () => {
+  const verifiedLines = (text: string, proof: string) => text.match(new RegExp(`dispatch: hub verified .*hubProof=${proof}`, 'g')) ?? []
+
+  it('the nonce form verifies: a fresh X-Sonar-Nonce per dial, signed by the hub, logged once per connection', async () => {
+    const hub = await startHub()
+    const { logText } = startAgent(hub)
+    const first = await hub.nextAccepted()
+    expect(first.route).toBe('sonar')
+    const header = first.headers['x-sonar-nonce']
+    expect(header).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(first.nonce?.toString('base64url')).toBe(header)
+    await expectServes(first)
+    expect(verifiedLines(logText(), 'nonce')).toHaveLength(1)
+
+    first.close(1000, 'again')
+    const second = await hub.nextAccepted()
+    expect(second.headers['x-sonar-nonce']).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(second.headers['x-sonar-nonce']).not.toBe(header)
+    await expectServes(second)
+    expect(verifiedLines(logText(), 'nonce')).toHaveLength(2)
+    expect(verifiedLines(logText(), 'token-only')).toHaveLength(0)
+  })
+
+  it('a replayed CheckFingerprint (a signature over an earlier nonce) is refused', async () => {
+    const key = generateKeyPairSync('ed25519').privateKey
+    let recorded: Uint8Array | undefined
+    // genuine on the first connection; from then on the recording is played back
+    const hub = await startHub({ signingKey: key, signature: (token, nonce) => (recorded ??= signHubChallenge(key, token, nonce)) })
+    const { logText } = startAgent(hub)
+    const first = await hub.nextAccepted()
+    expect(verifiedLines(logText(), 'nonce')).toHaveLength(1)
+    first.close(1000, 'replay')
+
+    const second = await hub.connection(1)
+    expect(await second.verdict).toEqual({ accepted: false, reason: INVALID_SIGNATURE })
+    expect(second.signature).toEqual(recorded)
+    expect(second.nonce?.equals(first.nonce ?? Buffer.alloc(0))).toBe(false)
+    const answer = decoder.decode(second.received[0] as Buffer) as Map<number, unknown>
+    expect(answer.has(2)).toBe(false) // no fingerprint for a replayed proof
+    expect(await second.closed).toEqual({ code: 1000, reason: INVALID_SIGNATURE })
+    expect(verifiedLines(logText(), '.*')).toHaveLength(1)
+  })
+
+  it('a stock hub that signs the token only still works (and the log says the nonce went unsigned)', async () => {
+    const hub = await startHub({ nonce: false })
+    const { logText } = startAgent(hub)
+    const connection = await hub.nextAccepted()
+    expect(connection.route).toBe('sonar')
+    expect(connection.headers['x-sonar-nonce']).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(connection.nonce).toBeUndefined()
+    await expectServes(connection)
+    expect(verifiedLines(logText(), 'token-only')).toHaveLength(1)
+    expect(logText()).toMatch(/hubProof=token-only hint="the hub ignored X-Sonar-Nonce/)
+  })
+
+  it('REQUIRE_HUB_NONCE=true refuses a token-only hub with a clear error, and accepts the nonce form', async () => {
+    const stock = await startHub({ nonce: false })
+    const refused = startAgent(stock, { REQUIRE_HUB_NONCE: 'true' })
+    const first = await stock.connection(0)
+    expect(await first.verdict).toEqual({ accepted: false, reason: NONCE_REQUIRED })
+    const answer = decoder.decode(first.received[0] as Buffer) as Map<number, unknown>
+    expect(answer.get(3)).toBe(NONCE_REQUIRED)
+    expect(answer.has(2)).toBe(false)
+    expect(await first.closed).toEqual({ code: 1000, reason: NONCE_REQUIRED })
+    expect(stock.fingerprint).toBeUndefined()
+    expect(refused.logText()).toMatch(/hub refused: its signature covers the token only.*REQUIRE_HUB_NONCE=true.*nonce="sent, not signed/)
+    expect(refused.logText()).not.toMatch(/hub verified/)
+
+    const aware = await startHub()
+    const accepted = startAgent(aware, { REQUIRE_HUB_NONCE: 'true' })
+    await expectServes(await aware.nextAccepted())
+    expect(verifiedLines(accepted.logText(), 'nonce')).toHaveLength(1)
+  })
+
+  it('REQUIRE_HUB_NONCE=true with HUB_FLAVOR=beszel: warned at start, every hub refused (no nonce there)', async () => {
+    const hub = await startHub()
+    const { logText } = startAgent(hub, { REQUIRE_HUB_NONCE: 'true', HUB_FLAVOR: 'beszel' })
+    const first = await hub.connection(0)
+    expect(await first.verdict).toEqual({ accepted: false, reason: NONCE_REQUIRED })
+    expect(logText()).toMatch(/REQUIRE_HUB_NONCE=true with HUB_FLAVOR=beszel/)
+    expect(logText()).toMatch(/nonce="none on this route/)
+  })
+
+  it('the Beszel route sends no nonce: its upgrade is the SONAR one without X-Sonar-Nonce', async () => {
+    const hub = await startHub({ routes: ['beszel'] })
+    const { logText } = startAgent(hub)
+    const connection = await hub.nextAccepted()
+    expect(connection.route).toBe('beszel')
+    const [sonar, beszel] = hub.admissions
+    expect([sonar?.path, sonar?.status, beszel?.path, beszel?.status]).toEqual([HUB_ROUTES.sonar, 404, HUB_ROUTES.beszel, 101])
+    expect(sonar?.headers['x-sonar-nonce']).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(beszel?.headers['x-sonar-nonce']).toBeUndefined()
+    const names = (headers: object | undefined) => Object.keys(headers ?? {}).sort()
+    expect(names(beszel?.headers)).toEqual(names(sonar?.headers).filter((name) => name !== 'x-sonar-nonce'))
+    expect(['x-token', 'x-beszel', 'x-sonar', 'user-agent'].map((name) => beszel?.headers[name])).toEqual([hub.token, '0.17.0', '0.17.0', 'sonar-agent/9.9.9-test'])
+    await expectServes(connection)
+    // token-only, and no hint: this route offered nothing to sign
+    expect(logText()).toMatch(/hubProof=token-only\n/)
+
+    const pinned = await startHub()
+    startAgent(pinned, { HUB_FLAVOR: 'beszel' })
+    await pinned.nextAccepted()
+    expect(pinned.admissions.map((a) => a.headers['x-sonar-nonce'])).toEqual([undefined])
   })
 })
 

@@ -70,6 +70,8 @@ export class Agent {
     if (smart && !smart.available) {
       logger.warn('smartctl not found: GetSmartData answers without disks (install smartmontools; SMART_DEVICES="" silences this)')
     }
+    // docs/extensions.md: only a hub that signs this connection's nonce is accepted
+    const requireHubNonce = config.value('REQUIRE_HUB_NONCE') === true
     this.dispatcher = new Dispatcher({
       collector,
       ...(this.containers ? { containers: this.containers } : {}),
@@ -81,10 +83,14 @@ export class Agent {
       hostname: () => hostname(),
       listenPort: () => listenPort(config.listen),
       systemName: () => config.systemName,
+      requireHubNonce: () => requireHubNonce,
       logger,
     })
 
     if (config.hubUrl && config.token) {
+      if (requireHubNonce && config.hubFlavor === 'beszel') {
+        logger.warn('REQUIRE_HUB_NONCE=true with HUB_FLAVOR=beszel: the Beszel route carries no nonce, so every hub will be refused')
+      }
       const env = options.env ?? process.env
       this.websocket = new WebSocketClient({
         hubUrl: config.hubUrl,

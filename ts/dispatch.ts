@@ -14,7 +14,7 @@ import { UNSUPPORTED_OVER_SSH, handleCheckFingerprint, type FingerprintDeps, typ
 import { errorResult, type HandlerResult } from './handlers/handler.js'
 import { handleGetSmartData, type SmartSource } from './handlers/smart.js'
 import { handleGetSystemdInfo, type SystemdSource } from './handlers/systemd.js'
-import { verifyTokenSignature } from './identity/keys.js'
+import { verifyHubSignature } from './identity/keys.js'
 import type { Logger } from './log.js'
 import { Action, actionName, isExtensionAction, isKnownAction, parseActionData } from './protocol/actions.js'
 import { ProtocolError, decodeRequest, encodeLegacyPayload, encodeResponse, type HubRequest } from './protocol/envelope.js'
@@ -23,6 +23,8 @@ export interface Session {
   readonly transport: 'websocket' | 'ssh'
   /** true once CheckFingerprint verified on THIS connection (always true for ssh: auth proved the key) */
   verified: boolean
+  /** the nonce this connection sent with its upgrade (SONAR route, docs/extensions.md); the hub may sign it */
+  readonly hubNonce?: Uint8Array
 }
 
 export interface DispatchResult {
@@ -41,7 +43,7 @@ export interface DispatcherDeps extends FingerprintSources {
   /** GetSystemdInfo; undefined when SKIP_SYSTEMD=true */
   systemd?: SystemdSource
   logger: Logger
-  /** signature check; defaults to identity/keys.ts verifyTokenSignature (tests inject their own) */
+  /** signature check; defaults to identity/keys.ts verifyHubSignature (tests inject their own) */
   verify?: VerifySignature
 }
 
@@ -128,9 +130,10 @@ export class Dispatcher {
       hostname: deps.hostname,
       listenPort: deps.listenPort,
       systemName: deps.systemName,
-      verify: deps.verify ?? verifyTokenSignature,
+      verify: deps.verify ?? verifyHubSignature,
       logger: this.logger,
       onVerified: deps.onVerified,
+      requireHubNonce: deps.requireHubNonce,
     }
   }
 

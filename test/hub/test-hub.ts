@@ -1,6 +1,7 @@
 /**
  * An in-repo hub that speaks the hub side of the WebSocket protocol (spec §2): admission (§2.4), the
- * CheckFingerprint challenge signed with an Ed25519 key (§2.6), fingerprint pinning (§2.7) and a
+ * CheckFingerprint challenge signed with an Ed25519 key (§2.6; over the agent's nonce on the SONAR route,
+ * docs/extensions.md, unless told to play a stock hub), fingerprint pinning (§2.7) and a
  * per-connection request manager with ids from 1 and 5 s timeouts (§2.10) — the dev hub's own
  * (ts/hub/requests.ts, over the agent's envelope code) and its token signing (ts/hub/keys.ts).
  *
@@ -15,7 +16,8 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, WebSocket, type RawData } from 'ws'
 import { ed25519Blob } from '../../ts/identity/keys.js'
 import type { AgentResponse } from '../../ts/protocol/envelope.js'
-import { signToken } from '../../ts/hub/keys.js'
+import { signHubChallenge } from '../../ts/hub/keys.js'
+import { HUB_NONCE_HEADER, parseHubNonceHeader } from '../../ts/identity/hub-nonce.js'
 import { RequestManager, RequestTimeoutError } from '../../ts/hub/requests.js'
 import { isStrictSemver } from '../../ts/protocol/semver.js'
 
@@ -36,8 +38,10 @@ export interface TestHubOptions {
   universal?: boolean
   /** the hub's Ed25519 private key (default: generated) */
   signingKey?: KeyObject
-  /** overrides the signature sent in CheckFingerprint (bad-signature tests) */
-  signature?: (token: string) => Uint8Array
+  /** overrides the signature sent in CheckFingerprint (bad-signature and replay tests); `nonce`: the connection's */
+  signature?: (token: string, nonce: Buffer | undefined) => Uint8Array
+  /** sign the agent's X-Sonar-Nonce on the SONAR route (default true); false plays a stock hub that signs the token only */
+  nonce?: boolean
   /** routes served; a missing route answers 404 (default both) */
   routes?: readonly HubFlavor[]
   tls?: { key: string | Buffer; cert: string | Buffer }
@@ -90,6 +94,10 @@ export class HubConnection {
   readonly closed: Promise<{ code: number; reason: string }>
   /** outcome of the CheckFingerprint exchange (not accepted when the connection closes first) */
   readonly verdict: Promise<ChallengeResult>
+  /** the agent's X-Sonar-Nonce when this hub signs it (SONAR route, `nonce` not false) */
+  readonly nonce: Buffer | undefined
+  /** the signature sent in CheckFingerprint, once sent */
+  signature: Uint8Array | undefined
   private readonly requests: RequestManager
   private silent = false
   private settleChallenge: (result: ChallengeResult) => void = () => undefined
@@ -99,7 +107,9 @@ export class HubConnection {
     readonly socket: WebSocket,
     readonly route: HubFlavor,
     readonly headers: IncomingHttpHeaders,
+    nonce: Buffer | undefined,
   ) {
+    this.nonce = nonce
     this.requests = new RequestManager((frame, done) => this.socket.send(frame, (error) => done(error ?? undefined)), hub.requestTimeoutMs)
     this.verdict = new Promise((resolve) => {
       this.settleChallenge = resolve
@@ -171,7 +181,8 @@ export class HubConnection {
   /** The hub side of §2.6/§2.7: challenge, fingerprint check, pinning. */
   async runChallenge(): Promise<void> {
     const token = String(this.headers['x-token'] ?? '')
-    const signature = this.hub.signatureFor(token)
+    const signature = this.hub.signatureFor(token, this.nonce)
+    this.signature = signature
     let result: ChallengeResult
     try {
       const reply = await this.request(Actions.CheckFingerprint, new Map<number, unknown>([[0, signature], [1, this.hub.universal]]))
@@ -197,6 +208,8 @@ export class TestHub {
   /** send CheckFingerprint on each new connection */
   challenge: boolean
   readonly universal: boolean
+  /** signs the agent's nonce on the SONAR route */
+  readonly signsNonce: boolean
   readonly requestTimeoutMs: number
   readonly admissions: Admission[] = []
   readonly connections: HubConnection[] = []
@@ -214,6 +227,7 @@ export class TestHub {
     this.token = options.token ?? randomUUID()
     this.challenge = options.challenge ?? true
     this.universal = options.universal ?? false
+    this.signsNonce = options.nonce ?? true
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5_000
     this.fingerprint = options.fingerprint
     this.routes = new Set(options.routes ?? ['sonar', 'beszel'])
@@ -248,8 +262,8 @@ export class TestHub {
     return `${this.options.tls ? 'https' : 'http'}://${host}:${this.boundPort}`
   }
 
-  signatureFor(token: string): Uint8Array {
-    return this.options.signature ? this.options.signature(token) : signToken(this.key, token)
+  signatureFor(token: string, nonce?: Buffer): Uint8Array {
+    return this.options.signature ? this.options.signature(token, nonce) : signHubChallenge(this.key, token, nonce)
   }
 
   /** The n-th connection (0-based) that got through admission, once it exists. */
@@ -337,9 +351,16 @@ export class TestHub {
       rawHttpResponse(socket, 401, 'Unauthorized', 'Invalid agent version')
       return
     }
+    // as the dev hub: the nonce is read on the SONAR route only, and a malformed one is refused
+    const nonce = route === 'sonar' && this.signsNonce ? parseHubNonceHeader(req.headers[HUB_NONCE_HEADER.toLowerCase()]) : { ok: true as const, nonce: undefined }
+    if (!nonce.ok) {
+      this.admit(path, 400, req.headers)
+      rawHttpResponse(socket, 400, 'Bad Request', 'Invalid nonce')
+      return
+    }
     this.admit(path, 101, req.headers)
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = new HubConnection(this, ws, route, req.headers)
+      const connection = new HubConnection(this, ws, route, req.headers, nonce.nonce)
       const index = this.connections.push(connection) - 1
       for (const waiter of this.waiters.filter((w) => w.index === index)) waiter.resolve(connection)
       this.waiters.splice(0, this.waiters.length, ...this.waiters.filter((w) => w.index !== index))

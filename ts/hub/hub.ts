@@ -10,12 +10,13 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import { silentLogger, type Logger } from '../log.js'
 import { MAX_FRAME_BYTES } from '../protocol/envelope.js'
-import { loadHubIdentity, signToken } from './keys.js'
+import { loadHubIdentity, signHubChallenge } from './keys.js'
 import { FingerprintPins } from './pins.js'
 import { parseSshTarget, SshDial } from './ssh-dial.js'
 import { HubStore } from './store.js'
 import { AgentSession } from './ws-session.js'
 import { isStrictSemver } from '../protocol/semver.js'
+import { HUB_NONCE_HEADER, parseHubNonceHeader } from '../identity/hub-nonce.js'
 import { AGENT_CONNECT_ROUTES } from '../transport/hub-url.js'
 
 /** The routes agents dial, as the agent's own hub-url module names them. */
@@ -82,7 +83,6 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
   const store = options.store ?? new HubStore()
   const identity = await loadHubIdentity(options.dataDir)
   const pins = await FingerprintPins.load(options.dataDir)
-  const signature = signToken(identity.signingKey, identity.token)
   const dials = (options.ssh ?? []).map(parseSshTarget)
   const sessions = new Set<AgentSession>()
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES })
@@ -138,12 +138,20 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
       rawHttpResponse(socket, 401, 'Unauthorized', 'Invalid agent version')
       return
     }
+    // the nonce extension lives on SONAR's route only; on Beszel's this hub signs as Beszel does
+    const nonce = path === `/${AGENT_CONNECT_ROUTES.sonar}` ? parseHubNonceHeader(req.headers[HUB_NONCE_HEADER.toLowerCase()]) : { ok: true as const, nonce: undefined }
+    if (!nonce.ok) {
+      logger.warn(`agent refused: ${nonce.reason}`, { address })
+      rawHttpResponse(socket, 400, 'Bad Request', 'Invalid nonce')
+      return
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new AgentSession({
         socket: ws,
         route: path,
         token,
-        signature,
+        signature: signHubChallenge(identity.signingKey, token, nonce.nonce),
+        hubProof: nonce.nonce ? 'nonce' : 'token-only',
         agentVersion: version,
         address,
         store,

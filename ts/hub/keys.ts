@@ -8,6 +8,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { hubNonceMessage } from '../identity/hub-nonce.js'
 
 export const KEY_FILE = 'id_ed25519'
 export const TOKEN_FILE = 'token'
@@ -109,6 +110,14 @@ export async function loadHubIdentity(dataDir: string): Promise<HubIdentity> {
 /** CheckFingerprint's signature (spec §2.6): plain Ed25519 over the token's UTF-8 bytes. */
 export function signToken(signingKey: KeyObject, token: string): Buffer {
   return sign(null, Buffer.from(token, 'utf8'), signingKey)
+}
+
+/**
+ * CheckFingerprint's signature for one connection: over the nonce form (docs/extensions.md) when the
+ * agent sent a nonce on SONAR's route, else over the bare token as a Beszel hub signs it.
+ */
+export function signHubChallenge(signingKey: KeyObject, token: string, nonce?: Uint8Array): Buffer {
+  return nonce ? sign(null, hubNonceMessage(token, nonce), signingKey) : signToken(signingKey, token)
 }
 
 /** Shell-quotes a value for the printed command lines. */

@@ -1,7 +1,8 @@
 /**
  * One agent on the WebSocket side of the dev hub, after admission: the CheckFingerprint challenge
- * (spec §2.6, request id 1, signed token), fingerprint pinning (§2.7), then polling. Every failure
- * closes with code 1000 and the reason a real hub gives.
+ * (spec §2.6, request id 1, the token signed — with the agent's nonce where it sent one,
+ * docs/extensions.md), fingerprint pinning (§2.7), then polling. Every failure closes with code
+ * 1000 and the reason a real hub gives.
  */
 import { WebSocket, type RawData } from 'ws'
 import { Action } from '../protocol/actions.js'
@@ -16,7 +17,10 @@ export interface SessionOptions {
   /** the route the agent came in on (/api/sonar/… or /api/beszel/…) */
   route: string
   token: string
+  /** the CheckFingerprint signature for this connection */
   signature: Uint8Array
+  /** what it covers: the agent's nonce (docs/extensions.md) or the token alone */
+  hubProof: 'nonce' | 'token-only'
   agentVersion: string
   address: string
   store: HubStore
@@ -117,6 +121,7 @@ export class AgentSession {
       route: this.route,
       fingerprint,
       version: agentVersion,
+      hubProof: this.options.hubProof,
     })
     this.poller = new Poller({
       id: fingerprint,

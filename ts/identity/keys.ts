@@ -1,9 +1,10 @@
 /**
  * Hub public keys: `KEY` holds authorized_keys lines; the hub only ever generates Ed25519 keys, so
  * that is the only type accepted. The same keys authenticate the hub over SSH (blob compare) and over
- * WebSocket (Ed25519 signature over the token, spec §2.6).
+ * WebSocket (Ed25519 signature over the token, spec §2.6, or over the nonce form of docs/extensions.md).
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto'
+import { HUB_NONCE_BYTES, hubNonceMessage } from './hub-nonce.js'
 
 export interface HubKey {
   type: 'ssh-ed25519'
@@ -108,13 +109,9 @@ function keyObject(key: HubKey): KeyObject {
   return object
 }
 
-/**
- * The first key whose Ed25519 signature over utf8(token) matches (spec §2.6: the hub signs the raw
- * token bytes and sends the 64-byte signature blob only), or undefined.
- */
-export function verifyTokenSignature(keys: readonly HubKey[], token: string, signature: Uint8Array): HubKey | undefined {
+/** The first key whose Ed25519 signature over `message` matches (64-byte blob only), or undefined. */
+function verifyEd25519(keys: readonly HubKey[], message: Uint8Array, signature: Uint8Array): HubKey | undefined {
   if (signature.length !== 64) return undefined
-  const message = Buffer.from(token, 'utf8')
   for (const key of keys) {
     try {
       if (verify(null, message, keyObject(key), signature)) return key
@@ -123,4 +120,22 @@ export function verifyTokenSignature(keys: readonly HubKey[], token: string, sig
     }
   }
   return undefined
+}
+
+/**
+ * The first key whose Ed25519 signature over utf8(token) matches (spec §2.6: the hub signs the raw
+ * token bytes and sends the 64-byte signature blob only), or undefined.
+ */
+export function verifyTokenSignature(keys: readonly HubKey[], token: string, signature: Uint8Array): HubKey | undefined {
+  return verifyEd25519(keys, Buffer.from(token, 'utf8'), signature)
+}
+
+/**
+ * The hub's proof in either form: with `nonce`, only a signature over the nonce form
+ * (identity/hub-nonce.ts) matches; without, only one over the bare token.
+ */
+export function verifyHubSignature(keys: readonly HubKey[], token: string, signature: Uint8Array, nonce?: Uint8Array): HubKey | undefined {
+  if (nonce === undefined) return verifyTokenSignature(keys, token, signature)
+  if (nonce.length !== HUB_NONCE_BYTES) return undefined
+  return verifyEd25519(keys, hubNonceMessage(token, nonce), signature)
 }

@@ -9,6 +9,7 @@ import type { Agent as HttpAgent, IncomingMessage } from 'node:http'
 import { rootCertificates } from 'node:tls'
 import type { ClientOptions } from 'ws'
 import type { AgentConfig } from '../config/config.js'
+import { encodeHubNonce, HUB_NONCE_HEADER } from '../identity/hub-nonce.js'
 import { createProxyAgent, proxyForUrl, proxySettings, type ProxyAgentSource, type ProxySettings } from './proxy.js'
 
 /** gws's limit, which the hub also applies: a bigger frame is an attack or a bug. */
@@ -25,6 +26,8 @@ export interface HubDialSettings {
   proxy?: ProxySettings
   handshakeTimeoutMs?: number
   maxPayload?: number
+  /** this dial's fresh nonce, sent as X-Sonar-Nonce (the SONAR route only; docs/extensions.md) */
+  hubNonce?: Uint8Array
 }
 
 /** The settings a dial takes from the configuration. */
@@ -51,6 +54,7 @@ export function hubHeaders(settings: HubDialSettings): Record<string, string> {
     'X-Beszel': settings.protocolVersion,
     'X-Sonar': settings.protocolVersion,
     'User-Agent': settings.userAgent,
+    ...(settings.hubNonce ? { [HUB_NONCE_HEADER]: encodeHubNonce(settings.hubNonce) } : {}),
   }
 }
 

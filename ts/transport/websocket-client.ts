@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events'
 import type { Agent as HttpAgent } from 'node:http'
 import { WebSocket } from 'ws'
 import type { Dispatcher } from '../dispatch.js'
+import { newHubNonce } from '../identity/hub-nonce.js'
 import type { Logger } from '../log.js'
 import { isStrictSemver } from '../protocol/semver.js'
 import { Backoff, type BackoffOptions } from './backoff.js'
@@ -17,7 +18,8 @@ import { AGENT_CONNECT_ROUTES, agentConnectUrl, websocketProtocol, type HubFlavo
 import { createProxyAgent, type ProxySettings } from './proxy.js'
 import { MAX_IN_FLIGHT, runConnection, WATCHDOG_MS, type ConnectionOutcome, type DialFailure, type DisconnectInfo } from './websocket-connection.js'
 
-export interface WebSocketClientOptions extends HubDialSettings {
+/** The dial settings but the nonce, which the client makes afresh for every SONAR-route dial. */
+export interface WebSocketClientOptions extends Omit<HubDialSettings, 'hubNonce'> {
   hubUrl: URL
   /** HUB_FLAVOR: pins the route; unset = SONAR's first, Beszel's on 404 */
   hubFlavor?: HubFlavor
@@ -158,7 +160,8 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     return await runConnection(
       {
         url: agentConnectUrl(options.hubUrl, flavor),
-        dial: options,
+        // a fresh nonce per dial, on SONAR's route only: Beszel's stays exactly as Beszel's agent sends it
+        dial: flavor === 'sonar' ? { ...options, hubNonce: newHubNonce() } : options,
         dispatcher: options.dispatcher,
         logger: this.log,
         watchdogMs: options.watchdogMs ?? WATCHDOG_MS,

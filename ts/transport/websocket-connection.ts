@@ -120,7 +120,8 @@ export async function runConnection(options: ConnectionOptions, events: Connecti
   events.socket(socket)
 
   return await new Promise<ConnectionOutcome>((resolve) => {
-    const session: Session = { transport: 'websocket', verified: false }
+    // the nonce of this dial, if it sent one, is what the hub's signature may cover
+    const session: Session = { transport: 'websocket', verified: false, ...(dial.hubNonce ? { hubNonce: dial.hubNonce } : {}) }
     let opened = false
     let served = false
     let announced = false

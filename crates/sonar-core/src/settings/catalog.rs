@@ -225,6 +225,7 @@ pub const SETTINGS: &[Setting] = &[
     setting("CA_CERT_FILE", Kind::Path, "the system's CAs", &[Hub], "a PEM file of CAs that may sign the hub's certificate", "/etc/sonar-agent/hub-ca.pem"),
     setting("TLS_INSECURE_SKIP_VERIFY", Kind::Bool, "false", &[Hub], "true: do not verify the hub's certificate (logged)", "true"),
     setting("EXIT_ON_DNS_ERROR", Kind::Bool, "false", &[Hub], "true: exit with status 1 when the hub's name does not resolve", "true"),
+    setting("REQUIRE_HUB_NONCE", Kind::Bool, "false", &[Hub], "true: accept only a hub that signs this connection's nonce (SONAR route; refuses stock hubs)", "true"),
     setting("HTTPS_PROXY", Kind::Text, "", &[Hub], "proxy for wss:// and https:// hubs", "http://proxy.example.com:3128"),
     setting("HTTP_PROXY", Kind::Text, "", &[Hub], "proxy for ws:// and http:// hubs", "http://proxy.example.com:3128"),
     setting("ALL_PROXY", Kind::Text, "", &[Hub], "proxy for any hub (socks5:// too)", "socks5://127.0.0.1:1080"),
