@@ -439,6 +439,38 @@ describe('reconnection', () => {
     expect(logText()).toMatch(/no message from the hub for 1 s/)
   })
 
+  it('ws-unverified-keepalive: a hub that never verifies is dropped at the verify deadline, though its requests keep coming', async () => {
+    const hub = await startHub({ challenge: false })
+    const { logText } = startAgent(hub, {}, { verifyTimeoutMs: 1_000 })
+    const connection = await hub.connection(0)
+    const upgraded = Date.now()
+    // Each request resets the watchdog; before the fix they kept an unverified connection forever.
+    const replies: Promise<string | undefined>[] = []
+    const ask = () => replies.push(connection.request(Actions.GetData, new Map([[0, 60_000]])).then((r) => r.response.error, () => undefined))
+    const pinger = setInterval(ask, 200)
+    let closed: { code: number; reason: string }
+    try {
+      closed = await connection.closed
+    } finally {
+      clearInterval(pinger)
+    }
+    const ms = Date.now() - upgraded
+    console.log(`ws-unverified-keepalive: the unverified connection was closed ${ms} ms after the upgrade`)
+    expect(closed).toEqual({ code: 1008, reason: 'hub not verified in time' })
+    expect(ms).toBeGreaterThanOrEqual(900)
+    expect(ms).toBeLessThan(5_000)
+    expect(logText()).toMatch(/WARN .*hub did not verify within 1 s of the upgrade \(no valid CheckFingerprint\); closing the connection/)
+    expect((await Promise.all(replies)).filter((error) => error !== undefined).every((error) => /not verified/.test(error ?? ''))).toBe(true)
+    expect(replies.length).toBeGreaterThanOrEqual(3)
+
+    // a hub that verifies keeps its connection past the deadline
+    hub.challenge = true
+    const verified = await hub.nextAccepted()
+    await sleep(1_500)
+    expect(verified.open).toBe(true)
+    await expectServes(verified)
+  })
+
   it('connection refused, then the hub comes up: connects', async () => {
     const hub = await startHub()
     const port = hub.port
