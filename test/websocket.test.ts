@@ -383,6 +383,22 @@ describe('malformed input never crashes or wedges the agent', () => {
     expect(logText()).toMatch(/ignoring a text frame/)
   })
 
+  it('indefinite-string-with-id: an indefinite-length string inside a request with an id is answered under that id; a float id is not an id', async () => {
+    const { connection } = await accepted()
+    // GetData {0: (_ "a", "b")} with id 73: well-formed CBOR that cbor-x refuses to decode
+    await connection.send(Buffer.from('a3 0000 01 a1 00 7f 6161 6162 ff 0218 49'.replace(/\s+/g, ''), 'hex'))
+    await waitFor(() => connection.unmatched.some((r) => r.response.id === 73), 5_000, 'the answer to id 73')
+    expect(connection.unmatched.find((r) => r.response.id === 73)?.response.error).toMatch(/^invalid request: malformed CBOR: /)
+    // id 1000.0 (a half float): refused like any unreadable id, so no answer at all
+    const before = connection.received.length
+    await connection.send(Buffer.from('a3 0000 01 a1 00 19ea60 02 f963d0'.replace(/\s+/g, ''), 'hex'))
+    await expectServes(connection)
+    await sleep(100)
+    expect(connection.received.length).toBe(before + 1) // only the GetData answer
+    for (const reply of connection.unmatched) expect(reply.response.id).toBeDefined()
+    expect(connection.open).toBe(true)
+  })
+
   it('a frame over 16 MiB closes that connection (1009); the agent redials, re-verifies and serves', async () => {
     const { hub, connection } = await accepted()
     await connection.send(Buffer.alloc(16 * 1024 * 1024 + 1, 0xa0)).catch(() => undefined)
