@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { ConnectionManager, type SshServerLike, type WebSocketLink } from '../ts/transport/connection-manager.js'
 import type { DisconnectInfo } from '../ts/transport/websocket-connection.js'
-import { silentLogger } from '../ts/log.js'
+import { createLogger, silentLogger } from '../ts/log.js'
 import { createPrivateKey } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -274,5 +274,43 @@ describe('WebSocket ⇄ SSH end to end (real agent, real SSH server, test hub)',
       await hub.stop()
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('log lines', () => {
+  it('log-prefix-once: the state change reads "connection: disconnected → websocket", not "connection: connection: …"', async () => {
+    const hub = await TestHub.start()
+    const dir = mkdtempSync(join(tmpdir(), 'sonar-log-prefix-'))
+    const config = loadConfig(
+      {},
+      { HUB_URL: hub.url, TOKEN: hub.token, KEY: hub.publicKeyLine, DISABLE_SSH: 'true', DATA_DIR: dir },
+      { defaultConfigFile: join(dir, 'none.yml') },
+    )
+    const lines: string[] = []
+    const agent = new Agent({
+      config,
+      collector: openCollector(),
+      fingerprint: 'f'.repeat(48),
+      logger: createLogger('info', { write: (line: string) => lines.push(line) }),
+      userAgent: 'sonar-agent/test',
+      healthFile: false,
+      env: {},
+    })
+    agent.start()
+    try {
+      await (await hub.nextAccepted()).getData(60_000)
+      await agent.manager.settled()
+      expect(agent.manager.state).toBe('websocket')
+    } finally {
+      await agent.stop()
+      await hub.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+    const changes = lines.filter((line) => line.includes('→'))
+    expect(changes.map((line) => line.replace(/^\S+ /, ''))).toEqual([
+      'INFO  connection: disconnected → websocket\n',
+      'INFO  connection: websocket → disconnected\n',
+    ])
+    expect(lines.join('')).not.toMatch(/connection: connection:/)
   })
 })

@@ -539,6 +539,16 @@ describe('malformed frames', () => {
     expect(h.logs.join('')).toMatch(/WARN .*invalid request/)
   })
 
+  it('indefinite-string-with-id: a request cbor-x cannot decode still gets {0: id, 3: …}; a float id gets nothing', async () => {
+    const h = harness()
+    const session = websocket()
+    const indefinite = Buffer.from('a3 0000 01 a1 00 7f 6161 6162 ff 0218 48'.replace(/\s+/g, ''), 'hex') // id 72
+    expectError((await h.dispatcher.handle(indefinite, session)).reply, 72, /^invalid request: malformed CBOR: .*[Ii]ndefinite/)
+    // 1000.0 is not an id: nothing to answer under, as for any other unreadable id
+    expect(await h.dispatcher.handle(Buffer.from('a2 0000 02 f963d0'.replace(/\s+/g, ''), 'hex'), session)).toEqual({})
+    expect(h.collects).toHaveLength(0)
+  })
+
   it('SSH: malformed requests are answered without key 0', async () => {
     const h = harness()
     expectError((await h.dispatcher.handle(Buffer.from('not cbor'), ssh())).reply, undefined, /^invalid request: /)

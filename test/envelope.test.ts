@@ -250,6 +250,34 @@ describe('decodeRequest rejects what is not a request', () => {
     expect(rejected('a2000002 20', /uint32/).id).toBeUndefined()
   })
 
+  it('indefinite-string-with-id: what cbor-x cannot decode (indefinite-length strings) keeps its id for the error answer', () => {
+    // the well-formedness check accepts these; cbor-x refuses them, so the id is read by hand first
+    const cases = [
+      'a3 0000 01 7f 6161 6162 ff 0205', // data: (_ "a", "b")
+      'a3 0002 01 a1 00 7f 6161 ff 0205', // GetContainerLogs {0: (_ "a")}
+      'a3 0000 01 5f 4101 ff 0205', // data: (_ h'01')
+      'a3 0000 01 a1 7f 6161 ff 00 0205', // an indefinite text as a nested key
+      'bf 00 00 01 9f 7f 6161 ff ff 02 05 ff', // indefinite map and array around it
+      'a3 0205 0000 01 7f 6161 ff', // the id before the rest
+    ]
+    for (const frame of cases) {
+      const error = rejected(frame, /^malformed CBOR: /)
+      expect(error.id, frame).toBe(5)
+    }
+  })
+
+  it('float-id-refused: ids (and actions) must be CBOR unsigned integers, not floats that cbor-x turns into integers', () => {
+    for (const id of ['f98000', 'f90000', 'f963d0', 'fa447a0000', 'fb408f400000000000', 'fb0000000000000000']) {
+      // -0.0, 0.0, 1000.0 as half, single and double, 0.0 as double
+      expect(rejected(`a2 0000 02 ${id}`, /request id \(key 2\) is not a uint32/).id, id).toBeUndefined()
+    }
+    expect(rejected('a2 00f93c00 0205', /action \(key 0\) is not an unsigned integer/).id).toBe(5) // action 1.0
+    expect(rejected('a2 00fb0000000000000000 0205', /action/).id).toBe(5) // action 0.0
+    // hub side alike
+    expect(() => decodeResponse(bin('a2 00f963d0 0361 78'))).toThrow(/response id \(key 0\) is not a uint32/)
+    expect(decodeResponse(bin('a2 001903e8 0361 78')).id).toBe(1000)
+  })
+
   it('truncated frames, every prefix of a real request', () => {
     const frame = encodeRequest({ action: 1, data: new Map<number, unknown>([[0, signToken(TOKEN)], [1, false]]), id: 1 })
     for (let n = 1; n < frame.length; n++) rejected(frame.subarray(0, n))

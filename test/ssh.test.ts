@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Decoder, Encoder } from 'cbor-x'
@@ -158,6 +158,8 @@ function shellExchange(client: InstanceType<typeof Client>, input: Buffer | unde
 function viaCallback<T>(start: (done: (error: Error | null | undefined, value?: T) => void) => void): Promise<T | undefined> {
   return new Promise((resolve, reject) => start((error, value) => (error ? reject(error) : resolve(value))))
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 function decodeAll(bytes: Buffer): unknown[] {
   return decoder.decodeMultiple(bytes) as unknown[]
@@ -399,6 +401,153 @@ describe('SSH server refusals', () => {
     })
     expect(closedAfter).toBeGreaterThanOrEqual(300)
     expect(closedAfter).toBeLessThan(5_000)
+  })
+})
+
+describe('SSH pre-auth flood', () => {
+  /** A peer that connects and never authenticates; with `banner` it gets as far as ssh2's handshake. */
+  function openStalled(port: number, localAddress: string, banner: boolean): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, localAddress })
+      socket.on('error', () => undefined) // the server drops it sooner or later
+      socket.resume() // reads (and ignores) what the server sends, so its close is seen
+      socket.once('connect', () => {
+        if (banner) socket.write('SSH-2.0-flood\r\n')
+        resolve(socket)
+      })
+      socket.once('error', reject)
+    })
+  }
+
+  async function flood(port: number, count: number, sources: string[]): Promise<Socket[]> {
+    const sockets: Socket[] = []
+    for (let i = 0; i < count; i++) sockets.push(await openStalled(port, sources[i % sources.length] ?? '127.0.0.1', i % 2 === 0))
+    return sockets
+  }
+
+  /** A hub client connecting after the flood: connect, authenticate, one GetData; the time it took. */
+  async function hubExchange(port: number): Promise<{ ms: number; result: ShellResult }> {
+    const started = Date.now()
+    const client = await connectClient(port)
+    const result = await shellExchange(client, GET_DATA)
+    return { ms: Date.now() - started, result }
+  }
+
+  const closeAll = (sockets: Socket[]): void => sockets.forEach((socket) => socket.destroy())
+  const isClosed = (socket: Socket): boolean => socket.destroyed || socket.readyState === 'closed'
+
+  /** Waits until the server holds what `expected` says (accepts and drops are asynchronous). */
+  async function serverHolds(server: SshServer, expected: { total: number; unauthenticated: number }): Promise<void> {
+    const deadline = Date.now() + 5_000
+    while (Date.now() < deadline) {
+      const counts = server.connectionCounts
+      if (counts.total === expected.total && counts.unauthenticated === expected.unauthenticated) return
+      await sleep(10)
+    }
+    expect(server.connectionCounts).toEqual(expected)
+  }
+
+  /** Waits until the first `count` sockets are closed by the server and the rest still open. */
+  async function oldestClosed(sockets: Socket[], count: number): Promise<void> {
+    const deadline = Date.now() + 5_000
+    const state = () => sockets.map((socket) => (isClosed(socket) ? 'closed' : 'open'))
+    const want = sockets.map((_, i) => (i < count ? 'closed' : 'open'))
+    while (Date.now() < deadline && state().join() !== want.join()) await sleep(10)
+    expect(state()).toEqual(want)
+  }
+
+  const EIGHT_ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8', '127.0.0.9']
+
+  it('ssh-preauth-flood: 64 never-authenticating connections from 8 addresses do not lock the hub out', async () => {
+    const { port, server } = await startServer()
+    const sockets = await flood(port, 64, EIGHT_ADDRESSES)
+    try {
+      // all unauthenticated slots taken before the hub arrives
+      await serverHolds(server, { total: 16, unauthenticated: 16 })
+      const { ms, result } = await hubExchange(port)
+      console.log(`ssh-preauth-flood: the hub got its GetData answer ${ms} ms after 64 stalled connections from 8 addresses`)
+      expect(result.code).toBe(0)
+      expect(replyOf(result.stdout).has(1)).toBe(true)
+      expect(ms).toBeLessThan(5_000)
+    } finally {
+      closeAll(sockets)
+    }
+  })
+
+  it("ssh-preauth-flood: a flood from the hub's own address (loopback) does not lock it out either", async () => {
+    const { port, server } = await startServer()
+    const sockets = await flood(port, 64, ['127.0.0.1'])
+    try {
+      await serverHolds(server, { total: 8, unauthenticated: 8 })
+      const { ms, result } = await hubExchange(port)
+      console.log(`ssh-preauth-flood: the hub got its GetData answer ${ms} ms after 64 stalled connections from its own address`)
+      expect(result.code).toBe(0)
+      expect(replyOf(result.stdout).has(1)).toBe(true)
+      expect(ms).toBeLessThan(5_000)
+    } finally {
+      closeAll(sockets)
+    }
+  })
+
+  it('ssh-preauth-flood: full unauthenticated slots drop the oldest connection, not the newcomer', async () => {
+    const { port, server } = await startServer({ maxUnauthenticated: 4 })
+    const sockets: Socket[] = []
+    try {
+      for (let i = 0; i < 6; i++) {
+        sockets.push(await openStalled(port, EIGHT_ADDRESSES[i] ?? '127.0.0.1', i % 2 === 0))
+        await serverHolds(server, { total: Math.min(i + 1, 4), unauthenticated: Math.min(i + 1, 4) })
+      }
+      await oldestClosed(sockets, 2)
+    } finally {
+      closeAll(sockets)
+    }
+  })
+
+  it('ssh-preauth-flood: one address holds at most its share; its own oldest go, other addresses keep theirs', async () => {
+    const { port, server } = await startServer({ maxConnectionsPerSource: 3 })
+    const other = await openStalled(port, '127.0.0.3', true)
+    const sockets: Socket[] = []
+    try {
+      await serverHolds(server, { total: 1, unauthenticated: 1 })
+      for (let i = 0; i < 5; i++) {
+        sockets.push(await openStalled(port, '127.0.0.2', i % 2 === 0))
+        await serverHolds(server, { total: 1 + Math.min(i + 1, 3), unauthenticated: 1 + Math.min(i + 1, 3) })
+      }
+      await oldestClosed(sockets, 2)
+      expect(isClosed(other)).toBe(false)
+    } finally {
+      closeAll([other, ...sockets])
+    }
+  })
+
+  it('ssh-preauth-flood: authenticated hub connections are never dropped to make room', async () => {
+    const { port, server } = await startServer({ maxConnectionsPerSource: 2 })
+    const first = await connectClient(port)
+    const second = await connectClient(port)
+    await serverHolds(server, { total: 2, unauthenticated: 0 })
+    // both slots of 127.0.0.1 are authenticated: a third connection from there is refused
+    await expect(connectClient(port)).rejects.toThrow()
+    const sockets = await flood(port, 40, EIGHT_ADDRESSES)
+    try {
+      await serverHolds(server, { total: 18, unauthenticated: 16 })
+      for (const client of [first, second]) expect((await shellExchange(client, GET_DATA)).code).toBe(0)
+    } finally {
+      closeAll(sockets)
+    }
+  })
+
+  it('ssh-preauth-flood: the authentication deadline counts from accept, also for a peer that never sends its banner', async () => {
+    const { port, server } = await startServer({ authTimeoutMs: 300 })
+    const started = Date.now()
+    const silent = await openStalled(port, '127.0.0.2', false)
+    const closedAfter = await new Promise<number>((resolve) => silent.once('close', () => resolve(Date.now() - started)))
+    expect(closedAfter).toBeGreaterThanOrEqual(250)
+    expect(closedAfter).toBeLessThan(5_000)
+    await serverHolds(server, { total: 0, unauthenticated: 0 })
+    // an authenticated connection outlives the deadline
+    const client = await connectClient(port)
+    await sleep(600)
+    expect((await shellExchange(client, GET_DATA)).code).toBe(0)
   })
 })
 

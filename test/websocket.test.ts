@@ -491,6 +491,22 @@ describe('malformed input never crashes or wedges the agent', () => {
     expect(logText()).toMatch(/ignoring a text frame/)
   })
 
+  it('indefinite-string-with-id: an indefinite-length string inside a request with an id is answered under that id; a float id is not an id', async () => {
+    const { connection } = await accepted()
+    // GetData {0: (_ "a", "b")} with id 73: well-formed CBOR that cbor-x refuses to decode
+    await connection.send(Buffer.from('a3 0000 01 a1 00 7f 6161 6162 ff 0218 49'.replace(/\s+/g, ''), 'hex'))
+    await waitFor(() => connection.unmatched.some((r) => r.response.id === 73), 5_000, 'the answer to id 73')
+    expect(connection.unmatched.find((r) => r.response.id === 73)?.response.error).toMatch(/^invalid request: malformed CBOR: /)
+    // id 1000.0 (a half float): refused like any unreadable id, so no answer at all
+    const before = connection.received.length
+    await connection.send(Buffer.from('a3 0000 01 a1 00 19ea60 02 f963d0'.replace(/\s+/g, ''), 'hex'))
+    await expectServes(connection)
+    await sleep(100)
+    expect(connection.received.length).toBe(before + 1) // only the GetData answer
+    for (const reply of connection.unmatched) expect(reply.response.id).toBeDefined()
+    expect(connection.open).toBe(true)
+  })
+
   it('a frame over 16 MiB closes that connection (1009); the agent redials, re-verifies and serves', async () => {
     const { hub, connection } = await accepted()
     await connection.send(Buffer.alloc(16 * 1024 * 1024 + 1, 0xa0)).catch(() => undefined)
@@ -545,6 +561,38 @@ describe('reconnection', () => {
     const next = await hub.nextAccepted(10_000)
     await expectServes(next)
     expect(logText()).toMatch(/no message from the hub for 1 s/)
+  })
+
+  it('ws-unverified-keepalive: a hub that never verifies is dropped at the verify deadline, though its requests keep coming', async () => {
+    const hub = await startHub({ challenge: false })
+    const { logText } = startAgent(hub, {}, { verifyTimeoutMs: 1_000 })
+    const connection = await hub.connection(0)
+    const upgraded = Date.now()
+    // Each request resets the watchdog; before the fix they kept an unverified connection forever.
+    const replies: Promise<string | undefined>[] = []
+    const ask = () => replies.push(connection.request(Actions.GetData, new Map([[0, 60_000]])).then((r) => r.response.error, () => undefined))
+    const pinger = setInterval(ask, 200)
+    let closed: { code: number; reason: string }
+    try {
+      closed = await connection.closed
+    } finally {
+      clearInterval(pinger)
+    }
+    const ms = Date.now() - upgraded
+    console.log(`ws-unverified-keepalive: the unverified connection was closed ${ms} ms after the upgrade`)
+    expect(closed).toEqual({ code: 1008, reason: 'hub not verified in time' })
+    expect(ms).toBeGreaterThanOrEqual(900)
+    expect(ms).toBeLessThan(5_000)
+    expect(logText()).toMatch(/WARN .*hub did not verify within 1 s of the upgrade \(no valid CheckFingerprint\); closing the connection/)
+    expect((await Promise.all(replies)).filter((error) => error !== undefined).every((error) => /not verified/.test(error ?? ''))).toBe(true)
+    expect(replies.length).toBeGreaterThanOrEqual(3)
+
+    // a hub that verifies keeps its connection past the deadline
+    hub.challenge = true
+    const verified = await hub.nextAccepted()
+    await sleep(1_500)
+    expect(verified.open).toBe(true)
+    await expectServes(verified)
   })
 
   it('connection refused, then the hub comes up: connects', async () => {

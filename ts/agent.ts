@@ -36,6 +36,7 @@ export interface AgentOptions {
   /** timings, shortened by tests */
   tuning?: {
     watchdogMs?: number
+    verifyTimeoutMs?: number
     handshakeTimeoutMs?: number
     backoff?: BackoffOptions
     sshGraceMs?: number

@@ -17,6 +17,7 @@ import {
   encodeUint,
   readHead,
   writeHead,
+  type Head,
 } from './cbor.js'
 
 export interface HubRequest {
@@ -76,37 +77,67 @@ const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8A
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0
 const isUint32 = (v: unknown): v is number => isUint(v) && v <= MAX_UINT32
 
-/** Checks a frame is exactly one well-formed, tag-free CBOR item and decodes it with cbor-x. */
-function decodeItem(frame: Uint8Array): unknown {
-  const end = checkItem(frame, 0)
-  if (end !== frame.length) throw new CborFormatError(`${frame.length - end} trailing bytes after the CBOR item`)
-  return decoder.decode(frame)
-}
-
-/** Top-level keys must be CBOR unsigned integers (Go keyasint); cbor-x alone can't tell 0 from 0.0. */
-function checkTopLevelKeys(frame: Uint8Array): void {
-  const head = readHead(frame, 0)
-  if (head.major !== MAJOR_MAP) throw new ProtocolError('request is not a CBOR map')
-  let at = head.next
-  for (;;) {
-    if (head.value < 0 ? frame[at] === 0xff : at >= frame.length) return
-    if (readHead(frame, at).major !== MAJOR_UINT) throw new ProtocolError('request keys must be unsigned integers')
-    at = checkItem(frame, checkItem(frame, at))
-  }
-}
-
-/** One well-formed CBOR item that is a map with integer keys (requests and replies alike). */
-function decodeTopLevelMap(frame: Uint8Array, what: 'request' | 'response'): Map<unknown, unknown> {
-  let value: unknown
+/** Checks a frame is exactly one well-formed, tag-free CBOR item. */
+function checkFrame(frame: Uint8Array): void {
   try {
-    value = decodeItem(frame)
-    checkTopLevelKeys(frame)
+    const end = checkItem(frame, 0)
+    if (end !== frame.length) throw new CborFormatError(`${frame.length - end} trailing bytes after the CBOR item`)
   } catch (error) {
-    if (error instanceof ProtocolError) throw error
     throw new ProtocolError(`malformed CBOR: ${error instanceof Error ? error.message : String(error)}`)
   }
-  if (!(value instanceof Map)) throw new ProtocolError(`${what} is not a CBOR map`)
-  return value
+}
+
+/**
+ * The heads of the top-level values, by key, read by hand from a well-formed frame: keys must be
+ * CBOR unsigned integers (Go keyasint), and cbor-x alone can't tell 0 from 0.0. A repeated key keeps
+ * its last value, as cbor-x does.
+ */
+function topLevelHeads(frame: Uint8Array, what: 'request' | 'response'): Map<number, Head> {
+  const head = readHead(frame, 0)
+  if (head.major !== MAJOR_MAP) throw new ProtocolError(`${what} is not a CBOR map`)
+  const heads = new Map<number, Head>()
+  let at = head.next
+  for (;;) {
+    if (head.value < 0 ? frame[at] === 0xff : at >= frame.length) return heads
+    const key = readHead(frame, at)
+    if (key.major !== MAJOR_UINT) throw new ProtocolError(`${what} keys must be unsigned integers`)
+    heads.set(key.value, readHead(frame, key.next))
+    at = checkItem(frame, key.next)
+  }
+}
+
+/** The id under `key`: absent, or a CBOR unsigned integer ≤ 2^32-1 (a float such as 1000.0 or -0.0 is not). */
+function readId(heads: Map<number, Head>, key: number, what: 'request' | 'response'): number | undefined {
+  const head = heads.get(key)
+  if (head === undefined) return undefined
+  if (head.major !== MAJOR_UINT || head.value > MAX_UINT32) throw new ProtocolError(`${what} id (key ${key}) is not a uint32`)
+  return head.value
+}
+
+interface TopLevelMap {
+  value: Map<unknown, unknown>
+  /** each top-level value's head, by key */
+  heads: Map<number, Head>
+  id: number | undefined
+}
+
+/**
+ * One well-formed CBOR item that is a map with integer keys (requests and replies alike), with its
+ * id read by hand first: what the well-formedness check accepts but cbor-x refuses (indefinite-length
+ * strings) is still answered under that id.
+ */
+function decodeTopLevelMap(frame: Uint8Array, what: 'request' | 'response', idKey: number): TopLevelMap {
+  checkFrame(frame)
+  const heads = topLevelHeads(frame, what)
+  const id = readId(heads, idKey, what)
+  let value: unknown
+  try {
+    value = decoder.decode(frame)
+  } catch (error) {
+    throw new ProtocolError(`malformed CBOR: ${error instanceof Error ? error.message : String(error)}`, id)
+  }
+  if (!(value instanceof Map)) throw new ProtocolError(`${what} is not a CBOR map`, id)
+  return { value, heads, id }
 }
 
 /**
@@ -118,13 +149,13 @@ export function decodeRequest(frame: Uint8Array): HubRequest {
   if (!(frame instanceof Uint8Array)) throw new ProtocolError('frame is not binary')
   if (frame.length === 0) throw new ProtocolError('empty frame')
   if (frame.length > MAX_FRAME_BYTES) throw new ProtocolError(`frame of ${frame.length} bytes exceeds ${MAX_FRAME_BYTES}`)
-  const value = decodeTopLevelMap(frame, 'request')
-  const rawId: unknown = value.get(RequestKey.Id)
-  if (rawId !== undefined && !isUint32(rawId)) throw new ProtocolError('request id (key 2) is not a uint32')
-  const id = rawId
+  const { value, heads, id } = decodeTopLevelMap(frame, 'request', RequestKey.Id)
   const action: unknown = value.get(RequestKey.Action)
   if (action === undefined) throw new ProtocolError('request has no action (key 0)', id)
-  if (!isUint(action)) throw new ProtocolError('request action (key 0) is not an unsigned integer', id)
+  // as for the id, the head tells 1 from 1.0 (cbor-x decodes both to 1)
+  if (!isUint(action) || heads.get(RequestKey.Action)?.major !== MAJOR_UINT) {
+    throw new ProtocolError('request action (key 0) is not an unsigned integer', id)
+  }
   return { action, data: value.get(RequestKey.Data), id }
 }
 
@@ -226,10 +257,8 @@ export interface AgentResponse {
  * requests. Throws ProtocolError on anything that is not an integer-keyed map.
  */
 export function decodeResponse(frame: Uint8Array): AgentResponse {
-  const value = decodeTopLevelMap(frame, 'response')
+  const { value, id } = decodeTopLevelMap(frame, 'response', ResponseKey.Id)
   const fields = value as Map<number, unknown>
-  const id = fields.get(ResponseKey.Id)
-  if (id !== undefined && !isUint32(id)) throw new ProtocolError('response id (key 0) is not a uint32')
   const error = fields.get(ResponseKey.Error)
   return { id, fields, error: typeof error === 'string' ? error : undefined }
 }

@@ -6,14 +6,15 @@
 export interface BackoffOptions {
   /** first ceiling, ms (default 1 s) */
   baseMs?: number
-  /** largest ceiling, ms (default 60 s) */
+  /** largest ceiling, ms (default 30 s) */
   capMs?: number
   /** [0, 1) source; injectable so tests are deterministic */
   random?: () => number
 }
 
 export const DEFAULT_BACKOFF_BASE_MS = 1_000
-export const DEFAULT_BACKOFF_CAP_MS = 60_000
+/** A hub back from a restart is found within 30 s (a Go hub retries every 10 s); jitter still spreads a fleet. */
+export const DEFAULT_BACKOFF_CAP_MS = 30_000
 
 export class Backoff {
   private attempt = 0

@@ -159,7 +159,8 @@ export class ConnectionManager {
 
   private transition(next: ConnectionState): void {
     if (next === this.current) return
-    this.log.info(`connection: ${this.current} → ${next}`)
+    // the agent gives this logger the scope "connection": the line reads "connection: ssh → websocket"
+    this.log.info(`${this.current} → ${next}`)
     this.current = next
     this.options.collector.setConnectionType(CONNECTION_TYPE[next])
   }

@@ -1,7 +1,7 @@
 /**
  * One SSH connection from the hub: the hub's version read from its identification line, public-key
- * authentication within a time limit and a number of tries, then each session channel served;
- * forwarding and global requests are refused (spec §10: the agent is not a tunnel).
+ * authentication within a number of tries (its deadline is ssh-admission.ts's), then each session
+ * channel served; forwarding and global requests are refused (spec §10: the agent is not a tunnel).
  */
 import type { ClientInfo, Connection } from 'ssh2'
 import type { HubKey } from '../identity/keys.js'
@@ -9,14 +9,11 @@ import { authenticate, type Ssh2Utils } from './ssh-auth.js'
 import { serveSession, type SessionOptions } from './ssh-session.js'
 import { formatVersion, hubMode, hubVersionFromIdent } from './ssh-version.js'
 
-/** Not in the Go agent: a peer must finish authenticating within this time. */
-export const AUTH_TIMEOUT_MS = 30_000
 /** OpenSSH's MaxAuthTries. */
 const MAX_AUTH_FAILURES = 6
 
 export interface ConnectionOptions extends SessionOptions {
   keys: () => readonly HubKey[]
-  authTimeoutMs?: number
 }
 
 export function serveConnection(client: Connection, info: ClientInfo, options: ConnectionOptions, utils: Ssh2Utils, onShell: () => void): void {
@@ -29,16 +26,12 @@ export function serveConnection(client: Connection, info: ClientInfo, options: C
   const mode = hubMode(hubVersion)
   let authenticated = false
   let failures = 0
-  const authTimer = setTimeout(() => {
-    logger.warn('SSH peer did not authenticate in time; closing', { peer })
-    client.end()
-  }, options.authTimeoutMs ?? AUTH_TIMEOUT_MS)
+  // The authentication deadline runs on the socket, from accept (ssh-admission.ts).
 
   client.on('error', (error: Error & { level?: string }) => {
     logger.debug('SSH connection error', { peer, level: error.level, error: error.message })
   })
   client.on('close', () => {
-    clearTimeout(authTimer)
     if (authenticated) logger.debug('SSH connection closed', { peer })
   })
   client.on('authentication', (ctx) => {
@@ -50,7 +43,6 @@ export function serveConnection(client: Connection, info: ClientInfo, options: C
   })
   client.on('ready', () => {
     authenticated = true
-    clearTimeout(authTimer)
     logger.info('SSH hub connected', { peer, client: printableIdent, hubVersion: formatVersion(hubVersion), mode })
   })
   client.on('session', (accept) => {

@@ -4,14 +4,16 @@
  * ssh-connection.ts, a session ssh-session.ts, the versions ssh-version.ts, the socket ssh-listen.ts.
  *
  * We own the listening socket and hand accepted sockets to ssh2 (`injectSocket`): that gives unix
- * sockets, the real bound address, a per-connection idle timeout and a clean stop() without
- * reaching into ssh2's internals. ssh2 itself is imported on the first start().
+ * sockets, the real bound address, a per-connection idle timeout, admission limits against
+ * pre-auth floods (ssh-admission.ts) and a clean stop() without reaching into ssh2's internals.
+ * ssh2 itself is imported on the first start().
  */
 import { EventEmitter } from 'node:events'
 import { createServer, type Server as NetServer, type Socket } from 'node:net'
 import type { Connection, ServerHostKeyAlgorithm } from 'ssh2'
 import type { ListenAddress } from '../config/config.js'
 import { loadHostKey, type HostKey } from '../identity/host-key.js'
+import { SshAdmission, type AdmissionLimits } from './ssh-admission.js'
 import { serveConnection, type ConnectionOptions } from './ssh-connection.js'
 import { bindListener, removeSocketFile } from './ssh-listen.js'
 import { checkAnnouncedVersion, sshIdent } from './ssh-version.js'
@@ -25,12 +27,10 @@ export const SSH_ALGORITHMS = {
 } as const
 /** Spec §3.2: connections with no traffic for this long are closed. */
 export const IDLE_TIMEOUT_MS = 70_000
-/** Far more than one hub needs; a cap so a connection flood cannot exhaust descriptors. */
-export const MAX_CONNECTIONS = 32
 /** ssh2's own keepalive would keep a dead-quiet connection alive; the idle timeout replaces it. */
 const KEEPALIVE_DISABLED_MS = 2 ** 31 - 1
 
-export interface SshServerOptions extends ConnectionOptions {
+export interface SshServerOptions extends ConnectionOptions, AdmissionLimits {
   listen: ListenAddress
   /** data-dir file holding the host key; generated once. undefined: an in-memory key */
   hostKeyPath: string | undefined
@@ -39,13 +39,13 @@ export interface SshServerOptions extends ConnectionOptions {
   /** announced as `SSH-2.0-sonar_<version>`; strict semver ≥ 0.13.0 (default 0.17.0) */
   protocolVersion: string
   idleTimeoutMs?: number
-  maxConnections?: number
 }
 
 interface Running {
   net: NetServer
   sockets: Set<Socket>
   connections: Set<Connection>
+  admission: SshAdmission
   /** the socket file we created (removed on stop) */
   unixPath: string | undefined
   address: string
@@ -79,6 +79,11 @@ export class SshServer extends EventEmitter<SshServerEvents> {
 
   get isRunning(): boolean {
     return this.running !== undefined
+  }
+
+  /** Connections held now and how many are still authenticating (zero while stopped). */
+  get connectionCounts(): { total: number; unauthenticated: number } {
+    return this.running?.admission.counts ?? { total: 0, unauthenticated: 0 }
   }
 
   /** The host key once the server has started (for logs / `ssh-keyscan` comparisons). */
@@ -118,6 +123,10 @@ export class SshServer extends EventEmitter<SshServerEvents> {
 
     const sockets = new Set<Socket>()
     const connections = new Set<Connection>()
+    const admission = new SshAdmission(this.options, logger)
+    // ssh2 announces a connection while it reads that socket's first bytes, in the same 'data'
+    // dispatch as our listener below (registered first): that is how a connection finds its socket.
+    let reading: Socket | undefined
     const onShell = () => {
       this.options.onSession?.()
       this.emit('session')
@@ -138,24 +147,34 @@ export class SshServer extends EventEmitter<SshServerEvents> {
       (client, info) => {
         connections.add(client)
         client.on('close', () => connections.delete(client))
+        const socket = reading
+        if (socket && socket.remoteAddress === info.ip && socket.remotePort === info.port) {
+          client.once('ready', () => admission.authenticated(socket))
+        } else {
+          // Cannot happen with ssh2 1.x; if it ever does, the deadline still closes the socket.
+          logger.error('SSH connection without its socket; it will be closed at the authentication deadline', { peer: info.ip ?? 'unix' })
+        }
         serveConnection(client, info, this.options, ssh2.utils, onShell)
       },
     )
     const idleMs = this.options.idleTimeoutMs ?? IDLE_TIMEOUT_MS
     const net = createServer((socket) => {
+      socket.on('error', () => undefined) // ssh2 reports socket errors on the connection
+      if (!admission.admit(socket)) return
       sockets.add(socket)
       socket.once('close', () => sockets.delete(socket))
-      socket.on('error', () => undefined) // ssh2 reports socket errors on the connection
+      socket.on('data', () => {
+        reading = socket
+      })
       socket.setTimeout(idleMs, () => {
         logger.debug('SSH connection idle; closing', { peer: socket.remoteAddress ?? 'unix', idleMs })
         socket.destroy()
       })
       ssh.injectSocket(socket)
     })
-    net.maxConnections = this.options.maxConnections ?? MAX_CONNECTIONS
 
     const { address, unixPath } = await bindListener(net, listen, logger)
-    this.running = { net, sockets, connections, unixPath, address }
+    this.running = { net, sockets, connections, admission, unixPath, address }
     logger.info('SSH server listening', { address, banner: this.banner, hostKeyFingerprint: hostKey.fingerprint })
   }
 

@@ -16,7 +16,7 @@ import { Backoff, type BackoffOptions } from './backoff.js'
 import type { HubDialSettings } from './hub-dial.js'
 import { AGENT_CONNECT_ROUTES, agentConnectUrl, websocketProtocol, type HubFlavor } from './hub-url.js'
 import { createProxyAgent, type ProxySettings } from './proxy.js'
-import { MAX_IN_FLIGHT, runConnection, WATCHDOG_MS, type ConnectionOutcome, type DialFailure, type DisconnectInfo } from './websocket-connection.js'
+import { MAX_IN_FLIGHT, runConnection, VERIFY_TIMEOUT_MS, WATCHDOG_MS, type ConnectionOutcome, type DialFailure, type DisconnectInfo } from './websocket-connection.js'
 
 /** The dial settings but the nonce, which the client makes afresh for every SONAR-route dial. */
 export interface WebSocketClientOptions extends Omit<HubDialSettings, 'hubNonce'> {
@@ -26,6 +26,8 @@ export interface WebSocketClientOptions extends Omit<HubDialSettings, 'hubNonce'
   dispatcher: Pick<Dispatcher, 'handle'>
   logger: Logger
   watchdogMs?: number
+  /** how long after the upgrade the hub has to verify (default 10 s) */
+  verifyTimeoutMs?: number
   maxInFlight?: number
   backoff?: BackoffOptions
 }
@@ -165,6 +167,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         dispatcher: options.dispatcher,
         logger: this.log,
         watchdogMs: options.watchdogMs ?? WATCHDOG_MS,
+        verifyTimeoutMs: options.verifyTimeoutMs ?? VERIFY_TIMEOUT_MS,
         maxInFlight: options.maxInFlight ?? MAX_IN_FLIGHT,
         proxyAgent: (settings) => this.loadProxyAgent(settings),
       },

@@ -14,8 +14,15 @@ import type { ProxyAgentSource } from './proxy.js'
 
 /** No message for this long means the socket is dead even if TCP has not noticed (spec §2.11). */
 export const WATCHDOG_MS = 70_000
+/**
+ * Not in the Go agent: a hub that has not verified this long after the upgrade is dropped. Its
+ * requests (refused unverified) would otherwise feed the watchdog and hold the connection forever.
+ */
+export const VERIFY_TIMEOUT_MS = 10_000
 /** Handlers running at once on one connection; beyond it requests are refused, not queued. */
 export const MAX_IN_FLIGHT = 64
+/** RFC 6455: the peer broke the protocol's rules (here: it never proved its key). */
+const CLOSE_POLICY_VIOLATION = 1008
 /** RFC 6455 caps a close reason at 123 bytes. */
 const MAX_CLOSE_REASON_BYTES = 123
 /** getaddrinfo failures: the hub's name does not resolve (EXIT_ON_DNS_ERROR acts on these). */
@@ -49,6 +56,7 @@ export interface ConnectionOptions {
   dispatcher: Pick<Dispatcher, 'handle'>
   logger: Logger
   watchdogMs: number
+  verifyTimeoutMs: number
   maxInFlight: number
   /** the owner's proxy agent (kept across dials) */
   proxyAgent: ProxyAgentSource
@@ -132,7 +140,8 @@ export async function runConnection(options: ConnectionOptions, events: Connecti
     let refused = 0
     let lastRefusalLog = 0
     let watchdog: NodeJS.Timeout | undefined
-    const { watchdogMs, maxInFlight } = options
+    let verifyDeadline: NodeJS.Timeout | undefined
+    const { watchdogMs, verifyTimeoutMs, maxInFlight } = options
 
     const feedWatchdog = () => {
       if (watchdog) watchdog.refresh()
@@ -165,6 +174,7 @@ export async function runConnection(options: ConnectionOptions, events: Connecti
             served = true
           } else if (session.verified && !announced) {
             announced = true
+            clearTimeout(verifyDeadline)
             log.info('hub verified', { url: where })
             events.verified()
           }
@@ -195,6 +205,11 @@ export async function runConnection(options: ConnectionOptions, events: Connecti
       opened = true
       log.info('connected', { url: where })
       feedWatchdog()
+      verifyDeadline = setTimeout(() => {
+        if (session.verified || socket.readyState !== WebSocket.OPEN) return
+        log.warn(`hub did not verify within ${verifyTimeoutMs / 1000} s of the upgrade (no valid CheckFingerprint); closing the connection`, { url: where })
+        socket.close(CLOSE_POLICY_VIOLATION, 'hub not verified in time')
+      }, verifyTimeoutMs)
       events.connected()
     })
     socket.on('message', (data: RawData, isBinary: boolean) => {
@@ -211,6 +226,7 @@ export async function runConnection(options: ConnectionOptions, events: Connecti
     })
     socket.once('close', (code: number, reasonBytes: Buffer) => {
       if (watchdog) clearTimeout(watchdog)
+      clearTimeout(verifyDeadline)
       events.socket(undefined)
       if (opened) {
         const reason = reasonBytes.toString('utf8')
