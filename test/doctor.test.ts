@@ -245,6 +245,27 @@ describe('doctor against the test hub', () => {
     expect(hub.fingerprint).toBeUndefined()
   })
 
+  it('the route check signs like the agent: the nonce form verifies, and the doctor says so', async () => {
+    const { get } = await doctor({ HUB_URL: hub.url, TOKEN: hub.token, KEY: hub.publicKeyLine, LISTEN: listen, REQUIRE_HUB_NONCE: 'true' })
+    expect(get('hub', 'agent-connect')).toMatchObject({ status: 'ok' })
+    expect(get('hub', 'agent-connect').message).toMatch(/verifies against KEY \(test-hub\), over this dial's nonce$/)
+  })
+
+  it('REQUIRE_HUB_NONCE=true and a hub that signs the token only: the route fails as the agent would refuse it', async () => {
+    const stock = await TestHub.start({ nonce: false })
+    try {
+      const { get, report } = await doctor({ HUB_URL: stock.url, TOKEN: stock.token, KEY: stock.publicKeyLine, LISTEN: listen, REQUIRE_HUB_NONCE: 'true' })
+      expect(get('hub', 'agent-connect')).toMatchObject({ status: 'fail', fix: expect.stringContaining('REQUIRE_HUB_NONCE=false') })
+      expect(get('hub', 'agent-connect').message).toMatch(/signs the token only \(it ignored X-Sonar-Nonce\)/)
+      expect(report.exitCode).toBe(1)
+      const relaxed = await doctor({ HUB_URL: stock.url, TOKEN: stock.token, KEY: stock.publicKeyLine, LISTEN: listen })
+      expect(relaxed.get('hub', 'agent-connect')).toMatchObject({ status: 'ok' })
+      expect(relaxed.get('hub', 'agent-connect').message).toMatch(/\(token only: the hub ignores X-Sonar-Nonce\)$/)
+    } finally {
+      await stock.stop()
+    }
+  })
+
   it('a KEY that is not this hub\'s: the signature check fails with the KEY fix', async () => {
     const { get, report } = await doctor({ HUB_URL: hub.url, TOKEN: hub.token, KEY: otherKeyLine(), LISTEN: listen })
     const route = get('hub', 'agent-connect')

@@ -80,13 +80,11 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): 
   }
 }
 
-/** Everything but the per-request nonce and the User-Agent (the doctor names itself there, on purpose). */
-/** Without what differs by design: the per-dial random values and the user agent. */
+/** Without what differs by design: the per-dial random values (each checked for its form) and the user agent. */
 function comparable(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  // X-Sonar-Nonce (docs/extensions.md) is fresh per dial like Sec-WebSocket-Key; the doctor, which
-  // checks the hub's signature over the bare token, does not send one (yet)
-  const { 'sec-websocket-key': _nonce, 'x-sonar-nonce': _hubNonce, 'user-agent': _agent, ...rest } = headers
-  return rest
+  // X-Sonar-Nonce (docs/extensions.md) is fresh per dial like Sec-WebSocket-Key
+  const { 'sec-websocket-key': _nonce, 'x-sonar-nonce': hubNonce, 'user-agent': _agent, ...rest } = headers
+  return { ...rest, 'x-sonar-nonce': hubNonce === undefined ? 'absent' : /^[A-Za-z0-9_-]{43}$/.test(String(hubNonce)) ? 'well formed' : 'malformed' }
 }
 
 describe('the doctor dials the hub as the agent does', () => {

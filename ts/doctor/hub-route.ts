@@ -9,7 +9,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { WebSocket, type RawData } from 'ws'
 import type { HubKey } from '../identity/keys.js'
-import { verifyTokenSignature } from '../identity/keys.js'
+import { verifyHubSignature } from '../identity/keys.js'
+import { newHubNonce } from '../identity/hub-nonce.js'
 import { decodeRequest } from '../protocol/envelope.js'
 import { Action, parseActionData } from '../protocol/actions.js'
 import { hubClientOptions, hubProxyAgent, hubTlsOptions, isCertificateError, readRefusalBody, type HubDialSettings } from '../transport/hub-dial.js'
@@ -28,6 +29,8 @@ export interface RouteTarget {
   flavor?: HubFlavor
   timeoutMs: number
   unreachable: CheckStatus
+  /** REQUIRE_HUB_NONCE: the agent would refuse a hub that signs the bare token */
+  requireHubNonce: boolean
 }
 
 type Dial =
@@ -71,7 +74,8 @@ async function dial(url: URL, target: RouteTarget, deadline: number): Promise<Di
   })
 }
 
-function signatureCheck(frame: Buffer | undefined, target: RouteTarget): { status: CheckStatus; text: string; fix?: string } {
+/** The hub's CheckFingerprint checked as the agent checks it: the nonce form first (when this dial sent one), then the bare token. */
+function signatureCheck(frame: Buffer | undefined, target: RouteTarget, nonce: Buffer | undefined): { status: CheckStatus; text: string; fix?: string } {
   if (!frame) return { status: 'warn', text: 'but sent no CheckFingerprint in time: the hub\'s signature was not checked', fix: 'check the hub\'s logs; a SONAR or Beszel hub challenges every new connection' }
   if (target.keys.length === 0) return { status: 'skip', text: 'but its signature was not checked: KEY did not parse (see above)' }
   try {
@@ -79,8 +83,19 @@ function signatureCheck(frame: Buffer | undefined, target: RouteTarget): { statu
     if (request.action !== Action.CheckFingerprint) return { status: 'warn', text: `but its first request was action ${request.action}, not CheckFingerprint` }
     const parsed = parseActionData(Action.CheckFingerprint, request.data)
     if (!parsed.ok) return { status: 'warn', text: `but its CheckFingerprint is malformed (${parsed.message})` }
-    const key = verifyTokenSignature(target.keys, target.dial.token, parsed.data.signature)
-    if (key) return { status: 'ok', text: `and its signature verifies against KEY${key.comment ? ` (${key.comment})` : ''}` }
+    const { token } = target.dial
+    const nonceKey = nonce ? verifyHubSignature(target.keys, token, parsed.data.signature, nonce) : undefined
+    const key = nonceKey ?? verifyHubSignature(target.keys, token, parsed.data.signature)
+    const against = (k: HubKey) => `against KEY${k.comment ? ` (${k.comment})` : ''}`
+    if (nonceKey) return { status: 'ok', text: `and its signature verifies ${against(nonceKey)}, over this dial's nonce` }
+    if (key && target.requireHubNonce) {
+      return {
+        status: 'fail',
+        text: `but it signs the token only (${nonce ? 'it ignored X-Sonar-Nonce' : 'this route carries no nonce'}), and REQUIRE_HUB_NONCE=true refuses that`,
+        fix: 'upgrade the hub to one that signs the nonce (a SONAR hub), or set REQUIRE_HUB_NONCE=false',
+      }
+    }
+    if (key) return { status: 'ok', text: `and its signature verifies ${against(key)} (token only: the hub ignores X-Sonar-Nonce${nonce ? '' : ', or this route carries none'})` }
     return {
       status: 'fail',
       text: `but its signature matches no key in KEY: the agent would refuse this hub`,
@@ -105,11 +120,14 @@ export async function checkRoute(target: RouteTarget): Promise<RouteOutcome> {
   const flavors: HubFlavor[] = target.flavor ? [target.flavor] : ['sonar', 'beszel']
   const tried: string[] = []
   let last: Dial | undefined
+  let nonce: Buffer | undefined
   for (const flavor of flavors) {
     const url = agentConnectUrl(target.hubUrl, flavor)
     tried.push(redactUrl(url))
+    // as the agent dials: a fresh nonce on SONAR's route only
+    nonce = flavor === 'sonar' ? newHubNonce() : undefined
     try {
-      last = await dial(url, target, deadline)
+      last = await dial(url, { ...target, dial: { ...target.dial, ...(nonce ? { hubNonce: nonce } : {}) } }, deadline)
     } catch (error) {
       last = { kind: 'error', code: errorCode(error) }
     }
@@ -120,7 +138,7 @@ export async function checkRoute(target: RouteTarget): Promise<RouteOutcome> {
   const withDate = (results: CheckResult[]): RouteOutcome => (date ? { results, date } : { results })
   if (!last) return { results: [] }
   if (last.kind === 'upgraded') {
-    const signature = signatureCheck(last.frame, target)
+    const signature = signatureCheck(last.frame, target, nonce)
     return withDate([result(GROUP, 'agent-connect', signature.status, `${where} admitted TOKEN (101) ${signature.text}`, signature.fix)])
   }
   if (last.kind === 'status') {

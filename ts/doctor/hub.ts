@@ -178,6 +178,7 @@ export async function checkHub(context: DoctorContext, options: HubOptions = {})
     ...(config.hubFlavor ? { flavor: config.hubFlavor } : {}),
     timeoutMs: left(t.routeMs),
     unreachable,
+    requireHubNonce: config.value('REQUIRE_HUB_NONCE') === true,
   }
   const [route, plainDate] = await Promise.all([checkRoute(target), fetchDate(target, left(t.clockMs)).then((date) => ({ date, at: Date.now() }))])
   steps.push(...route.results)
