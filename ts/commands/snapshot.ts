@@ -1,7 +1,7 @@
 /** `sonar-agent snapshot`: two samples --interval apart, printed as a table or as JSON. */
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { openCollector } from '../collector.js'
 import { lookupSetting } from '../config/lookup.js'
 import { ContainerMonitor } from '../containers/monitor.js'
@@ -12,15 +12,16 @@ import { renderSummary } from '../snapshot/summary.js'
 import { UsageError } from './usage.js'
 
 /** `--interval`: plain milliseconds, or a number with an `ms` or `s` suffix. */
-export const intervalSchema = z
-  .string()
-  .trim()
-  .regex(/^\d+(\.\d+)?(ms|s)?$/, 'expected milliseconds or a duration like 500ms or 2s')
-  .transform((text) => {
-    const value = Number.parseFloat(text)
-    return Math.round(text.endsWith('ms') ? value : text.endsWith('s') ? value * 1000 : value)
-  })
-  .pipe(z.number().int().min(0).max(3_600_000, 'at most one hour'))
+export const intervalSchema = z.pipe(
+  z.pipe(
+    z.string().check(z.trim(), z.regex(/^\d+(\.\d+)?(ms|s)?$/, { error: 'expected milliseconds or a duration like 500ms or 2s' })),
+    z.transform((text: string) => {
+      const value = Number.parseFloat(text)
+      return Math.round(text.endsWith('ms') ? value : text.endsWith('s') ? value * 1000 : value)
+    }),
+  ),
+  z.int().check(z.gte(0), z.lte(3_600_000, { error: 'at most one hour' })),
+)
 
 export async function snapshotCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({

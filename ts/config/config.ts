@@ -5,7 +5,7 @@
  * quoted.
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs'
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { KeyParseError, parseAuthorizedKeys, type HubKey } from '../identity/keys.js'
 import type { HostIdRoots } from '../identity/fingerprint.js'
 import type { LogLevel } from '../log.js'
@@ -80,19 +80,19 @@ class Problem extends Error {
 
 /** undefined/'' → undefined; otherwise `parse`, whose Problem becomes a zod issue. */
 function field<T>(parse: (value: string) => T) {
-  return z
-    .string()
-    .optional()
-    .transform((value, ctx): T | undefined => {
+  return z.pipe(
+    z.optional(z.string()),
+    z.transform((value: string | undefined, ctx): T | undefined => {
       if (value === undefined || value.trim() === '') return undefined
       try {
         return parse(value)
       } catch (error) {
         if (!(error instanceof Problem)) throw error
-        ctx.addIssue({ code: 'custom', message: error.message, params: { example: error.example } })
+        ctx.issues.push({ code: 'custom', message: error.message, params: { example: error.example }, input: value })
         return z.NEVER
       }
-    })
+    }),
+  )
 }
 
 function parseHubUrl(value: string): URL {

@@ -3,19 +3,21 @@
  * fields used are checked; the rest is ignored (engines add fields between versions). Counters
  * that are absent read as 0, as they do in the Go agent's structs.
  */
-import { z } from 'zod'
+import * as z from 'zod/mini'
 
-const counter = z.number().nonnegative().catch(0).default(0)
+/** `schema`, with `fallback` both when absent and when it does not fit. */
+function lenient<S extends z.ZodMiniType>(schema: S, fallback: z.core.util.NoUndefined<z.output<S>>) {
+  return z._default(z.catch(schema, fallback), fallback)
+}
+
+const counter = lenient(z.number().check(z.nonnegative()), 0)
 
 export const ListedContainerSchema = z.object({
-  Id: z.string().regex(/^[a-fA-F0-9]{12,64}$/),
-  Names: z.array(z.string()).nullish(),
-  Image: z.string().catch('').default(''),
-  Status: z.string().catch('').default(''),
-  Ports: z
-    .array(z.object({ IP: z.string().nullish(), PublicPort: z.number().int().nonnegative().nullish() }))
-    .nullish()
-    .catch(null),
+  Id: z.string().check(z.regex(/^[a-fA-F0-9]{12,64}$/)),
+  Names: z.nullish(z.array(z.string())),
+  Image: lenient(z.string(), ''),
+  Status: lenient(z.string(), ''),
+  Ports: z.catch(z.nullish(z.array(z.object({ IP: z.nullish(z.string()), PublicPort: z.nullish(z.int().check(z.nonnegative())) }))), null),
 })
 export type ListedContainer = z.output<typeof ListedContainerSchema>
 
@@ -25,29 +27,29 @@ export const ContainerListSchema = z.array(z.unknown())
 const networkCounters = z.object({ rx_bytes: counter, tx_bytes: counter })
 
 export const StatsSchema = z.object({
-  read: z.string().optional(),
+  read: z.optional(z.string()),
   cpu_stats: z.object({
     cpu_usage: z.object({ total_usage: counter }),
     system_cpu_usage: counter,
     online_cpus: counter,
   }),
-  memory_stats: z
-    .object({
+  memory_stats: lenient(
+    z.object({
       usage: counter,
-      stats: z.record(z.string(), z.number()).nullish().catch(null),
-    })
-    .catch({ usage: 0, stats: null })
-    .default({ usage: 0, stats: null }),
-  networks: z.record(z.string(), networkCounters).nullish().catch(null),
+      stats: z.catch(z.nullish(z.record(z.string(), z.number())), null),
+    }),
+    { usage: 0, stats: null },
+  ),
+  networks: z.catch(z.nullish(z.record(z.string(), networkCounters)), null),
 })
 export type EngineStats = z.output<typeof StatsSchema>
 
 export const InspectSchema = z.looseObject({
   Id: z.string(),
-  Config: z.looseObject({}).nullish(),
+  Config: z.nullish(z.looseObject({})),
 })
 
 export const VersionSchema = z.looseObject({
-  Version: z.string().optional(),
-  Components: z.array(z.looseObject({ Name: z.string().optional() })).nullish().catch(null),
+  Version: z.optional(z.string()),
+  Components: z.catch(z.nullish(z.array(z.looseObject({ Name: z.optional(z.string()) }))), null),
 })

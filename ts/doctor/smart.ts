@@ -4,7 +4,7 @@
  * capabilities it inherits, and whether it can open a disk — `--scan-open` for discovered
  * disks, `-i -n standby` (never waking a disk) for the ones SMART_DEVICES names.
  */
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { formatMs, result, runTool, type CheckResult, type CheckStatus } from './check.js'
 import { missingForChild, readCapabilities } from './capabilities.js'
 import type { DoctorContext } from './core.js'
@@ -16,12 +16,12 @@ const OPEN_TIMEOUT_MS = 5_000
 const MAX_DEVICES = 4
 
 const scanSchema = z.object({
-  devices: z.array(z.object({ name: z.string(), type: z.string().optional(), open_error: z.string().optional() })).optional(),
+  devices: z.optional(z.array(z.object({ name: z.string(), type: z.optional(z.string()), open_error: z.optional(z.string()) }))),
 })
 const infoSchema = z.object({
-  smartctl: z.object({ messages: z.array(z.object({ string: z.string() })).optional() }).optional(),
-  device: z.object({ protocol: z.string().optional() }).optional(),
-  model_name: z.string().optional(),
+  smartctl: z.optional(z.object({ messages: z.optional(z.array(z.object({ string: z.string() }))) })),
+  device: z.optional(z.object({ protocol: z.optional(z.string()) })),
+  model_name: z.optional(z.string()),
 })
 
 function parseJson(text: string): unknown {

@@ -7,7 +7,7 @@ import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { hubNonceMessage } from '../identity/hub-nonce.js'
 
 export const KEY_FILE = 'id_ed25519'
@@ -71,12 +71,12 @@ function generateKey(utils: Ssh2Utils): string {
   throw new Error('ssh2 kept generating unreadable Ed25519 keys')
 }
 
-const TokenSchema = z
-  .string()
-  .trim()
-  .min(1, 'is empty')
-  .refine((t) => Buffer.byteLength(t) <= 64, 'is longer than 64 bytes (hubs refuse such tokens)')
-  .refine((t) => /^[\x21-\x7e]+$/.test(t), 'must be printable ASCII without spaces (it travels in the X-Token header)')
+const TokenSchema = z.string().check(
+  z.trim(),
+  z.minLength(1, { error: 'is empty' }),
+  z.refine((t) => Buffer.byteLength(t) <= 64, { error: 'is longer than 64 bytes (hubs refuse such tokens)' }),
+  z.refine((t) => /^[\x21-\x7e]+$/.test(t), { error: 'must be printable ASCII without spaces (it travels in the X-Token header)' }),
+)
 
 /**
  * Loads the identity from `dataDir`, creating what is missing. A corrupt key or token file is an

@@ -7,26 +7,27 @@
  * Like the Go hub: unknown keys are dropped, a value of the wrong type rejects the whole payload
  * (with a message naming the key), and fields an agent left out take Go's zero value.
  */
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import type { CombinedDataJson, InfoJson, ServiceJson } from '../../index.js'
 import { PAYLOAD_FIELDS, type PayloadName, type WireType } from './model.generated.js'
 
-type Field = readonly [name: string, schema: z.ZodType]
+type Field = readonly [name: string, schema: z.ZodMiniType]
 type Table = Readonly<Record<number, Field>>
 
 const num = z.number({ error: 'must be a number' })
-const uint = z.int({ error: 'must be an unsigned integer' }).nonnegative('must be an unsigned integer')
+const uint = z.int({ error: 'must be an unsigned integer' }).check(z.nonnegative({ error: 'must be an unsigned integer' }))
 const text = z.string({ error: 'must be a text string' })
 const bool = z.boolean({ error: 'must be a boolean' })
 /** Go decodes both a byte string and an array of integers into byte arrays/slices. */
-const byteList = z.union([z.instanceof(Uint8Array).transform((b) => [...b]), z.array(uint)], { error: 'must be a byte string or an array of integers' })
+const byteList = z.union([z.pipe(z.instanceof(Uint8Array), z.transform((b: Uint8Array<ArrayBuffer>) => [...b])), z.array(uint)], { error: 'must be a byte string or an array of integers' })
 /** CBOR maps come as Maps (text keys here); z.record would not see them. */
-const textMap = <T extends z.ZodType>(value: T) =>
-  z.map(text, value, { error: 'must be a map with text keys' }).transform((m) => Object.fromEntries(m) as Record<string, z.output<T>>)
+const textMap = <T extends z.ZodMiniType>(value: T) =>
+  z.pipe(z.map(text, value, { error: 'must be a map with text keys' }), z.transform((m: Map<string, z.output<T>>) => Object.fromEntries(m) as Record<string, z.output<T>>))
 
 /** Integer-keyed CBOR map → object with the table's names; `defaults` are Go's zero values. */
-function struct(table: Table, defaults: Record<string, unknown>): z.ZodType<Record<string, unknown>> {
-  return z.map(z.unknown(), z.unknown(), { error: 'must be a map with integer keys' }).transform((map, ctx) => {
+function struct(table: Table, defaults: Record<string, unknown>): z.ZodMiniType<Record<string, unknown>> {
+  const integerKeyed = z.map(z.unknown(), z.unknown(), { error: 'must be a map with integer keys' })
+  return z.pipe(integerKeyed, z.transform((map: Map<unknown, unknown>, ctx) => {
     const out: Record<string, unknown> = { ...structuredClone(defaults) }
     for (const [key, value] of map) {
       const field = typeof key === 'number' ? table[key] : undefined
@@ -36,11 +37,11 @@ function struct(table: Table, defaults: Record<string, unknown>): z.ZodType<Reco
       if (parsed.success) out[name] = parsed.data
       else
         for (const issue of parsed.error.issues) {
-          ctx.addIssue({ code: 'custom', message: issue.message, path: [`${key} (${name})`, ...issue.path] })
+          ctx.issues.push({ code: 'custom', message: issue.message, path: [`${key} (${name})`, ...issue.path], input: value })
         }
     }
     return out
-  })
+  }))
 }
 
 /** What a value of the type must be, for messages. */
@@ -69,7 +70,7 @@ function noun(type: WireType): string {
 }
 
 /** The decoder of a wire type: the Go hub's rules, the messages naming what was expected. */
-function decoder(type: WireType, expected = `must be ${noun(type)}`): z.ZodType {
+function decoder(type: WireType, expected = `must be ${noun(type)}`): z.ZodMiniType {
   switch (type.kind) {
     case 'float':
       return num
@@ -83,7 +84,7 @@ function decoder(type: WireType, expected = `must be ${noun(type)}`): z.ZodType 
       return byteList
     case 'tuple': {
       const { len } = type
-      return z.array(decoder(type.of), { error: expected }).refine((a) => a.length === len, `must hold ${len} values`)
+      return z.array(decoder(type.of), { error: expected }).check(z.refine((a) => a.length === len, { error: `must hold ${len} values` }))
     }
     case 'list':
       return z.array(decoder(type.of), { error: expected })
@@ -92,7 +93,7 @@ function decoder(type: WireType, expected = `must be ${noun(type)}`): z.ZodType 
     case 'struct':
       return payload(type.name)
     case 'nullable':
-      return decoder(type.of, expected).nullable()
+      return z.nullable(decoder(type.of, expected))
   }
 }
 
@@ -130,9 +131,9 @@ function defaults(name: PayloadName): Record<string, unknown> {
   return Object.fromEntries(PAYLOAD_FIELDS[name].filter((f) => !f.optional).map((f) => [f.name, zero(f.type)]))
 }
 
-const decoders = new Map<PayloadName, z.ZodType<Record<string, unknown>>>()
+const decoders = new Map<PayloadName, z.ZodMiniType<Record<string, unknown>>>()
 
-function payload(name: PayloadName): z.ZodType<Record<string, unknown>> {
+function payload(name: PayloadName): z.ZodMiniType<Record<string, unknown>> {
   let schema = decoders.get(name)
   if (!schema) {
     schema = struct(table(name), defaults(name))

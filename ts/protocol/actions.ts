@@ -6,7 +6,7 @@
  * keys a schema does not know are dropped, as Go's decoder drops them, so an option a newer hub adds
  * to a request cannot turn every poll into an error.
  */
-import { z } from 'zod'
+import * as z from 'zod/mini'
 
 export const Action = {
   GetData: 0,
@@ -49,19 +49,18 @@ export const CONTAINER_ID = /^[a-fA-F0-9]{12,64}$/
 export const UNIT_NAME = /^[A-Za-z0-9:_.\\@-]{1,255}$/
 
 /** An integer-keyed CBOR map as an object keyed "0", "1", … for z.object. */
-const intKeyed = z
-  .map(z.int({ error: 'is not an unsigned integer key' }).nonnegative('is not an unsigned integer key'), z.unknown(), {
+const intKeyed = z.pipe(
+  z.map(z.int({ error: 'is not an unsigned integer key' }).check(z.nonnegative({ error: 'is not an unsigned integer key' })), z.unknown(), {
     error: (issue) => (issue.input === undefined ? 'Data (request key 1) is missing' : 'Data must be a map with unsigned integer keys'),
-  })
-  .transform((map) => Object.fromEntries(map) as Record<string, unknown>)
+  }),
+  z.transform((map: Map<number, unknown>) => Object.fromEntries(map) as Record<string, unknown>),
+)
 
-const uint16 = z.int({ error: 'must be an unsigned 16-bit integer' }).min(0, 'must be an unsigned 16-bit integer').max(0xffff, 'must be an unsigned 16-bit integer')
+const uint16 = z.int({ error: 'must be an unsigned 16-bit integer' }).check(z.gte(0, { error: 'must be an unsigned 16-bit integer' }), z.lte(0xffff, { error: 'must be an unsigned 16-bit integer' }))
 const bool = z.boolean({ error: 'must be a boolean' })
-const signature = z
-  .instanceof(Uint8Array, { error: 'must be a byte string' })
-  .refine((bytes) => bytes.length === 64, 'must be 64 bytes (an Ed25519 signature)')
-const containerId = z.string({ error: 'must be a text string' }).regex(CONTAINER_ID, 'must be 12–64 hex digits (a container id)')
-const unitName = z.string({ error: 'must be a text string' }).regex(UNIT_NAME, 'must be a systemd unit name')
+const signature = z.instanceof(Uint8Array, { error: 'must be a byte string' }).check(z.refine((bytes) => bytes.length === 64, { error: 'must be 64 bytes (an Ed25519 signature)' }))
+const containerId = z.string({ error: 'must be a text string' }).check(z.regex(CONTAINER_ID, { error: 'must be 12–64 hex digits (a container id)' }))
+const unitName = z.string({ error: 'must be a text string' }).check(z.regex(UNIT_NAME, { error: 'must be a systemd unit name' }))
 
 export interface GetDataOptions {
   /** the hub's cache window: 60000 regular poll, 1000 realtime */
@@ -84,24 +83,21 @@ export interface SystemdRequest {
   serviceName: string
 }
 
-export const GetDataSchema = intKeyed
-  .pipe(z.object({ '0': uint16, '1': bool.optional() }))
-  .transform((o): GetDataOptions => ({ cacheTimeMs: o['0'], includeDetails: o['1'] }))
+/** The integer-keyed map, then its fields, then the typed request. */
+function request<S extends z.ZodMiniType<object, Record<string, unknown>>, T>(fields: S, shape: (o: z.output<S>) => T) {
+  return z.pipe(z.pipe(intKeyed, fields), z.transform(shape))
+}
 
-export const CheckFingerprintSchema = intKeyed
-  .pipe(z.object({ '0': signature, '1': bool }))
-  .transform((o): FingerprintRequest => ({ signature: o['0'], needSysInfo: o['1'] }))
+export const GetDataSchema = request(z.object({ '0': uint16, '1': z.optional(bool) }), (o): GetDataOptions => ({ cacheTimeMs: o['0'], includeDetails: o['1'] }))
 
-export const ContainerSchema = intKeyed
-  .pipe(z.object({ '0': containerId }))
-  .transform((o): ContainerRequest => ({ containerId: o['0'] }))
+export const CheckFingerprintSchema = request(z.object({ '0': signature, '1': bool }), (o): FingerprintRequest => ({ signature: o['0'], needSysInfo: o['1'] }))
+
+export const ContainerSchema = request(z.object({ '0': containerId }), (o): ContainerRequest => ({ containerId: o['0'] }))
 
 /** GetSmartData carries no Data; whatever a hub puts there is ignored, as Go does. */
-export const SmartSchema = z.unknown().transform((): undefined => undefined)
+export const SmartSchema = z.pipe(z.unknown(), z.transform((): undefined => undefined))
 
-export const SystemdSchema = intKeyed
-  .pipe(z.object({ '0': unitName }))
-  .transform((o): SystemdRequest => ({ serviceName: o['0'].endsWith('.service') ? o['0'] : `${o['0']}.service` }))
+export const SystemdSchema = request(z.object({ '0': unitName }), (o): SystemdRequest => ({ serviceName: o['0'].endsWith('.service') ? o['0'] : `${o['0']}.service` }))
 
 export const DataSchemas = {
   [Action.GetData]: GetDataSchema,
@@ -119,7 +115,7 @@ export type ParseResult<T> = { ok: true; data: T } | { ok: false; message: strin
 
 /** Validates a request's Data for `action`; the message names the action, key and problem. */
 export function parseActionData<A extends SchemaAction>(action: A, data: unknown): ParseResult<ActionData<A>> {
-  const schema = DataSchemas[action] as unknown as z.ZodType<ActionData<A>>
+  const schema = DataSchemas[action] as unknown as z.ZodMiniType<ActionData<A>>
   const result = schema.safeParse(data)
   if (result.success) return { ok: true, data: result.data }
   const problems = result.error.issues.map((issue) =>

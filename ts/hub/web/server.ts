@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { isIP, type AddressInfo } from 'node:net'
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import type { HubStore } from '../store.js'
 import type { ApiError, HistoryResponse } from './api-types.js'
 import { loadAssets, type Asset } from './assets.js'
@@ -18,9 +18,9 @@ export type WebHandler = ((req: IncomingMessage, res: ServerResponse) => boolean
   closeStreams(): void
 }
 
-const SystemIdSchema = z.string().min(1).max(256)
-const HistoryQuerySchema = z.object({ since: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional() })
-const EventsQuerySchema = z.object({ system: SystemIdSchema.optional() })
+const SystemIdSchema = z.string().check(z.minLength(1), z.maxLength(256))
+const HistoryQuerySchema = z.object({ since: z.optional(z.pipe(z.coerce.number(), z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER)))) })
+const EventsQuerySchema = z.object({ system: z.optional(SystemIdSchema) })
 
 const HISTORY_PATH = /^\/api\/systems\/([^/]+)\/history$/
 
@@ -176,7 +176,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers)
 }
 
-function badRequest(res: ServerResponse, error: z.ZodError): true {
+function badRequest(res: ServerResponse, error: z.core.$ZodError): true {
   const body: ApiError = { error: `bad query: ${error.issues.map((issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`).join('; ')}` }
   sendJson(res, 400, body)
   return true
