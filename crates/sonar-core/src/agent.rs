@@ -52,6 +52,7 @@ pub struct Agent {
 
 impl Agent {
     pub fn new(settings: Settings) -> Agent {
+        settings.roots.warn_if_missing();
         Agent {
             host: HostInfo::read(&settings.roots),
             cpu: CpuCollector::new(&settings.roots),
@@ -236,6 +237,19 @@ impl Agent {
             containers,
             services: services.list,
         }
+    }
+
+    /// How many cache times each per-cache-time store keeps (every one is bounded by
+    /// `baselines::MAX_WINDOWS`, whatever cache times the hub sends).
+    pub fn windows(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("cpu", self.cpu.windows()),
+            ("disk", self.disk.windows()),
+            ("network", self.network.windows()),
+            ("gpu", self.gpu.windows()),
+            ("containers", self.containers.windows()),
+            ("snapshot cache", self.cache.len()),
+        ]
     }
 
     /// The systemd collector's state (for the one-time log line and `doctor`).

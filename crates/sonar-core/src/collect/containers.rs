@@ -102,6 +102,11 @@ impl ContainerCollector {
         ContainerCollector::default()
     }
 
+    /// How many cache times keep baselines.
+    pub fn windows(&self) -> usize {
+        self.baselines.len()
+    }
+
     /// The items of one sample for cache time `ct`, in the order given; duplicates (same short
     /// id from two engines) are reported once.
     pub fn sample(
