@@ -144,6 +144,44 @@ describe('sonar-agent run', () => {
     expect(lines[0]).toMatch(/HUB_URL/)
   })
 
+  it('SMART_DEVICES entries that look like options are refused at start, naming SMART_DEVICES', async () => {
+    const hub = await TestHub.start()
+    hubs.push(hub)
+    const dir = tempDir()
+    const agent = startCli(['run'], { ...baseEnv(dir), KEY: hub.publicKeyLine, DISABLE_SSH: 'false', SMART_DEVICES: '/dev/sda,--smart=off' })
+    expect((await agent.exited).code).toBe(1)
+    expect(agent.stderr()).toMatch(/^sonar-agent: SMART_DEVICES: "\/dev\/sda,--smart=off" lists "--smart=off", which looks like a command-line option/)
+  })
+
+  it('silent degradation is said once: a missing HOST_PROC, EXTRA_FILESYSTEMS naming nothing, a DATA_DIR that is a file', async () => {
+    const hub = await TestHub.start()
+    hubs.push(hub)
+    const dir = tempDir()
+    const notADir = join(dir, 'data-file')
+    writeFileSync(notADir, 'x')
+    const agent = startCli(['run'], {
+      ...baseEnv(dir),
+      HUB_URL: hub.url,
+      TOKEN: hub.token,
+      KEY: hub.publicKeyLine,
+      DISABLE_SSH: 'true',
+      DATA_DIR: notADir,
+      HOST_PROC: join(dir, 'no-such-proc'),
+      EXTRA_FILESYSTEMS: 'no-such-disk__Backup',
+    })
+    const connection = await hub.nextAccepted(15_000)
+    await connection.getData(60_000)
+    await connection.getData(1000)
+    const stderr = agent.stderr()
+    agent.process.kill('SIGTERM')
+    await agent.exited
+    const lines = (needle: string) => stderr.split('\n').filter((line) => line.includes(needle))
+    expect(lines(`HOST_PROC: ${join(dir, 'no-such-proc')} does not exist`)).toHaveLength(1)
+    expect(lines('EXTRA_FILESYSTEMS: "no-such-disk" matches no')).toHaveLength(1)
+    expect(lines(`DATA_DIR=${notADir} is not a directory`)).toHaveLength(1)
+    for (const needle of ['HOST_PROC:', 'EXTRA_FILESYSTEMS:', 'DATA_DIR=']) expect(lines(needle)[0]).toMatch(/ WARN /)
+  })
+
   it('an unknown flag is a usage error', async () => {
     const dir = tempDir()
     const agent = startCli(['run', '--bogus'], baseEnv(dir))

@@ -55,7 +55,7 @@ impl Roots {
         if !cfg!(target_os = "linux") {
             return;
         }
-        let check = |setting: &str, root: &Path, what: &str| {
+        let check = |setting: &str, root: &Path, what: &str, usual: &str| {
             if root.is_dir() {
                 return;
             }
@@ -65,9 +65,8 @@ impl Roots {
                     Err(e) => describe_io_error(&e),
                 };
                 format!(
-                    "{setting}: {} {why}: {what} (set {setting} to the host's {})",
+                    "{setting}: {} {why}: {what} (set {setting} to where the host's {usual} is)",
                     root.display(),
-                    setting.trim_start_matches("HOST_").to_ascii_lowercase(),
                 )
             });
         };
@@ -75,11 +74,13 @@ impl Roots {
             "HOST_PROC",
             &self.proc,
             "CPU, memory, network, disk I/O and load read as 0",
+            "/proc",
         );
         check(
             "HOST_SYS",
             &self.sys,
             "sensors, fans, batteries, GPUs and link speeds are not read",
+            "/sys",
         );
     }
 

@@ -29,6 +29,7 @@ fn containers() -> CollectInput {
     CollectInput {
         containers: Some(vec![sample("a", 1_000), sample("b", 2_000)]),
         podman: false,
+        ..CollectInput::default()
     }
 }
 

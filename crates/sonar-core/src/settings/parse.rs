@@ -65,8 +65,8 @@ pub fn parse(
             if setting.items == Items::Arguments {
                 if let Some(bad) = items.iter().find(|item| looks_like_an_option(item)) {
                     return Err(error(format!(
-                        "lists {bad:?}, which looks like a command-line option: each entry is a \
-                         device (a path such as /dev/sda, optionally :type)"
+                        "lists {bad:?}, which looks like a command-line option; each entry is a \
+                         device path such as /dev/sda, optionally with :type"
                     )));
                 }
             }
