@@ -10,7 +10,7 @@ import { listenPort, type AgentConfig } from './config/config.js'
 import { ContainerMonitor } from './containers/monitor.js'
 import { containerSettings } from './containers/settings.js'
 import { Dispatcher } from './dispatch.js'
-import { collectWithContainers, snapshotWithContainers } from './handlers/data.js'
+import { CONTAINER_WAIT_MS, collectWithContainers, snapshotWithContainers } from './handlers/data.js'
 import { HealthFile, healthFilePath } from './health.js'
 import type { Logger } from './log.js'
 import type { BackoffOptions } from './transport/backoff.js'
@@ -124,7 +124,7 @@ export class Agent {
       hostKeyPath: dataDir ? join(dataDir, HOST_KEY_FILE) : undefined,
       dispatcher: this.dispatcher,
       legacyPayload: () => collectWithContainers(collector, CACHE_TIME_MS, this.containers),
-      legacyJson: async () => JSON.stringify(await snapshotWithContainers(collector, CACHE_TIME_MS, this.containers)),
+      legacyJson: async () => JSON.stringify(await snapshotWithContainers(collector, CACHE_TIME_MS, this.containers, CONTAINER_WAIT_MS)),
       logger: logger.child('ssh'),
       onSession,
       protocolVersion: collector.agentVersion,
