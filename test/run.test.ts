@@ -1,6 +1,6 @@
 /** `sonar-agent run` as users run it: `node dist/bin.js run` in a child process, against the test hub. */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -159,6 +159,9 @@ describe('sonar-agent run', () => {
     const dir = tempDir()
     const notADir = join(dir, 'data-file')
     writeFileSync(notADir, 'x')
+    // the fallback must be the test's own HOME, never the machine's /var/lib/sonar-agent (which,
+    // as root, would be created and then shadow every later test's DATA_DIR)
+    mkdirSync(join(dir, '.config', 'sonar-agent'), { recursive: true })
     const agent = startCli(['run'], {
       ...baseEnv(dir),
       HUB_URL: hub.url,
@@ -178,7 +181,7 @@ describe('sonar-agent run', () => {
     const lines = (needle: string) => stderr.split('\n').filter((line) => line.includes(needle))
     expect(lines(`HOST_PROC: ${join(dir, 'no-such-proc')} does not exist`)).toHaveLength(1)
     expect(lines('EXTRA_FILESYSTEMS: "no-such-disk" matches no')).toHaveLength(1)
-    expect(lines(`DATA_DIR=${notADir} is not a directory`)).toHaveLength(1)
+    expect(lines(`DATA_DIR=${notADir} is not a directory: using ${join(dir, '.config', 'sonar-agent')} instead`)).toHaveLength(1)
     for (const needle of ['HOST_PROC:', 'EXTRA_FILESYSTEMS:', 'DATA_DIR=']) expect(lines(needle)[0]).toMatch(/ WARN /)
   })
 

@@ -59,7 +59,8 @@ impl Roots {
             if root.is_dir() {
                 return;
             }
-            warn_once(&format!("root:{setting}"), || {
+            // keyed by the path too: a reconfigured agent with another wrong path says so again
+            warn_once(&format!("root:{setting}:{}", root.display()), || {
                 let why = match std::fs::metadata(root) {
                     Ok(_) => "is not a directory".to_string(),
                     Err(e) => describe_io_error(&e),

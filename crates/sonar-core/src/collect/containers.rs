@@ -26,8 +26,8 @@
 //!   per-cache-time CPU maps);
 //! - `now` is when the engines were read, which may be before the request: the caller answers
 //!   with its last sample when an engine is slow. A reading a cache time has already measured
-//!   (not newer than its baseline) gives that container's previous figures again instead of a
-//!   window of zero length.
+//!   (not newer than its baseline, or with the very same counters) gives that container's
+//!   previous figures again instead of a window of (nearly) zero length.
 
 use crate::baselines::Baselines;
 use crate::delta::counter_delta;
@@ -93,6 +93,16 @@ struct Baseline {
     at: Instant,
     /// The figures measured at `at`: CPU %, sent and received B/s.
     measured: (f64, u64, u64),
+}
+
+impl Baseline {
+    /// Whether `s` is the reading this baseline was taken from, sent again. The caller's clock
+    /// and ours differ by a few ms, so time alone cannot tell; the counters can: the engine's
+    /// system CPU counter is the host's and moves between any two real readings.
+    fn is_reading(&self, s: &ContainerSample) -> bool {
+        (self.cpu_total, self.cpu_system, self.net_tx, self.net_rx)
+            == (s.cpu_total, s.cpu_system, s.net_tx, s.net_rx)
+    }
 }
 
 #[derive(Default)]
@@ -186,7 +196,7 @@ impl ContainerCollector {
             bandwidth: [sent, recv],
             ports: format_ports(&s.ports),
         };
-        if let Some(p) = prev.filter(|p| p.at >= now) {
+        if let Some(p) = prev.filter(|p| p.at >= now || p.is_reading(s)) {
             // this reading was measured already: the same figures, the baseline untouched
             let (cpu, sent, recv) = p.measured;
             return Some(item(cpu, sent, recv));
