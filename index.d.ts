@@ -54,6 +54,12 @@ export interface CollectOptions {
   containers?: ContainerSampleInput[] | null
   /** Info.p: a Podman engine is monitored */
   podman?: boolean
+  /**
+   * How long ago (ms, an integer) `containers` were read from the engines; 0 when omitted. A slow
+   * engine is not waited for: the last sample is sent with its age, rates are measured to when it
+   * was read, and a sample a cache time already measured repeats its figures.
+   */
+  containersAgeMs?: number
 }
 
 // BEGIN GENERATED payload interfaces (npm run gen:model, from crates/sonar-core/src/model.rs): do not edit
@@ -475,4 +481,10 @@ export interface NativeBinding {
   probe(settings: Record<string, string | undefined>, areas?: ProbeArea[]): Promise<ProbeReport>
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */
   setConnectionType(type: 0 | 1 | 2): void
+  /**
+   * The core's warnings since the last call, oldest first: a HOST_PROC/HOST_SYS that is missing,
+   * a key file under it missing or garbled, a setting that names nothing (EXTRA_FILESYSTEMS…).
+   * Each is reported once per process, naming the setting and the path; the caller logs them.
+   */
+  takeWarnings(): string[]
 }

@@ -4,7 +4,7 @@
  * (test/podman/podman.ts). If Podman cannot start here, the engine tests are skipped with the reason.
  */
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
-import { createServer, type Server } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,7 +15,7 @@ import { decodeLogs, isMultiplexed, stripAnsi } from '../ts/containers/logs.js'
 import { ContainerMonitor, mapLimit, toSampleInput } from '../ts/containers/monitor.js'
 import { openCollector } from '../ts/collector.js'
 import { handleContainerInfo, handleContainerLogs } from '../ts/handlers/containers.js'
-import { handleGetData, snapshotWithContainers } from '../ts/handlers/data.js'
+import { CONTAINER_WAIT_MS, handleGetData, snapshotWithContainers } from '../ts/handlers/data.js'
 import { Decoder } from 'cbor-x'
 import type { ContainerJson } from '../index.js'
 import { ListedContainerSchema, StatsSchema } from '../ts/containers/schemas.js'
@@ -238,6 +238,34 @@ function podmanBytes(text: string): number {
 }
 
 const byName = (list: readonly ContainerSampleInput[] | null, name: string) => list?.find((c) => c.name === name)
+
+/** A unix-socket proxy to `target` whose answers can be held back `delayMs` (a slow engine). */
+async function slowProxy(target: string, path: string): Promise<{ delayMs: number; close: () => Promise<void> }> {
+  const sockets: Socket[] = []
+  const proxy = { delayMs: 0, close: async () => undefined as void }
+  const server = createServer((client) => {
+    const upstream = connect(target)
+    sockets.push(client, upstream)
+    client.on('data', (chunk) => upstream.write(chunk))
+    upstream.on('data', (chunk) => {
+      // one delay per phase keeps the chunks in order (timers of equal delay fire in order)
+      if (proxy.delayMs > 0) setTimeout(() => client.writable && client.write(chunk), proxy.delayMs)
+      else client.write(chunk)
+    })
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('close', end).on('error', end)
+    upstream.on('close', () => setTimeout(end, proxy.delayMs)).on('error', end)
+  })
+  await new Promise<void>((resolve) => server.listen(path, resolve))
+  proxy.close = async () => {
+    for (const s of sockets) s.destroy()
+    await new Promise((resolve) => server.close(resolve))
+  }
+  return proxy
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(!podman)('real Podman engine (Docker API)', () => {
@@ -367,6 +395,40 @@ describe.skipIf(!podman)('real Podman engine (Docker API)', () => {
     expect(item('idle').m).toBeLessThan(64)
     expect(item('idle')).toMatchObject({ id: (ids.idle as string).slice(0, 12), image: 'localhost/sonar-test:1', ports: `127.0.0.1:${port}`, health: 0 })
     expect(item('idle').status).toMatch(/^Up /)
+  })
+
+  it('a slow engine does not hold GetData: the last sample is sent, its CPU figures repeated, not zeroed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sonar-slow-engine-'))
+    const proxy = await slowProxy(p.socketPath, join(dir, 'slow.sock'))
+    try {
+      const slow = new ContainerMonitor({ settings: settings({ dockerHost: { kind: 'socket', socketPath: join(dir, 'slow.sock') }, timeoutMs: 10_000 }), logger: silentLogger })
+      const collector = openCollector({})
+      const decode = (answer: Awaited<ReturnType<typeof handleGetData>>) => {
+        const cbor = (answer.body as { cbor: Uint8Array }).cbor
+        const list = (new Decoder({ mapsAsObjects: false, useRecords: false } as never).decode(cbor) as Map<number, unknown>).get(2) as Map<number, unknown>[] | null
+        return new Map((list ?? []).map((c) => [c.get(0) as string, c.get(1) as number]))
+      }
+      const getData = () => handleGetData({ cacheTimeMs: 1000, includeDetails: undefined }, collector, slow)
+      await getData()
+      await sleep(1100)
+      const fresh = decode(await getData())
+      expect(fresh.get('busy')).toBeGreaterThan(5)
+      // now the engine takes 2 s per answer (DOCKER_TIMEOUT 10 s)
+      proxy.delayMs = 2000
+      await sleep(600)
+      const started = performance.now()
+      const late = decode(await getData())
+      expect(performance.now() - started).toBeLessThan(CONTAINER_WAIT_MS + 1500)
+      // the sample already measured for this cache time: the same figures, not a zero-length window
+      expect(late.get('busy')).toBe(fresh.get('busy'))
+      expect([...late.keys()].sort()).toEqual([...fresh.keys()].sort())
+      // the refresh finishes in the background and is the next "last" sample
+      const background = await slow.sample()
+      expect(byName(background.containers, 'idle')).toBeDefined()
+    } finally {
+      await proxy.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('GetData answers key 2 as CBOR; a fresh cache answers without asking the engines', async () => {

@@ -67,3 +67,66 @@ describe('resolveDataDir', () => {
     expect(resolveDataDir(undefined, { HOME: home }, { systemDir: system, create: false })).toBe(system)
   })
 })
+
+/** As root, an explicit DATA_DIR that was read-only or a file was quietly replaced by /var/lib/sonar-agent. */
+describe('an explicitly set DATA_DIR is never replaced silently', () => {
+  const resolveWarning = (configured: string | undefined, env: NodeJS.ProcessEnv, systemDir: string, create?: boolean) => {
+    const warnings: string[] = []
+    const dir = resolveDataDir(configured, env, { systemDir, onWarning: (m) => warnings.push(m), ...(create === false ? { create } : {}) })
+    return { dir, warnings }
+  }
+
+  it('DATA_DIR that is a file: one warning naming DATA_DIR, the path, why and what is used instead', () => {
+    const file = fresh('file')
+    writeFileSync(file, 'x')
+    const system = fresh('system')
+    const { dir, warnings } = resolveWarning(file, {}, system)
+    expect(dir).toBe(system)
+    expect(warnings).toEqual([`DATA_DIR=${file} is not a directory: using ${system} instead; fix DATA_DIR or unset it`])
+  })
+
+  it('DATA_DIR that is read-only: one warning', () => {
+    // root writes through permission bits: a directory of /proc is read-only to everyone
+    let readOnly = '/proc/1'
+    if (!existsSync(readOnly)) {
+      readOnly = fresh('ro')
+      mkdirSync(readOnly, { mode: 0o555 })
+    }
+    const system = fresh('system')
+    const { dir, warnings } = resolveWarning(readOnly, {}, system)
+    expect(dir).toBe(system)
+    expect(warnings).toEqual([`DATA_DIR=${readOnly} is not writable (read-only?): using ${system} instead; fix DATA_DIR or unset it`])
+  })
+
+  it('DATA_DIR that cannot be created and nothing else usable: the warning says nothing is saved', () => {
+    const file = fresh('file')
+    writeFileSync(file, 'x')
+    const { dir, warnings } = resolveWarning(join(file, 'data'), {}, join(file, 'system'))
+    expect(dir).toBeUndefined()
+    expect(warnings).toEqual([
+      `DATA_DIR=${join(file, 'data')} is not a directory (a part of the path is a file): no data directory is used (the fingerprint and SSH host key are not saved); fix DATA_DIR or unset it`,
+    ])
+  })
+
+  it('DATA_DIR that does not exist while another candidate does: the Go order stays, and is said', () => {
+    const home = fresh('home')
+    mkdirSync(join(home, '.config', 'sonar-agent'), { recursive: true })
+    const configured = fresh('not-yet')
+    const { dir, warnings } = resolveWarning(configured, { HOME: home }, fresh('system'))
+    expect(dir).toBe(join(home, '.config', 'sonar-agent'))
+    expect(warnings).toEqual([
+      `DATA_DIR=${configured} does not exist and an existing data directory came first (as in the Go agent): using ${dir} instead; fix DATA_DIR or unset it`,
+    ])
+  })
+
+  it('a usable DATA_DIR, or none set: no warning', () => {
+    const configured = fresh('configured')
+    mkdirSync(configured)
+    expect(resolveWarning(configured, {}, fresh('system'))).toEqual({ dir: configured, warnings: [] })
+    const creatable = fresh('creatable')
+    expect(resolveWarning(creatable, {}, fresh('system'))).toEqual({ dir: creatable, warnings: [] })
+    const file = fresh('file')
+    writeFileSync(file, 'x')
+    expect(resolveWarning(undefined, {}, join(file, 'system')).warnings).toEqual([])
+  })
+})

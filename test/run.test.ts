@@ -1,6 +1,6 @@
 /** `sonar-agent run` as users run it: `node dist/bin.js run` in a child process, against the test hub. */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -142,6 +142,47 @@ describe('sonar-agent run', () => {
     expect(lines[0]).toMatch(/^sonar-agent: /)
     expect(lines[0]).toMatch(/KEY/)
     expect(lines[0]).toMatch(/HUB_URL/)
+  })
+
+  it('SMART_DEVICES entries that look like options are refused at start, naming SMART_DEVICES', async () => {
+    const hub = await TestHub.start()
+    hubs.push(hub)
+    const dir = tempDir()
+    const agent = startCli(['run'], { ...baseEnv(dir), KEY: hub.publicKeyLine, DISABLE_SSH: 'false', SMART_DEVICES: '/dev/sda,--smart=off' })
+    expect((await agent.exited).code).toBe(1)
+    expect(agent.stderr()).toMatch(/^sonar-agent: SMART_DEVICES: "\/dev\/sda,--smart=off" lists "--smart=off", which looks like a command-line option/)
+  })
+
+  it('silent degradation is said once: a missing HOST_PROC, EXTRA_FILESYSTEMS naming nothing, a DATA_DIR that is a file', async () => {
+    const hub = await TestHub.start()
+    hubs.push(hub)
+    const dir = tempDir()
+    const notADir = join(dir, 'data-file')
+    writeFileSync(notADir, 'x')
+    // the fallback must be the test's own HOME, never the machine's /var/lib/sonar-agent (which,
+    // as root, would be created and then shadow every later test's DATA_DIR)
+    mkdirSync(join(dir, '.config', 'sonar-agent'), { recursive: true })
+    const agent = startCli(['run'], {
+      ...baseEnv(dir),
+      HUB_URL: hub.url,
+      TOKEN: hub.token,
+      KEY: hub.publicKeyLine,
+      DISABLE_SSH: 'true',
+      DATA_DIR: notADir,
+      HOST_PROC: join(dir, 'no-such-proc'),
+      EXTRA_FILESYSTEMS: 'no-such-disk__Backup',
+    })
+    const connection = await hub.nextAccepted(15_000)
+    await connection.getData(60_000)
+    await connection.getData(1000)
+    const stderr = agent.stderr()
+    agent.process.kill('SIGTERM')
+    await agent.exited
+    const lines = (needle: string) => stderr.split('\n').filter((line) => line.includes(needle))
+    expect(lines(`HOST_PROC: ${join(dir, 'no-such-proc')} does not exist`)).toHaveLength(1)
+    expect(lines('EXTRA_FILESYSTEMS: "no-such-disk" matches no')).toHaveLength(1)
+    expect(lines(`DATA_DIR=${notADir} is not a directory: using ${join(dir, '.config', 'sonar-agent')} instead`)).toHaveLength(1)
+    for (const needle of ['HOST_PROC:', 'EXTRA_FILESYSTEMS:', 'DATA_DIR=']) expect(lines(needle)[0]).toMatch(/ WARN /)
   })
 
   it('an unknown flag is a usage error', async () => {

@@ -5,12 +5,12 @@
  */
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import type { Collector, SmartState } from './collector.js'
+import { loggingCoreWarnings, type Collector, type SmartState } from './collector.js'
 import { listenPort, type AgentConfig } from './config/config.js'
 import { ContainerMonitor } from './containers/monitor.js'
 import { containerSettings } from './containers/settings.js'
 import { Dispatcher } from './dispatch.js'
-import { collectWithContainers, snapshotWithContainers } from './handlers/data.js'
+import { CONTAINER_WAIT_MS, collectWithContainers, snapshotWithContainers } from './handlers/data.js'
 import { HealthFile, healthFilePath } from './health.js'
 import type { Logger } from './log.js'
 import type { BackoffOptions } from './transport/backoff.js'
@@ -52,12 +52,16 @@ export class Agent {
   readonly manager: ConnectionManager
   /** undefined when DOCKER_HOST is set but empty */
   readonly containers: ContainerMonitor | undefined
+  /** the configured collector, its warnings logged after each collection */
+  private readonly collector: Collector
   private readonly health: HealthFile | undefined
   private readonly smart: SmartState | undefined
   private started = false
 
   constructor(readonly options: AgentOptions) {
-    const { config, collector, logger } = options
+    const { config, logger } = options
+    const collector = loggingCoreWarnings(options.collector, logger.child('core'))
+    this.collector = collector
     const tuning = options.tuning ?? {}
     const containers =
       options.containers ??
@@ -117,7 +121,8 @@ export class Agent {
   }
 
   private async createSshServer(onSession: () => void) {
-    const { config, collector, logger } = this.options
+    const { config, logger } = this.options
+    const collector = this.collector
     const dataDir = this.options.dataDir ?? config.dataDir
     const [{ SshServer }, { HOST_KEY_FILE }] = await Promise.all([import('./transport/ssh-server.js'), import('./identity/host-key.js')])
     return new SshServer({
@@ -126,7 +131,7 @@ export class Agent {
       hostKeyPath: dataDir ? join(dataDir, HOST_KEY_FILE) : undefined,
       dispatcher: this.dispatcher,
       legacyPayload: () => collectWithContainers(collector, CACHE_TIME_MS, this.containers),
-      legacyJson: async () => JSON.stringify(await snapshotWithContainers(collector, CACHE_TIME_MS, this.containers)),
+      legacyJson: async () => JSON.stringify(await snapshotWithContainers(collector, CACHE_TIME_MS, this.containers, CONTAINER_WAIT_MS)),
       logger: logger.child('ssh'),
       onSession,
       protocolVersion: collector.agentVersion,
@@ -148,7 +153,7 @@ export class Agent {
     this.manager.start()
     // The first sample starts the GPU pollers and children (NVML, nvidia-smi, intel_gpu_top), so
     // the hub's first GetData already finds readings. Cache time 0 touches no hub baseline.
-    this.options.collector
+    this.collector
       .collect({ cacheTimeMs: 0 })
       .catch((error: unknown) => logger.warn('first sample failed', { error: String(error) }))
     this.reportSystemd()

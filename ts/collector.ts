@@ -4,6 +4,7 @@
  */
 import { coreSettingNames, parseOne, settingNamesReadBy } from './config/catalog.js'
 import { lookupSetting, lookupSettings, type Environment } from './config/lookup.js'
+import type { Logger } from './log.js'
 import { loadNative, type CollectOptions, type CombinedDataJson, type NativeBinding } from './native.js'
 import type { SystemdStatus } from '../index.js'
 
@@ -14,6 +15,11 @@ export interface Collector {
   isFresh(cacheTimeMs: number): boolean
   snapshot(options?: CollectOptions): Promise<CombinedDataJson>
   setConnectionType(type: 0 | 1 | 2): void
+  /**
+   * The core's warnings since the last call (a missing HOST_PROC, a garbled file under it, an
+   * EXTRA_FILESYSTEMS entry naming nothing…), each once per process, naming the setting and path.
+   */
+  takeWarnings(): string[]
   /** S.M.A.R.T. for GetSmartData: smartctl runs in the core, off the JS thread */
   readonly smart: SmartState
   /** systemd units over D-Bus, refreshed in the core; undefined when SKIP_SYSTEMD=true */
@@ -77,5 +83,28 @@ export function openCollector(env: Environment = process.env, native: NativeBind
     isFresh: (cacheTimeMs) => (typeof native.isFresh === 'function' ? native.isFresh(cacheTimeMs) : false),
     snapshot: (options) => native.snapshot(options),
     setConnectionType: (type) => native.setConnectionType(type),
+    // a native build older than the warnings channel has none to give
+    takeWarnings: () => (typeof native.takeWarnings === 'function' ? native.takeWarnings() : []),
+  }
+}
+
+/**
+ * The same collector, logging the core's warnings after every collection (they arise while the
+ * core reads the host, and the core has no logger of its own). The rest is passed through.
+ */
+export function loggingCoreWarnings(collector: Collector, logger: Logger): Collector {
+  const report = <T>(result: Promise<T>): Promise<T> =>
+    result.finally(() => {
+      for (const warning of collector.takeWarnings()) logger.warn(warning)
+    })
+  return {
+    agentVersion: collector.agentVersion,
+    smart: collector.smart,
+    systemd: collector.systemd,
+    collect: (options) => report(collector.collect(options)),
+    snapshot: (options) => report(collector.snapshot(options)),
+    isFresh: (cacheTimeMs) => collector.isFresh(cacheTimeMs),
+    setConnectionType: (type) => collector.setConnectionType(type),
+    takeWarnings: () => collector.takeWarnings(),
   }
 }

@@ -64,7 +64,7 @@ export async function fingerprintCommand(args: string[], context: FingerprintCom
     return 0
   }
 
-  const dataDir = resolveDataDir(config.dataDir, env, dirOptions)
+  const dataDir = resolveDataDir(config.dataDir, env, { ...dirOptions, onWarning: common.onWarning })
   if (dataDir === undefined) {
     stderr.write('sonar-agent: no writable data directory (set DATA_DIR); the fingerprint is computed at each start\n')
   }

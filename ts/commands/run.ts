@@ -72,7 +72,8 @@ export async function runCommand(args: string[]): Promise<number> {
   const logger = createLogger(config.logLevel)
   // The core gets the merged settings (flags > env > file), not just the environment.
   const collector = openCollector(config.collectorSettings(coreSettingNames(native)), native)
-  const dataDir = resolveDataDir(config.dataDir)
+  // an explicit DATA_DIR passed over (read-only, not a directory) is said, never silent
+  const dataDir = resolveDataDir(config.dataDir, process.env, { onWarning: (message) => logger.warn(message) })
   if (!dataDir) logger.warn('no writable data directory: the fingerprint and SSH host key are not saved (set DATA_DIR)')
   const fingerprint = loadFingerprint({
     ...(dataDir ? { dataDir } : {}),

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as z from 'zod/mini'
-import { openCollector } from '../collector.js'
+import { loggingCoreWarnings, openCollector } from '../collector.js'
 import { lookupSetting } from '../config/lookup.js'
 import { ContainerMonitor } from '../containers/monitor.js'
 import { containerSettings } from '../containers/settings.js'
@@ -33,8 +33,8 @@ export async function snapshotCommand(args: string[]): Promise<number> {
   if (!interval.success) {
     throw new UsageError(`--interval ${JSON.stringify(values.interval)}: ${interval.error.issues[0]?.message ?? 'invalid'}`)
   }
-  const collector = openCollector()
   const logger = createLogger('warn')
+  const collector = loggingCoreWarnings(openCollector(), logger.child('core'))
   const monitor = new ContainerMonitor({
     settings: containerSettings((name) => lookupSetting(name), (message) => logger.warn(message)),
     logger: logger.child('containers'),

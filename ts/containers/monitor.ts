@@ -2,7 +2,8 @@
  * Watches every container engine that answers: DOCKER_HOST when set, else each well-known socket
  * that exists at sample time. Per sample: list running containers, one-shot stats with bounded
  * concurrency, raw counters out (the native core does the math). A container that vanishes, an
- * engine that errors or times out: skipped for this sample, never an error for GetData.
+ * engine that errors or times out: skipped for this sample, never an error for GetData, which
+ * never waits for a slow engine past a fixed share of the hub's deadline (`recent`).
  * dockerode is loaded on the first sample that finds an engine socket.
  */
 import type { Logger } from '../log.js'
@@ -11,6 +12,7 @@ import { Engine, ENGINE_CONCURRENCY, NoSuchContainer, describeError, type Docker
 import { ContainerExcluder } from './glob.js'
 import { redactInspect } from './inspect.js'
 import { decodeLogs } from './logs.js'
+import { RecentSamples, type RecentContainerSample } from './recent.js'
 import type { EngineStats, ListedContainer } from './schemas.js'
 import type { ContainerSettings } from './settings.js'
 import type { ContainerSample, ContainerSampleInput } from './types.js'
@@ -78,6 +80,7 @@ export class ContainerMonitor {
   private owners = new Map<string, Engine>()
   private docker: Promise<DockerodeClass> | undefined
   private inflight: Promise<ContainerSample> | undefined
+  private readonly recentSamples = new RecentSamples()
 
   constructor(private readonly options: ContainerMonitorOptions) {
     this.logger = options.logger
@@ -120,8 +123,21 @@ export class ContainerMonitor {
 
   /** One sample across all engines; concurrent callers share the sample in flight. */
   sample(): Promise<ContainerSample> {
-    this.inflight ??= this.sampleAll().finally(() => (this.inflight = undefined))
+    this.inflight ??= this.sampleAll()
+      .then((sample) => {
+        this.recentSamples.record(sample)
+        return sample
+      })
+      .finally(() => (this.inflight = undefined))
     return this.inflight
+  }
+
+  /**
+   * For GetData: a sample if the engines answer within `waitMs`, else the last one read with its
+   * age, else none; the sample in flight finishes in the background either way.
+   */
+  recent(waitMs: number): Promise<RecentContainerSample> {
+    return this.recentSamples.within(this.sample(), waitMs)
   }
 
   private async sampleAll(): Promise<ContainerSample> {

@@ -1,6 +1,12 @@
 /**
  * The data directory (fingerprint, SSH host key, health file), found like the Go agent does
  * (spec §2.8): the first existing writable candidate, else the first one that can be created.
+ *
+ * An explicitly set DATA_DIR that cannot be used (read-only, not a directory, not creatable) is
+ * still passed over as the Go agent does — refusing to start would turn a monitored host into an
+ * unmonitored one over where two small files live — but never silently: `onWarning` gets one
+ * line naming DATA_DIR, its path, why, and what is used instead (as root, /var/lib/sonar-agent,
+ * which holds a different fingerprint, so the hub may see a new one).
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -13,6 +19,8 @@ export interface DataDirOptions {
   create?: boolean
   /** replaces `/var/lib/sonar-agent` (tests) */
   systemDir?: string
+  /** told once when an explicitly set DATA_DIR is not the directory used, and why */
+  onWarning?: (message: string) => void
 }
 
 /** Candidates in order: DATA_DIR, /var/lib/sonar-agent, $HOME/.config/sonar-agent. */
@@ -49,21 +57,49 @@ function existsAsDir(dir: string): boolean | undefined {
   }
 }
 
-/** The data directory, or undefined when no candidate is usable (the fingerprint is then not saved). */
-export function resolveDataDir(configured: string | undefined, env: NodeJS.ProcessEnv = process.env, options: DataDirOptions = {}): string | undefined {
-  const candidates = dataDirCandidates(configured, env, options.systemDir)
-  for (const dir of candidates) {
-    if (existsAsDir(dir) === true && isWritable(dir)) return dir
+/** Why `dir` (which was not chosen) could not be the data directory. */
+function whyNotUsable(dir: string, create: boolean): string {
+  try {
+    const stat = statSync(dir)
+    if (!stat.isDirectory()) return 'is not a directory'
+    return 'is not writable (read-only?)'
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOTDIR') return 'is not a directory (a part of the path is a file)'
+    if (code !== 'ENOENT') return `cannot be read (${code ?? String(error)})`
+    return create ? 'does not exist and an existing data directory came first (as in the Go agent)' : 'does not exist'
   }
-  if (options.create === false) return undefined
+}
+
+function pick(candidates: string[], create: boolean): { dir: string | undefined; createFailure?: string } {
+  for (const dir of candidates) {
+    if (existsAsDir(dir) === true && isWritable(dir)) return { dir }
+  }
+  if (!create) return { dir: undefined }
+  let createFailure: string | undefined
   for (const dir of candidates) {
     if (existsAsDir(dir) !== undefined) continue
     try {
       mkdirSync(dir, { recursive: true, mode: 0o755 })
-    } catch {
+    } catch (error) {
+      if (dir === candidates[0]) createFailure = `could not be created (${(error as NodeJS.ErrnoException).code ?? String(error)})`
       continue
     }
-    if (isWritable(dir)) return dir
+    if (isWritable(dir)) return { dir }
+    if (dir === candidates[0]) createFailure = 'was created but is not writable'
   }
-  return undefined
+  return { dir: undefined, ...(createFailure ? { createFailure } : {}) }
+}
+
+/** The data directory, or undefined when no candidate is usable (the fingerprint is then not saved). */
+export function resolveDataDir(configured: string | undefined, env: NodeJS.ProcessEnv = process.env, options: DataDirOptions = {}): string | undefined {
+  const candidates = dataDirCandidates(configured, env, options.systemDir)
+  const create = options.create !== false
+  const { dir, createFailure } = pick(candidates, create)
+  if (configured && dir !== configured && options.onWarning) {
+    const why = createFailure ?? whyNotUsable(configured, create)
+    const instead = dir ? `using ${dir} instead` : 'no data directory is used (the fingerprint and SSH host key are not saved)'
+    options.onWarning(`DATA_DIR=${configured} ${why}: ${instead}; fix DATA_DIR or unset it`)
+  }
+  return dir
 }

@@ -18,7 +18,7 @@ use crate::model::{current_os, CombinedData, FsStats, Info, Stats, AGENT_VERSION
 use crate::settings::Settings;
 use crate::units::two_decimals;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What the caller gathered for this sample besides the kernel's files.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,6 +28,10 @@ pub struct CollectInput {
     pub containers: Option<Vec<ContainerSample>>,
     /// `Info.p`: a Podman engine is monitored.
     pub podman: bool,
+    /// How long ago the engines were read. The caller answers the hub without waiting for a
+    /// slow engine, with the last sample it has: rates are measured to when it was read, and a
+    /// sample a cache time has already used is not measured twice (its last items repeat).
+    pub containers_age: Duration,
 }
 
 /// The cache time of the hub's regular tick; systemd data rides only on it.
@@ -52,6 +56,7 @@ pub struct Agent {
 
 impl Agent {
     pub fn new(settings: Settings) -> Agent {
+        settings.roots.warn_if_missing();
         Agent {
             host: HostInfo::read(&settings.roots),
             cpu: CpuCollector::new(&settings.roots),
@@ -142,10 +147,11 @@ impl Agent {
         let fans = self.fans.sample();
         let battery = self.battery.sample();
         let load_avg = system::load_avg(&self.settings.roots);
-        let containers = input
-            .containers
-            .as_ref()
-            .map(|list| self.containers.sample_engines(ct, now, list, input.podman));
+        let read_at = now.checked_sub(input.containers_age).unwrap_or(now);
+        let containers = input.containers.as_ref().map(|list| {
+            self.containers
+                .sample_engines(ct, read_at, list, input.podman)
+        });
 
         // Services go out with the hub's normal 60 s tick only (spec §3.8); they are refreshed on
         // their own thread and only read here.
@@ -236,6 +242,19 @@ impl Agent {
             containers,
             services: services.list,
         }
+    }
+
+    /// How many cache times each per-cache-time store keeps (every one is bounded by
+    /// `baselines::MAX_WINDOWS`, whatever cache times the hub sends).
+    pub fn windows(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("cpu", self.cpu.windows()),
+            ("disk", self.disk.windows()),
+            ("network", self.network.windows()),
+            ("gpu", self.gpu.windows()),
+            ("containers", self.containers.windows()),
+            ("snapshot cache", self.cache.len()),
+        ]
     }
 
     /// The systemd collector's state (for the one-time log line and `doctor`).

@@ -1,10 +1,12 @@
 //! The snapshot cache (spec §2.1): a payload younger than half its cache time is served again as
 //! is. Entries hold immutable, already-encoded payloads, so a 1 s collection can never change
 //! what a cached 60 s answer says (the v0.17 agent shared mutable FsStats between them).
+//! Like every per-cache-time store it is bounded (`crate::baselines`): a hub cycling through
+//! distinct cache times keeps at most `MAX_WINDOWS` payloads alive.
 
+use crate::baselines::Baselines;
 use crate::model::CombinedData;
 use crate::value::Value;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,14 +28,14 @@ impl Payload {
 
 #[derive(Default)]
 pub struct SnapshotCache {
-    entries: HashMap<u16, (Instant, Arc<Payload>)>,
+    entries: Baselines<(Instant, Arc<Payload>)>,
 }
 
 impl SnapshotCache {
     /// The cached payload for `cache_time_ms` if it is younger than half of it (strict; a cache
     /// time of 0 is never fresh).
     pub fn get(&self, cache_time_ms: u16, now: Instant) -> Option<Arc<Payload>> {
-        let (at, payload) = self.entries.get(&cache_time_ms)?;
+        let (at, payload) = self.entries.get(cache_time_ms)?;
         let age = now.saturating_duration_since(*at);
         (age < Duration::from_millis(u64::from(cache_time_ms / 2))).then(|| payload.clone())
     }
@@ -43,7 +45,16 @@ impl SnapshotCache {
     }
 
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.entries = Baselines::new();
+    }
+
+    /// How many cache times hold a payload.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 }
 
@@ -63,6 +74,18 @@ mod tests {
         assert!(cache.get(1000, t0 + Duration::from_millis(499)).is_some());
         assert!(cache.get(1000, t0 + Duration::from_millis(500)).is_none());
         assert!(cache.get(60000, t0).is_none());
+    }
+
+    #[test]
+    fn distinct_cache_times_keep_a_bounded_number_of_payloads() {
+        let mut cache = SnapshotCache::default();
+        let t0 = Instant::now();
+        for ct in 1..=3000u16 {
+            cache.set(ct, t0, payload());
+        }
+        assert_eq!(cache.len(), crate::baselines::MAX_WINDOWS);
+        assert!(cache.get(3000, t0).is_some());
+        assert!(cache.get(1, t0).is_none());
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod roots;
 pub mod settings;
 pub mod units;
 pub mod value;
+pub mod warnings;
 
 pub use agent::{Agent, CollectInput};
 pub use cache::Payload;

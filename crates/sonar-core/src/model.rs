@@ -264,3 +264,67 @@ payload! {
         pub cpu_peak: f64 = 6 "cp",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every float of a tree, with its path.
+    fn floats(value: &Value, at: &str, out: &mut Vec<(String, f64)>) {
+        match value {
+            Value::Float(f) => out.push((at.to_string(), *f)),
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    floats(v, &format!("{at}[{i}]"), out);
+                }
+            }
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    floats(v, &format!("{at}.{}", k.json_name()), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A garbled /proc/loadavg sent NaN, Infinity and −1 to the hub in Stats 28 and Info
+    /// 15/17/19; whatever a source gets wrong, the encoder sends none of them.
+    #[test]
+    fn nan_infinity_and_negatives_never_reach_the_hub() {
+        let bad = [f64::NAN, f64::INFINITY, -1.0];
+        let data = CombinedData {
+            stats: Stats {
+                cpu: f64::NAN,
+                mem_pct: -3.0,
+                load_avg: bad,
+                cpu_breakdown: bad.to_vec(),
+                temperatures: vec![("cpu".into(), f64::NEG_INFINITY)],
+                ..Stats::default()
+            },
+            info: Info {
+                load_avg_1: f64::NAN,
+                load_avg_5: 0.5,
+                load_avg_15: -1.0,
+                load_avg: bad,
+                ..Info::default()
+            },
+            ..CombinedData::default()
+        };
+        let value = data.to_value();
+        let mut found = Vec::new();
+        floats(&value, "", &mut found);
+        assert!(!found.is_empty());
+        for (at, f) in &found {
+            assert!(f.is_finite() && *f >= 0.0, "{at} = {f}");
+        }
+        // omitempty fields whose value was dropped are omitted like any 0
+        let info = value.get(1).unwrap();
+        assert!(info.get(15).is_none());
+        assert!(info.get(17).is_none());
+        assert_eq!(info.get(16), Some(&Value::Float(0.5)));
+        assert_eq!(
+            value.get(0).unwrap().get(28),
+            Some(&Value::float_array(&[0.0; 3]))
+        );
+    }
+}

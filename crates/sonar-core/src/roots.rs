@@ -2,6 +2,7 @@
 //! gopsutil does) so the agent can run in a container with the host mounted, and tests can point
 //! every collector at a fixture tree.
 
+use crate::warnings::warn_once;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +47,99 @@ impl Roots {
     pub fn etc(&self, rel: &str) -> PathBuf {
         self.etc.join(rel)
     }
+
+    /// One warning for each of HOST_PROC and HOST_SYS that is not a directory: everything read
+    /// under it silently comes out as zero or absent otherwise. Linux only: elsewhere there is no
+    /// /proc and the portable readings are the normal path.
+    pub fn warn_if_missing(&self) {
+        if !cfg!(target_os = "linux") {
+            return;
+        }
+        let check = |setting: &str, root: &Path, what: &str, usual: &str| {
+            if root.is_dir() {
+                return;
+            }
+            // keyed by the path too: a reconfigured agent with another wrong path says so again
+            warn_once(&format!("root:{setting}:{}", root.display()), || {
+                let why = match std::fs::metadata(root) {
+                    Ok(_) => "is not a directory".to_string(),
+                    Err(e) => describe_io_error(&e),
+                };
+                format!(
+                    "{setting}: {} {why}: {what} (set {setting} to where the host's {usual} is)",
+                    root.display(),
+                )
+            });
+        };
+        check(
+            "HOST_PROC",
+            &self.proc,
+            "CPU, memory, network, disk I/O and load read as 0",
+            "/proc",
+        );
+        check(
+            "HOST_SYS",
+            &self.sys,
+            "sensors, fans, batteries, GPUs and link speeds are not read",
+            "/sys",
+        );
+    }
+
+    /// A key file under HOST_PROC that could not be used: one warning naming the setting, the
+    /// file, the problem and what the payload loses — unless HOST_PROC itself is missing, which
+    /// `warn_if_missing` already said (one warning, not one per file).
+    pub fn warn_proc_file(&self, path: &Path, problem: &str, consequence: &str) {
+        warn_proc_file(&self.proc, path, problem, consequence);
+    }
+}
+
+/// `Roots::warn_proc_file` for a collector that keeps only the HOST_PROC folder.
+pub fn warn_proc_file(proc_root: &Path, path: &Path, problem: &str, consequence: &str) {
+    if !cfg!(target_os = "linux") || !proc_root.is_dir() {
+        return;
+    }
+    warn_once(&format!("proc-file:{}", path.display()), || {
+        format!("HOST_PROC: {} {problem}: {consequence}", path.display())
+    });
+}
+
+/// Reads a key file under HOST_PROC into `buf`; a missing or unreadable one is warned about once
+/// (`consequence`: what the payload loses). False when it could not be read.
+pub fn read_proc_into(proc_root: &Path, path: &Path, buf: &mut String, consequence: &str) -> bool {
+    use std::io::Read;
+    buf.clear();
+    match std::fs::File::open(path).and_then(|mut f| f.read_to_string(buf)) {
+        Ok(_) => true,
+        Err(e) => {
+            warn_proc_file(proc_root, path, &describe_io_error(&e), consequence);
+            false
+        }
+    }
+}
+
+/// The garbled-content counterpart of `read_proc_into`'s warning.
+pub fn warn_garbled(proc_root: &Path, path: &Path, text: &str, consequence: &str) {
+    let problem = format!("is garbled ({})", excerpt(text));
+    warn_proc_file(proc_root, path, &problem, consequence);
+}
+
+/// "does not exist" / "is not readable (permission denied)" for an I/O error.
+pub fn describe_io_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "does not exist".to_string(),
+        std::io::ErrorKind::PermissionDenied => "is not readable (permission denied)".to_string(),
+        _ => format!("cannot be read ({e})"),
+    }
+}
+
+/// A short, quoted excerpt of a file's text for a warning about its content.
+pub fn excerpt(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    let mut short: String = line.chars().take(60).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    format!("{short:?}")
 }
 
 /// Reads a small kernel file into a string; `None` when it is missing or unreadable.

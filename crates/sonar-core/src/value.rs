@@ -126,6 +126,9 @@ impl Value {
             Value::Int(i) if *i >= 0 => write_head(out, 0, *i as u64),
             Value::Int(i) => write_head(out, 1, (-1 - *i) as u64),
             Value::Float(f) => {
+                // No NaN or ±Infinity ever leaves the core (payload floats are already
+                // sanitised; this covers every other tree, e.g. D-Bus doubles).
+                let f = if f.is_finite() { *f } else { 0.0 };
                 out.push(0xfb);
                 out.extend_from_slice(&f.to_bits().to_be_bytes());
             }
@@ -280,6 +283,14 @@ mod tests {
     fn floats_are_always_eight_bytes() {
         assert_eq!(hex(&Value::Float(1.5).to_cbor()), "fb3ff8000000000000");
         assert_eq!(hex(&Value::Float(0.0).to_cbor()), "fb0000000000000000");
+    }
+
+    #[test]
+    fn non_finite_floats_are_written_as_zero() {
+        for f in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(hex(&Value::Float(f).to_cbor()), "fb0000000000000000");
+        }
+        assert_eq!(Value::Float(f64::NAN).to_json(), "null");
     }
 
     #[test]

@@ -455,6 +455,7 @@ fn collect_input_sets_key_2_and_podman() {
     let empty = CollectInput {
         containers: Some(vec![]),
         podman: true,
+        ..CollectInput::default()
     };
     let payload = agent.collect_with_at(0, &empty, t0);
     assert_eq!(payload.value.get(2), Some(&Value::Array(vec![])));
@@ -466,11 +467,13 @@ fn collect_input_sets_key_2_and_podman() {
     let listed = CollectInput {
         containers: Some(vec![fixture1()]),
         podman: false,
+        ..CollectInput::default()
     };
     agent.collect_with_at(0, &listed, t0);
     let listed = CollectInput {
         containers: Some(vec![fixture2()]),
         podman: false,
+        ..CollectInput::default()
     };
     let payload = agent.collect_with_at(0, &listed, t0 + Duration::from_secs(60));
     let Some(Value::Array(items)) = payload.value.get(2) else {
@@ -489,6 +492,7 @@ fn is_fresh_follows_the_snapshot_cache() {
     let input = CollectInput {
         containers: Some(vec![fixture1()]),
         podman: false,
+        ..CollectInput::default()
     };
     let first = agent.collect_with_at(1000, &input, t0);
     assert!(agent.is_fresh_at(1000, t0 + Duration::from_millis(499)));
@@ -498,4 +502,47 @@ fn is_fresh_follows_the_snapshot_cache() {
     // a fresh answer ignores the new input
     let again = agent.collect_with_at(1000, &CollectInput::default(), t0);
     assert!(std::sync::Arc::ptr_eq(&first, &again));
+}
+
+/// A container engine that never answers held GetData for the whole DOCKER_TIMEOUT; now the
+/// caller answers with its last sample and says how old it is. Rates are measured to when the
+/// engines were read, and a sample a cache time has already measured repeats its figures
+/// instead of reporting zeros.
+#[test]
+fn a_slow_engines_last_sample_is_not_measured_twice() {
+    let mut agent = Agent::new(Settings::default());
+    let t0 = Instant::now();
+    let input = |sample: ContainerSample, age_secs: u64| CollectInput {
+        containers: Some(vec![sample]),
+        containers_age: Duration::from_secs(age_secs),
+        ..CollectInput::default()
+    };
+    let item = |agent: &mut Agent, input: &CollectInput, at_secs: u64| {
+        let payload = agent.collect_with_at(60000, input, t0 + Duration::from_secs(at_secs));
+        match payload.value.get(2) {
+            Some(Value::Array(items)) if items.len() == 1 => items[0].clone(),
+            other => panic!("not one container: {other:?}"),
+        }
+    };
+    item(&mut agent, &input(fixture1(), 0), 0);
+    let fresh = item(&mut agent, &input(fixture2(), 0), 60);
+    assert_eq!(fresh.get(1), Some(&Value::Float(0.14)));
+    // the engine hangs: the same sample, now a minute old, gives the same figures
+    let repeated = item(&mut agent, &input(fixture2(), 60), 120);
+    assert_eq!(repeated, fresh);
+    // also when the caller's idea of its age is a little short (two clocks): the counters say
+    // it is the same reading
+    let repeated = item(&mut agent, &input(fixture2(), 59), 150);
+    assert_eq!(repeated, fresh);
+    // a sample read 30 s before the request: the network rate is over the 90 s since the
+    // reading it follows (t=60 → t=150), not over the 120 s between the requests
+    let third = ContainerSample {
+        cpu_total: fixture2().cpu_total + 2_075_070_000,
+        cpu_system: fixture2().cpu_system + 2_075_070_000_000,
+        net_tx: fixture2().net_tx + 900_000,
+        ..fixture2()
+    };
+    let later = item(&mut agent, &input(third, 30), 180);
+    assert_eq!(later.get(9), Some(&Value::uint_array(&[10_000, 0])));
+    assert_eq!(later.get(1), Some(&Value::Float(0.1)));
 }

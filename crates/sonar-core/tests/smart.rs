@@ -551,3 +551,30 @@ fn smart_devices_separator_is_honoured_by_the_core() {
         .collect();
     assert_eq!(names, [("/dev/sda", "sat,12"), ("/dev/sdb", "")]);
 }
+
+/// `SMART_DEVICES=--smart=off` reached smartctl as an option. Settings parsing refuses it (see
+/// settings::parse); a caller that skips that check still never passes it on.
+#[test]
+fn smart_devices_that_look_like_options_never_reach_smartctl() {
+    let devices = parse_configured("/dev/sda,--smart=off,-d,/dev/sdb:-x,/dev/sdc:sat");
+    let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["/dev/sda", "/dev/sdc"]);
+    for dev in &devices {
+        let args = device_args(dev);
+        assert!(!args.iter().any(|a| a.starts_with("--smart")), "{args:?}");
+    }
+    let warned: Vec<String> = sonar_core::warnings::recorded()
+        .into_iter()
+        .filter(|m| m.starts_with("SMART_DEVICES: "))
+        .collect();
+    assert!(
+        warned.iter().any(|m| m.contains("\"--smart=off\"")),
+        "{warned:?}"
+    );
+    // a setting error at start, naming SMART_DEVICES
+    let err = sonar_core::Settings::from_lookup(&|name| {
+        (name == "SMART_DEVICES").then(|| "/dev/sda,--smart=off".to_string())
+    })
+    .unwrap_err();
+    assert_eq!(err.name, "SMART_DEVICES");
+}

@@ -159,7 +159,7 @@ pub fn settings_from(values: &HashMap<&str, String>) -> Result<Settings, JsError
     Settings::from_lookup(&|name: &str| values.get(name).cloned()).map_err(setting_error)
 }
 
-fn setting_error(e: SettingError) -> JsError {
+pub fn setting_error(e: SettingError) -> JsError {
     JsError::error(ERR_SONAR_SETTING, e.to_string())
 }
 
@@ -170,6 +170,14 @@ pub fn containers_list(arg: &Arg) -> Result<Option<u32>, JsError> {
         Arg::Undefined | Arg::Other("null") => Ok(None),
         Arg::Array(len) => Ok(Some(*len)),
         other => Err(type_error("containers", "an array or null", other)),
+    }
+}
+
+/// `options.containersAgeMs`: how long ago the engines were read, 0 when absent.
+pub fn containers_age_ms(arg: &Arg) -> Result<u64, JsError> {
+    match arg {
+        Arg::Undefined => Ok(0),
+        other => bounded_field("containersAgeMs", other, u32::MAX),
     }
 }
 

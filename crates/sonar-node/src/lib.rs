@@ -42,6 +42,7 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("systemdInfo", Kind::Promise, systemd_info),
             Property::method("systemdStatus", Kind::Sync, systemd_status),
             Property::method("probe", Kind::Promise, probe),
+            Property::method("takeWarnings", Kind::Sync, take_warnings),
             Property::method("__panicForTest", Kind::Promise, panic_for_test).hidden(),
             Property::method("__panicForTestSync", Kind::Sync, panic_for_test_sync).hidden(),
         ],
@@ -94,7 +95,7 @@ fn probe<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
     )
 }
 
-/// `cacheTimeMs`, `containers` and `podman` of an optional options object.
+/// `cacheTimeMs`, `containers`, `podman` and `containersAgeMs` of an optional options object.
 fn collect_options<'s>(env: Env<'s>, options: JsValue<'s>) -> Result<(u16, CollectInput)> {
     if !args::options_given(&read_arg(env, options)?)? {
         return Ok((
@@ -106,7 +107,18 @@ fn collect_options<'s>(env: Env<'s>, options: JsValue<'s>) -> Result<(u16, Colle
         args::cache_time_ms(&read_arg(env, env.get_property(options, "cacheTimeMs")?)?)?;
     let containers = read_containers(env, env.get_property(options, "containers")?)?;
     let podman = args::podman_flag(&read_arg(env, env.get_property(options, "podman")?)?)?;
-    Ok((cache_time_ms, CollectInput { containers, podman }))
+    let age_ms = args::containers_age_ms(&read_arg(
+        env,
+        env.get_property(options, "containersAgeMs")?,
+    )?)?;
+    Ok((
+        cache_time_ms,
+        CollectInput {
+            containers,
+            podman,
+            containers_age: std::time::Duration::from_millis(age_ms),
+        },
+    ))
 }
 
 /// `options.containers` (ContainerSampleInput[] | null | undefined), checked field by field; a
@@ -276,6 +288,14 @@ fn smart_names() -> impl Iterator<Item = &'static str> {
 /// is false when smartctl is missing or SMART_DEVICES is blank (the caller logs that once).
 fn smart_configure<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
     let values = settings::read_values(env, args.get(0), smart_names())?;
+    // the same rules as configure(): SMART_DEVICES=--smart=off is an error, not an argument
+    let (_, errors) =
+        sonar_core::settings::parse_settings(&|name| values.get(name).cloned(), |s| {
+            s.read_by.contains(&Component::Smart)
+        });
+    if let Some(first) = errors.into_iter().next() {
+        return Err(args::setting_error(first).into());
+    }
     let monitor = smart::configure(&|name| values.get(name).cloned(), state::roots());
     let smartctl = match monitor.smartctl_path() {
         Some(path) => env.string(&path.to_string_lossy())?,
@@ -323,6 +343,17 @@ fn systemd_status<'s>(env: Env<'s>, _args: &Args<'s>) -> Result<JsValue<'s>> {
         entries.push((env.string("reason")?, env.string(&reason)?));
     }
     env.object_from_entries(&entries)
+}
+
+/// `takeWarnings(): string[]` — the core's warnings since the last call (a bad HOST_PROC file, a
+/// setting that names nothing…), each once per process; the caller logs them.
+fn take_warnings<'s>(env: Env<'s>, _args: &Args<'s>) -> Result<JsValue<'s>> {
+    let warnings = sonar_core::warnings::take();
+    let array = env.array(warnings.len())?;
+    for (i, warning) in (0u32..).zip(&warnings) {
+        env.set_element(array, i, env.string(warning)?)?;
+    }
+    Ok(array)
 }
 
 /// `setConnectionType(type: 0 | 1 | 2): void`

@@ -143,6 +143,7 @@ mod tests {
         let input = CollectInput {
             containers: Some(vec![]),
             podman: true,
+            ..CollectInput::default()
         };
         let payload = collect(0, &input);
         let text = payload.value.to_json();

@@ -54,7 +54,7 @@ function assertPlain(value, at = 'snapshot') {
 
 await check('exports', () => {
   assert.deepEqual(Object.keys(m).sort(), [
-    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'probe', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus',
+    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'probe', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus', 'takeWarnings',
   ]);
   assert.equal(m.agentVersion, '0.17.0');
   assert.equal(typeof m.__panicForTest, 'function');
@@ -210,6 +210,8 @@ await check('containers: bad input rejects naming the field', async () => {
   await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [{ ...fixture, ports: [{ ip: '', publicPort: 70000 }] }] }),
     { ...range, includes: '"containers[0].ports[0].publicPort"' });
   await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [], podman: 'yes' }), { ...type, includes: '"podman"' });
+  await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [], containersAgeMs: -1 }), { ...range, includes: '"containersAgeMs"' });
+  await rejectsWith(m.collect({ cacheTimeMs: 0, containers: [], containersAgeMs: '5' }), { ...type, includes: '"containersAgeMs"' });
   await assert.rejects(
     m.collect({ cacheTimeMs: 0, containers: [{ ...fixture, get status() { throw new SyntaxError('getter'); } }] }),
     { name: 'SyntaxError', message: 'getter' },
@@ -253,6 +255,13 @@ await check('configure', async () => {
   assert.ok(Buffer.isBuffer(await m.collect({ cacheTimeMs: 0 })));
   m.configure({ HOST_PROC: '/nonexistent-sonar-proc', HOST_SYS: '/nonexistent-sonar-sys' });
   assertPlain(await m.snapshot({ cacheTimeMs: 0 }));
+  // one warning each, naming the setting and the path; taken once
+  const warnings = m.takeWarnings();
+  assertPlain(warnings);
+  assert.ok(warnings.some((w) => w.startsWith('HOST_PROC: /nonexistent-sonar-proc does not exist')), warnings.join('\n'));
+  assert.ok(warnings.some((w) => w.startsWith('HOST_SYS: /nonexistent-sonar-sys does not exist')), warnings.join('\n'));
+  await m.snapshot({ cacheTimeMs: 0 });
+  assert.deepEqual(m.takeWarnings().filter((w) => w.includes('/nonexistent-sonar-')), []);
   m.configure(process.env);
   m.configure({});
   assert.ok(Buffer.isBuffer(await m.collect({ cacheTimeMs: 0 })));
@@ -279,6 +288,15 @@ await check('probe: a promise of the areas asked for; bad input rejects', async 
   await rejectsWith(m.probe({ GPU_COLLECTOR: 'bogus' }), { name: 'Error', code: 'ERR_SONAR_SETTING', includes: 'GPU_COLLECTOR="bogus"' });
   await rejectsWith(m.probe({}, 'gpu'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"areas"' });
   await rejectsWith(m.probe({}, ['gpu', 'disks']), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', includes: '"areas[1]"' });
+});
+
+await check('SMART_DEVICES entries that look like options are refused', () => {
+  for (const value of ['--smart=off', '/dev/sda,-d']) {
+    throwsWith(() => m.smartConfigure({ SMART_DEVICES: value }), { name: 'Error', code: 'ERR_SONAR_SETTING', includes: ['SMART_DEVICES=', 'command-line option'] });
+    throwsWith(() => m.configure({ SMART_DEVICES: value }), { name: 'Error', code: 'ERR_SONAR_SETTING', includes: 'SMART_DEVICES=' });
+  }
+  assert.equal(m.parseSettings({ SMART_DEVICES: '--smart=off' }).errors[0].name, 'SMART_DEVICES');
+  assert.equal(typeof m.smartConfigure({ SMART_DEVICES: '/dev/sda:sat' }).available, 'boolean');
 });
 
 await check('setConnectionType', async () => {

@@ -23,7 +23,11 @@
 //!   first minute; counters that go backwards (a restart we did not see) are caught by the delta
 //!   rules instead;
 //! - containers no longer listed are pruned from every cache time's baselines (v0.17 leaks the
-//!   per-cache-time CPU maps).
+//!   per-cache-time CPU maps);
+//! - `now` is when the engines were read, which may be before the request: the caller answers
+//!   with its last sample when an engine is slow. A reading a cache time has already measured
+//!   (not newer than its baseline, or with the very same counters) gives that container's
+//!   previous figures again instead of a window of (nearly) zero length.
 
 use crate::baselines::Baselines;
 use crate::delta::counter_delta;
@@ -87,6 +91,18 @@ struct Baseline {
     net_tx: u64,
     net_rx: u64,
     at: Instant,
+    /// The figures measured at `at`: CPU %, sent and received B/s.
+    measured: (f64, u64, u64),
+}
+
+impl Baseline {
+    /// Whether `s` is the reading this baseline was taken from, sent again. The caller's clock
+    /// and ours differ by a few ms, so time alone cannot tell; the counters can: the engine's
+    /// system CPU counter is the host's and moves between any two real readings.
+    fn is_reading(&self, s: &ContainerSample) -> bool {
+        (self.cpu_total, self.cpu_system, self.net_tx, self.net_rx)
+            == (s.cpu_total, s.cpu_system, s.net_tx, s.net_rx)
+    }
 }
 
 #[derive(Default)]
@@ -100,6 +116,11 @@ pub struct ContainerCollector {
 impl ContainerCollector {
     pub fn new() -> ContainerCollector {
         ContainerCollector::default()
+    }
+
+    /// How many cache times keep baselines.
+    pub fn windows(&self) -> usize {
+        self.baselines.len()
     }
 
     /// The items of one sample for cache time `ct`, in the order given; duplicates (same short
@@ -161,6 +182,25 @@ impl ContainerCollector {
         let mem = used_memory(s)?;
         let per_ct = self.baselines.get_or_default(ct);
         let prev = per_ct.get(&id).copied();
+        let (status, health) = parse_status(&s.status);
+        let item = |cpu: f64, sent: u64, recv: u64| ContainerStats {
+            name: s.name.clone(),
+            cpu,
+            mem: bytes_to_mib(mem as f64),
+            net_sent: bytes_to_mib(sent as f64),
+            net_recv: bytes_to_mib(recv as f64),
+            health,
+            status: status.clone(),
+            id: id.clone(),
+            image: s.image.clone(),
+            bandwidth: [sent, recv],
+            ports: format_ports(&s.ports),
+        };
+        if let Some(p) = prev.filter(|p| p.at >= now || p.is_reading(s)) {
+            // this reading was measured already: the same figures, the baseline untouched
+            let (cpu, sent, recv) = p.measured;
+            return Some(item(cpu, sent, recv));
+        }
 
         let cpu = prev.map_or(0.0, |p| {
             if podman && s.online_cpus > 0 {
@@ -186,23 +226,10 @@ impl ContainerCollector {
                 net_tx: s.net_tx,
                 net_rx: s.net_rx,
                 at: now,
+                measured: (cpu, sent, recv),
             },
         );
-
-        let (status, health) = parse_status(&s.status);
-        Some(ContainerStats {
-            name: s.name.clone(),
-            cpu,
-            mem: bytes_to_mib(mem as f64),
-            net_sent: bytes_to_mib(sent as f64),
-            net_recv: bytes_to_mib(recv as f64),
-            health,
-            status,
-            id,
-            image: s.image.clone(),
-            bandwidth: [sent, recv],
-            ports: format_ports(&s.ports),
-        })
+        Some(item(cpu, sent, recv))
     }
 }
 

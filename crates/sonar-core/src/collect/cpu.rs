@@ -5,12 +5,10 @@
 //! on the integer jiffy counters, so the percentages are exact (no CLK_TCK division needed: it
 //! cancels out of every ratio).
 
-use std::fs::File;
-use std::io::Read;
 use std::path::PathBuf;
 
 use crate::baselines::Baselines;
-use crate::roots::Roots;
+use crate::roots::{read_proc_into, warn_garbled, Roots};
 use crate::units::{clamp_pct, two_decimals};
 
 /// The cache time whose baseline is seeded at start and copied into every new cache time.
@@ -174,7 +172,11 @@ fn per_core_usage(prev: &[CoreTimes], cur: &[CoreTimes], out: &mut Vec<u8>) {
     }
 }
 
+/// What a missing or garbled /proc/stat costs (for its one warning).
+const STAT_LOST: &str = "CPU usage is reported as 0";
+
 pub struct CpuCollector {
+    proc_root: PathBuf,
     stat_path: PathBuf,
     /// Reused read buffer: /proc/stat is read on every sample.
     buf: String,
@@ -191,6 +193,7 @@ impl CpuCollector {
     /// Seeds the 60000 ms baseline from the current /proc/stat.
     pub fn new(roots: &Roots) -> Self {
         let mut collector = CpuCollector {
+            proc_root: roots.proc.clone(),
             stat_path: roots.proc("stat"),
             buf: String::with_capacity(4096),
             totals: Baselines::new(),
@@ -214,13 +217,21 @@ impl CpuCollector {
         collector
     }
 
+    /// How many cache times keep a baseline (totals or per-core, whichever has more).
+    pub fn windows(&self) -> usize {
+        self.totals.len().max(self.cores.len())
+    }
+
     /// Reads /proc/stat into the buffer; the per-core lines land in `scratch`.
     fn read(&mut self) -> Option<CpuTimes> {
-        self.buf.clear();
-        File::open(&self.stat_path)
-            .and_then(|mut f| f.read_to_string(&mut self.buf))
-            .ok()?;
-        parse_stat(&self.buf, &mut self.scratch)
+        if !read_proc_into(&self.proc_root, &self.stat_path, &mut self.buf, STAT_LOST) {
+            return None;
+        }
+        let times = parse_stat(&self.buf, &mut self.scratch);
+        if times.is_none() {
+            warn_garbled(&self.proc_root, &self.stat_path, &self.buf, STAT_LOST);
+        }
+        times
     }
 
     /// Usage since the previous call with the same cache time.

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::roots::Roots;
+use crate::roots::{read_proc_into, warn_garbled, Roots};
 use crate::units::{bytes_to_gib, two_decimals};
 
 /// Everything in GiB (2 dp) except `pct`.
@@ -228,7 +228,11 @@ fn page_size() -> u64 {
     4096
 }
 
+/// What a missing or garbled /proc/meminfo costs (for its one warning).
+const MEMINFO_LOST: &str = "memory and swap are reported as 0";
+
 pub struct MemoryCollector {
+    proc_root: PathBuf,
     meminfo_path: PathBuf,
     zoneinfo_path: PathBuf,
     /// Set when arcstats was readable at creation (Beszel decides once, at start).
@@ -245,6 +249,7 @@ impl MemoryCollector {
         let mut buf = String::with_capacity(4096);
         let zfs = read_into(&arcstats, &mut buf) && parse_arc_size(&buf).is_some();
         MemoryCollector {
+            proc_root: roots.proc.clone(),
             meminfo_path: roots.proc("meminfo"),
             zoneinfo_path: roots.proc("zoneinfo"),
             arcstats_path: zfs.then_some(arcstats),
@@ -267,7 +272,12 @@ impl MemoryCollector {
     }
 
     fn read_meminfo(&mut self) -> Option<MemInfo> {
-        if !read_into(&self.meminfo_path, &mut self.buf) {
+        if !read_proc_into(
+            &self.proc_root,
+            &self.meminfo_path,
+            &mut self.buf,
+            MEMINFO_LOST,
+        ) {
             return None;
         }
         let needs_zoneinfo = !self.buf.contains("MemAvailable:");
@@ -277,7 +287,11 @@ impl MemoryCollector {
             None
         };
         let info = meminfo_from_text(&self.buf, zoneinfo.as_deref(), page_size());
-        (info.total > 0).then_some(info)
+        if info.total == 0 {
+            warn_garbled(&self.proc_root, &self.meminfo_path, &self.buf, MEMINFO_LOST);
+            return None;
+        }
+        Some(info)
     }
 
     fn read_arc(&mut self) -> Option<u64> {

@@ -12,7 +12,7 @@
 use crate::baselines::Baselines;
 use crate::delta::counter_delta;
 use crate::filter::NameFilter;
-use crate::roots::{read_i64, read_text};
+use crate::roots::{read_i64, read_proc_into};
 use crate::settings::Settings;
 use crate::units::{bytes_to_mib, per_second};
 use std::collections::HashMap;
@@ -61,7 +61,10 @@ struct LinkCap {
 }
 
 pub struct NetworkCollector {
+    proc_root: PathBuf,
     net_dev: PathBuf,
+    /// Reused read buffer.
+    buf: String,
     sys_class_net: PathBuf,
     nics: Option<NameFilter>,
     baselines: Baselines<Baseline>,
@@ -71,7 +74,9 @@ pub struct NetworkCollector {
 impl NetworkCollector {
     pub fn new(settings: &Settings) -> Self {
         NetworkCollector {
+            proc_root: settings.roots.proc.clone(),
             net_dev: settings.roots.proc("net/dev"),
+            buf: String::new(),
             sys_class_net: settings.roots.sys("class/net"),
             nics: settings.nics.clone(),
             baselines: Baselines::new(),
@@ -79,11 +84,17 @@ impl NetworkCollector {
         }
     }
 
+    /// How many cache times keep a baseline.
+    pub fn windows(&self) -> usize {
+        self.baselines.len()
+    }
+
     pub fn sample(&mut self, cache_time_ms: u16, now: Instant) -> NetworkSample {
-        let Some(text) = read_text(&self.net_dev) else {
+        let lost = "network rates are reported as 0";
+        if !read_proc_into(&self.proc_root, &self.net_dev, &mut self.buf, lost) {
             return NetworkSample::default();
-        };
-        let selected: Vec<NicCounters> = parse_net_dev(&text)
+        }
+        let selected: Vec<NicCounters> = parse_net_dev(&self.buf)
             .into_iter()
             .filter(|nic| self.is_selected(nic))
             .collect();

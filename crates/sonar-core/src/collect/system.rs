@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use crate::collect::portable;
-use crate::roots::{read_text, read_trimmed, Roots};
+use crate::roots::{describe_io_error, excerpt, read_text, read_trimmed, Roots};
 use crate::units::parse_go_uint;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -368,29 +368,71 @@ fn arm_part_name(part: u64) -> Option<&'static str> {
     })
 }
 
+/// Reads and parses a key file under HOST_PROC; a missing or garbled one is warned about once
+/// (naming the file and `fallback`, what is reported instead) and gives None.
+fn read_proc_value<T>(
+    roots: &Roots,
+    rel: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+    fallback: &str,
+) -> Option<T> {
+    let path = roots.proc(rel);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let value = parse(&text);
+            if value.is_none() {
+                let problem = format!("is garbled ({})", excerpt(&text));
+                roots.warn_proc_file(&path, &problem, fallback);
+            }
+            value
+        }
+        Err(e) => {
+            roots.warn_proc_file(&path, &describe_io_error(&e), fallback);
+            None
+        }
+    }
+}
+
 /// Seconds since boot: the integer part of `<proc>/uptime`, else sysinfo(2).
 pub fn uptime_secs(roots: &Roots) -> u64 {
-    read_text(&roots.proc("uptime"))
-        .and_then(|text| {
-            let first = text.split_ascii_whitespace().next()?;
-            let secs: f64 = first.parse().ok()?;
-            (secs.is_finite() && secs >= 0.0).then(|| secs.floor() as u64)
-        })
-        .unwrap_or_else(fallback_uptime)
+    read_proc_value(
+        roots,
+        "uptime",
+        parse_uptime,
+        "the uptime comes from the kernel's sysinfo(2) instead",
+    )
+    .unwrap_or_else(fallback_uptime)
 }
 
-/// 1, 5 and 15 minute load averages, unrounded: `<proc>/loadavg`, else sysinfo(2).
+fn parse_uptime(text: &str) -> Option<u64> {
+    let first = text.split_ascii_whitespace().next()?;
+    let secs: f64 = first.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| secs.floor() as u64)
+}
+
+/// 1, 5 and 15 minute load averages, unrounded: `<proc>/loadavg`, else sysinfo(2) (the load is
+/// the kernel's, the same inside a container).
 pub fn load_avg(roots: &Roots) -> [f64; 3] {
-    read_text(&roots.proc("loadavg"))
-        .and_then(|text| parse_loadavg(&text))
-        .unwrap_or_else(fallback_load)
+    read_proc_value(
+        roots,
+        "loadavg",
+        parse_loadavg,
+        "load averages come from the kernel's sysinfo(2) instead",
+    )
+    .unwrap_or_else(fallback_load)
 }
 
+/// The first three fields; None unless each is a finite, non-negative number (a garbled file
+/// once sent NaN, Infinity and −1 to the hub).
 fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
     let mut fields = text.split_ascii_whitespace();
     let mut load = [0.0; 3];
     for slot in load.iter_mut() {
-        *slot = fields.next()?.parse().ok()?;
+        let value: f64 = fields.next()?.parse().ok()?;
+        if !value.is_finite() || value < 0.0 {
+            return None;
+        }
+        *slot = value;
     }
     Some(load)
 }
@@ -445,6 +487,23 @@ mod tests {
             Some([0.52, 0.58, 0.59])
         );
         assert_eq!(parse_loadavg("0.5 x"), None);
+    }
+
+    /// A garbled /proc/loadavg gave NaN, Infinity and −1 in Stats 28 and Info 15/17/19.
+    #[test]
+    fn garbled_loadavg_gives_no_nan_infinity_or_negative() {
+        for text in [
+            "nan 0.5 0.5 1/2 3",
+            "0.5 inf 0.5 1/2 3",
+            "0.5 0.5 -1 1/2 3",
+            "NaN Infinity -Infinity",
+            "0.5 0.5 1e999",
+        ] {
+            assert_eq!(parse_loadavg(text), None, "{text}");
+        }
+        assert_eq!(parse_uptime("nan 1"), None);
+        assert_eq!(parse_uptime("-5 1"), None);
+        assert_eq!(parse_uptime("12.9 1"), Some(12));
     }
 
     #[test]

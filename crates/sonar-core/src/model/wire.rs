@@ -60,6 +60,28 @@ impl Omit {
     }
 }
 
+/// Every float of a payload is a magnitude — a %, GiB, MiB/s, W, a load average, a temperature
+/// (sensors keep only readings in (0, 200) °C) — so one the hub would choke on or chart as
+/// nonsense (NaN, ±Infinity, a negative) goes out as 0. The sources reject such readings
+/// themselves and warn, naming the file; this is the net under all of them, applied before the
+/// omission rules so a dropped value is omitted like any 0.
+pub fn payload_float(v: f64) -> f64 {
+    if v.is_finite() && v > 0.0 {
+        v
+    } else {
+        0.0
+    }
+}
+
+fn payload_floats(values: &[f64]) -> Value {
+    Value::Array(
+        values
+            .iter()
+            .map(|&v| Value::Float(payload_float(v)))
+            .collect(),
+    )
+}
+
 /// A Rust field value → its document tree.
 pub trait Encode {
     fn encode(&self) -> Value;
@@ -92,7 +114,7 @@ scalar! {
     u8 => UInt, |v| Value::UInt(u64::from(*v));
     u16 => UInt, |v| Value::UInt(u64::from(*v));
     u64 => UInt, |v| Value::UInt(*v);
-    f64 => Float, |v| Value::Float(*v);
+    f64 => Float, |v| Value::Float(payload_float(*v));
     String => Text, |v| Value::Text(v.clone());
 }
 
@@ -122,7 +144,7 @@ impl<const N: usize> Describe for [u16; N] {
 
 impl<const N: usize> Encode for [f64; N] {
     fn encode(&self) -> Value {
-        Value::float_array(self)
+        payload_floats(self)
     }
 }
 
@@ -160,7 +182,7 @@ impl Describe for Vec<u8> {
 
 impl Encode for Vec<f64> {
     fn encode(&self) -> Value {
-        Value::float_array(self)
+        payload_floats(self)
     }
 }
 

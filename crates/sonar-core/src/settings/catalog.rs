@@ -124,6 +124,15 @@ pub enum Support {
     Refused(&'static str),
 }
 
+/// What a list's items may be, beyond its kind's grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Items {
+    Any,
+    /// Handed to a program as arguments (`SMART_DEVICES` → smartctl): `name[:type]`, and no part
+    /// may start with `-`, or the program would read it as an option (`--smart=off`, `-d`).
+    Arguments,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Setting {
     pub name: &'static str,
@@ -136,6 +145,7 @@ pub struct Setting {
     /// a good value, for error messages and the documentation
     pub example: &'static str,
     pub support: Support,
+    pub items: Items,
 }
 
 impl Setting {
@@ -191,6 +201,17 @@ const fn setting(
         meaning,
         example,
         support: Support::Yes,
+        items: Items::Any,
+    }
+}
+
+impl Setting {
+    /// The same setting, its list items passed to a program as arguments.
+    const fn arguments(self) -> Setting {
+        Setting {
+            items: Items::Arguments,
+            ..self
+        }
     }
 }
 
@@ -203,6 +224,7 @@ const fn refused(name: &'static str, read_by: &'static [Component], why: &'stati
         meaning: why,
         example: "",
         support: Support::Refused(why),
+        items: Items::Any,
     }
 }
 
@@ -265,7 +287,7 @@ pub const SETTINGS: &[Setting] = &[
     setting("AMD_SYSFS", Kind::Bool, "true", &[Gpu], "AMD GPUs are read from sysfs (true is all SONAR does: false is refused)", "true"),
     setting("INTEL_GPU_DEVICE", Kind::Text, "", &[Gpu], "passed to intel_gpu_top -d", "drm:/dev/dri/card1"),
     // S.M.A.R.T.
-    setting("SMART_DEVICES", Kind::List { separator: ",", separator_setting: Some("SMART_DEVICES_SEPARATOR") }, "smartctl --scan-open", &[Smart], "disks (and smartctl -d types) to read; empty disables S.M.A.R.T.", "/dev/sda,/dev/sdb:sat"),
+    setting("SMART_DEVICES", Kind::List { separator: ",", separator_setting: Some("SMART_DEVICES_SEPARATOR") }, "smartctl --scan-open", &[Smart], "disks (and smartctl -d types) to read; empty disables S.M.A.R.T.", "/dev/sda,/dev/sdb:sat").arguments(),
     setting("SMART_DEVICES_SEPARATOR", Kind::Text, ",", &[Smart], "the separator of SMART_DEVICES (for -d types that contain commas)", ";"),
     setting("EXCLUDE_SMART", COMMA, "", &[Smart], "disks not to read (sleeping disks are never woken either way)", "/dev/sdc"),
     // systemd

@@ -1,7 +1,7 @@
 //! One raw setting value → a typed value, by the kind the catalog gives it. Used for the core's
 //! own settings and, through the binding, for the ones TypeScript reads.
 
-use super::catalog::{Kind, Setting, Support, UNSUPPORTED_GPU_COLLECTORS};
+use super::catalog::{Items, Kind, Setting, Support, UNSUPPORTED_GPU_COLLECTORS};
 use super::grammar::{parse_bool, parse_go_duration, split_list};
 use super::SettingError;
 use crate::glob::glob_is_valid;
@@ -61,7 +61,16 @@ pub fn parse(
         } => {
             let custom = separator_setting.and_then(lookup).filter(|s| !s.is_empty());
             let separator = custom.as_deref().unwrap_or(separator);
-            Parsed::List(split_list(raw, separator).map(String::from).collect())
+            let items: Vec<String> = split_list(raw, separator).map(String::from).collect();
+            if setting.items == Items::Arguments {
+                if let Some(bad) = items.iter().find(|item| looks_like_an_option(item)) {
+                    return Err(error(format!(
+                        "lists {bad:?}, which looks like a command-line option; each entry is a \
+                         device path such as /dev/sda, optionally with :type"
+                    )));
+                }
+            }
+            Parsed::List(items)
         }
         Kind::Globs => {
             let items: Vec<String> = split_list(raw, ",").map(String::from).collect();
@@ -106,6 +115,13 @@ pub fn parse(
         Kind::Filter | Kind::Path | Kind::Text => Parsed::Text(value.to_string()),
         Kind::Secret => Parsed::Text(raw.to_string()),
     }))
+}
+
+/// `name[:type]` where the name or the type starts with `-`: handed to a program, it would be
+/// read as an option.
+pub fn looks_like_an_option(item: &str) -> bool {
+    item.split(':')
+        .any(|part| part.trim_start().starts_with('-'))
 }
 
 /// "is not one of a, b, c" / "is not a or b".
@@ -186,6 +202,47 @@ mod tests {
             parse(setting, Some("/dev/sda, /dev/sdb"), &|_| None).unwrap(),
             Some(Parsed::List(vec!["/dev/sda".into(), "/dev/sdb".into()]))
         );
+    }
+
+    /// `SMART_DEVICES=--smart=off` reached smartctl as an option.
+    #[test]
+    fn smart_devices_that_look_like_options_are_refused() {
+        let semicolon = |name: &str| (name == "SMART_DEVICES_SEPARATOR").then(|| ";".to_string());
+        let comma = |_: &str| None;
+        type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+        let cases: [(&str, Lookup); 5] = [
+            ("--smart=off", &comma),
+            ("/dev/sda,-d", &comma),
+            ("/dev/sda:-x", &comma),
+            (" -a", &comma),
+            ("/dev/sda,12;--smart=off", &semicolon),
+        ];
+        for (raw, lookup) in cases {
+            let setting = find("SMART_DEVICES").unwrap();
+            let err = parse(setting, Some(raw), lookup).unwrap_err();
+            assert_eq!(err.name, "SMART_DEVICES");
+            assert!(
+                err.problem.contains("looks like a command-line option"),
+                "{raw}: {}",
+                err.problem
+            );
+            assert!(
+                err.to_string()
+                    .contains("(for example SMART_DEVICES=/dev/sda,/dev/sdb:sat)"),
+                "{err}"
+            );
+        }
+        // dashes inside a name or a type are fine
+        assert_eq!(
+            parse_one("SMART_DEVICES", "/dev/disk/by-id/ata-X-1:sat,12").unwrap(),
+            Some(Parsed::List(vec![
+                "/dev/disk/by-id/ata-X-1:sat".into(),
+                "12".into()
+            ]))
+        );
+        // other lists may hold dashes
+        assert!(parse_one("EXCLUDE_SMART", "-x").is_ok());
+        assert!(parse_one("NO_PROXY", "-internal").is_ok());
     }
 
     #[test]

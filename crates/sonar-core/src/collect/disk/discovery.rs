@@ -9,6 +9,7 @@ use super::mountinfo::Partition;
 use super::statfs::Probe;
 use crate::roots::{read_text, read_trimmed, Roots};
 use crate::settings::Settings;
+use crate::warnings::warn_once;
 use std::collections::HashSet;
 
 pub(super) const EXTRA_FS_DIR: &str = "/extra-filesystems";
@@ -194,6 +195,16 @@ pub(super) fn discover(
                 root: true,
                 io_device: Some(io),
             });
+        } else {
+            warn_once(&format!("FILESYSTEM:{fs}"), || {
+                format!(
+                    "FILESYSTEM: {fs:?} matches no mounted partition (by device or mount point, \
+                     in the mount table under {}) and no disk in {}: the root filesystem is \
+                     chosen as if it were unset",
+                    roots.proc.display(),
+                    roots.proc("diskstats").display(),
+                )
+            });
         }
     }
 
@@ -255,6 +266,15 @@ pub(super) fn discover(
                 mountpoint: wanted.to_string(),
                 root: false,
                 io_device: io,
+            });
+        } else {
+            warn_once(&format!("EXTRA_FILESYSTEMS:{wanted}"), || {
+                format!(
+                    "EXTRA_FILESYSTEMS: {wanted:?} matches no mounted partition (by device or \
+                     mount point, in the mount table under {}) and no readable path: it is not \
+                     reported",
+                    roots.proc.display(),
+                )
             });
         }
     }

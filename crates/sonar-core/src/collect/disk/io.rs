@@ -47,6 +47,11 @@ impl IoState {
             .or_insert(Snapshot { counters, at: now });
     }
 
+    /// How many cache times keep a window.
+    pub fn windows(&self) -> usize {
+        self.per_cache_time.len()
+    }
+
     /// Drops the state of devices no longer tracked.
     pub fn retain(&mut self, devices: &HashSet<String>) {
         self.latest.retain(|d, _| devices.contains(d));

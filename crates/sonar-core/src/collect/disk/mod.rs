@@ -16,7 +16,7 @@ mod tests;
 pub use discovery::TrackedFs;
 
 use crate::model::FsStats;
-use crate::roots::read_text;
+use crate::roots::read_proc_into;
 use crate::settings::Settings;
 use crate::units::{bytes_to_gib, two_decimals};
 use io::{IoRates, IoState};
@@ -96,6 +96,11 @@ impl DiskCollector {
         collector
     }
 
+    /// How many cache times keep I/O baselines.
+    pub fn windows(&self) -> usize {
+        self.io.windows()
+    }
+
     /// The tracked filesystems, root first (for logs: which device feeds which metric).
     pub fn filesystems(&self) -> &[TrackedFs] {
         &self.filesystems
@@ -137,7 +142,15 @@ impl DiskCollector {
     }
 
     fn read_diskstats(&self) -> String {
-        read_text(&self.settings.roots.proc("diskstats")).unwrap_or_default()
+        let roots = &self.settings.roots;
+        let mut text = String::new();
+        read_proc_into(
+            &roots.proc,
+            &roots.proc("diskstats"),
+            &mut text,
+            "disk I/O is reported as 0",
+        );
+        text
     }
 
     fn discover(&mut self, diskstats: &str, now: Instant) {

@@ -23,7 +23,15 @@ pub(super) fn read_partitions(roots: &Roots) -> Vec<Partition> {
         .or_else(|| read_text(&roots.proc("self/mountinfo")))
     {
         Some(t) => t,
-        None => return Vec::new(),
+        None => {
+            let path = roots.proc("self/mountinfo");
+            roots.warn_proc_file(
+                &path,
+                "is not readable (nor is 1/mountinfo)",
+                "disk usage is reported as 0",
+            );
+            return Vec::new();
+        }
     };
     let block_types = read_text(&roots.proc("filesystems")).map(|t| block_filesystem_types(&t));
     parse_mountinfo(&text)

@@ -95,6 +95,11 @@ impl Accumulator {
         self.gpus.is_empty()
     }
 
+    /// How many cache times keep a window (sums and last averages).
+    pub fn windows(&self) -> usize {
+        self.windows.len()
+    }
+
     /// The window's averages for cache time `ct`, keyed by GPU id, with "<name> <id>" names where
     /// several GPUs share a name.
     pub fn current(&mut self, ct: u16) -> Vec<(String, GpuData)> {
@@ -201,6 +206,17 @@ mod tests {
         // 1 s window's 80 as Beszel's shared lastAvgData would.
         assert_eq!(acc.current(60000)[0].1.usage, 60.0);
         assert_eq!(acc.current(1000)[0].1.usage, 80.0);
+    }
+
+    /// Every distinct cache time once kept its own sums and "last average" forever.
+    #[test]
+    fn distinct_cache_times_keep_a_bounded_number_of_windows() {
+        let mut acc = Accumulator::default();
+        acc.push(reading("0", "RTX", 40.0, 10.0));
+        for ct in 0..3000u16 {
+            acc.current(ct);
+        }
+        assert_eq!(acc.windows(), crate::baselines::MAX_WINDOWS);
     }
 
     #[test]

@@ -365,6 +365,13 @@ impl GpuCollector {
         }
     }
 
+    /// How many cache times keep averaging windows.
+    pub fn windows(&self) -> usize {
+        self.shared
+            .as_ref()
+            .map_or(0, |shared| shared.accumulator().windows())
+    }
+
     /// Averages since the previous call for this cache time; never blocks on a GPU.
     pub fn sample(&mut self, ct: u16) -> GpuSample {
         let Some(shared) = &self.shared else {

@@ -6,7 +6,9 @@ use super::{parse_document, parse_output, parse_scan, smart_map_value, Parser, S
 use crate::collect::child::run_with_timeout;
 use crate::roots::Roots;
 use crate::settings::grammar::split_list;
+use crate::settings::parse::looks_like_an_option;
 use crate::value::{Key, Value};
+use crate::warnings::warn_once;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -89,9 +91,23 @@ pub fn parse_configured(value: &str) -> Vec<Device> {
     parse_configured_with(value, ",")
 }
 
-/// The same with `SMART_DEVICES_SEPARATOR`'s separator.
+/// The same with `SMART_DEVICES_SEPARATOR`'s separator. Settings parsing refuses entries that
+/// look like options (`--smart=off`); one that reaches here anyway (a caller that skipped the
+/// check) is dropped with a warning, never passed to smartctl.
 pub fn parse_configured_with(value: &str, separator: &str) -> Vec<Device> {
     split_list(value, separator)
+        .filter(|entry| {
+            let option = looks_like_an_option(entry);
+            if option {
+                warn_once(&format!("SMART_DEVICES:{entry}"), || {
+                    format!(
+                        "SMART_DEVICES: {entry:?} looks like a command-line option: it is not \
+                         passed to smartctl"
+                    )
+                });
+            }
+            !option
+        })
         .filter_map(|entry| {
             let (name, device_type) = match entry.split_once(':') {
                 Some((n, t)) => (n.trim(), t.trim().to_ascii_lowercase()),
