@@ -4,7 +4,7 @@
  * If nothing loads, one error lists every place tried and why each failed.
  */
 import { createRequire } from 'node:module'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { NativeBinding } from '../index.js'
@@ -18,10 +18,20 @@ const require = createRequire(import.meta.url)
 /** The package root: one level above ts/ (sources) or dist/ (build output). */
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
+/**
+ * musl's libc is its own dynamic loader (ld-musl-<arch>.so.1), so a musl-built node maps it: reading
+ * this process's maps is cheap, where process.report.getReport() (the usual glibc probe) pages in
+ * ~1.6 MiB of node that the daemon would then carry for its whole life. The report is the fallback
+ * when /proc is not readable.
+ */
 function isMusl(): boolean {
   if (process.platform !== 'linux') return false
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
-  return !report?.header?.glibcVersionRuntime
+  try {
+    return /\/ld-musl-[^/\s]*\.so/.test(readFileSync('/proc/self/maps', 'utf8'))
+  } catch {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
+    return !report?.header?.glibcVersionRuntime
+  }
 }
 
 /** The napi-rs platform triple suffix, e.g. `linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`. */
