@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the container base image locally (no registry reachable): a minimal Debian tree holding this
 # machine's Node (/usr/local/bin/node, where the official node images keep it), the shared libraries
-# Node and the native addons need (found with ldd), busybox for `env` (bin.js starts with
+# Node and the native addons need (found with ldd), busybox for `env` (bin.cjs starts with
 # `#!/usr/bin/env node`) and `sh`, passwd/group with nobody (the image runs as 65534), os-release.
 #
 #   bash scripts/container-base.sh [IMAGE]      default IMAGE: localhost/sonar-node-base:20

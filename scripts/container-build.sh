@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the agent's container image from what `bash scripts/setup.sh` already built (nothing is
-# compiled here): stages dist/bin.js, the native addon and the production node_modules under
+# compiled here): stages dist/bin.cjs, the native addon and the production node_modules under
 # target/container-app/ (the only part of the repository the build context lets in, see
 # .containerignore), makes the local base image when it is missing, and runs `podman build`.
 #
@@ -21,7 +21,7 @@ BASE=${BASE:-localhost/sonar-node-base:20}
 triple=linux-x64-gnu
 addon=native/sonar-agent.$triple.node
 
-for built in dist/bin.js "$addon"; do
+for built in dist/bin.cjs "$addon"; do
   [[ -f $built ]] || { log "$built is missing: run bash scripts/setup.sh first"; exit 1; }
 done
 
@@ -29,13 +29,13 @@ context=${CONTEXT:-$PWD}
 stage=$context/target/container-app
 rm -rf "$stage"
 mkdir -p "$stage/sonar-agent/dist" "$stage/sonar-agent/native" "$stage/sonar-agent/bin" "$stage/data"
-cp dist/bin.js "$stage/sonar-agent/dist/bin.js"
+cp dist/bin.cjs "$stage/sonar-agent/dist/bin.cjs"
 cp "$addon" "$stage/sonar-agent/native/"
 cp package.json "$stage/sonar-agent/package.json"
-ln -s ../dist/bin.js "$stage/sonar-agent/bin/sonar-agent"
+ln -s ../dist/bin.cjs "$stage/sonar-agent/bin/sonar-agent"
 
 # Production dependencies only, as npm resolved them here (their native parts already built);
-# dist/bin.js bundles the rest. Build leftovers (object files, sources of the addons) stay out.
+# dist/bin.cjs bundles the rest. Build leftovers (object files, sources of the addons) stay out.
 # Sorted, so a package is copied before the packages nested in it (which it then already holds).
 # npm ls exits 1 over an extraneous or unmet optional package; its list is still complete.
 deps=$(npm ls --omit=dev --all --parseable 2>/dev/null || true)

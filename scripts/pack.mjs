@@ -52,7 +52,7 @@ rmSync(stage, { recursive: true, force: true })
 mkdirSync(stage, { recursive: true })
 for (const file of readdirSync(out)) if (file.endsWith('.tgz')) rmSync(join(out, file))
 
-for (const file of ['dist/bin.js', 'dist/index.js', 'dist/hub-web/app.js']) {
+for (const file of ['dist/bin.cjs', 'dist/index.js', 'dist/hub-web/app.js']) {
   if (!existsSync(join(root, file))) throw new Error(`${file} is missing: run \`npm run build:ts\` first`)
 }
 

@@ -63,7 +63,7 @@ fi
 
 log "building the native core"
 npx napi build --platform --release --cargo-cwd crates/sonar-node native >/dev/null
-log "building the TypeScript (dist/, plus dist/bin.js bundled in one file: less to load and keep in memory)"
+log "building the TypeScript (dist/, plus dist/bin.cjs bundled in one file: less to load and keep in memory)"
 npm run --silent build:ts
-chmod +x dist/bin.js
+chmod +x dist/bin.cjs
 log "ready"

@@ -8,12 +8,12 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const bin = join(root, 'dist', 'bin.js')
+const bin = join(root, 'dist', 'bin.cjs')
 const nativeDir = join(root, 'native')
 const hasAddon = existsSync(nativeDir) && readdirSync(nativeDir).some((name) => name.endsWith('.node'))
-// dist/bin.js loads these from node_modules (everything else is bundled into it)
+// dist/bin.cjs loads these from node_modules (everything else is bundled into it)
 const hasModules = existsSync(join(root, 'node_modules', 'ssh2')) && existsSync(join(root, 'node_modules', 'yaml'))
-const missing = !hasAddon ? 'the native addon' : !existsSync(bin) ? 'dist/bin.js' : !hasModules ? 'node_modules' : undefined
+const missing = !hasAddon ? 'the native addon' : !existsSync(bin) ? 'dist/bin.cjs' : !hasModules ? 'node_modules' : undefined
 
 if (missing) {
   process.stderr.write(`start: ${missing} is missing: running scripts/setup.sh (the first run takes a few minutes)\n`)
@@ -32,7 +32,7 @@ try {
 } catch {
   // an unpacked package has no ts/: nothing to compare
 }
-if (newer) process.stderr.write(`start: ts/${newer} is newer than dist/bin.js: run npm run build:ts to start what you edited\n`)
+if (newer) process.stderr.write(`start: ts/${newer} is newer than dist/bin.cjs: run npm run build:ts to start what you edited\n`)
 
 // Run the CLI in this process: one process fewer between Ctrl-C and the hub.
 process.argv = [process.argv[0], bin, 'hub', '--agent', ...process.argv.slice(2)]

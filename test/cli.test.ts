@@ -1,11 +1,11 @@
-/** The built CLI, run as a user runs it (node dist/bin.js). */
+/** The built CLI, run as a user runs it (node dist/bin.cjs). */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname
+const BIN = new URL('../dist/bin.cjs', import.meta.url).pathname
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run bash scripts/setup.sh first`)

@@ -39,7 +39,7 @@ const nics = (s: Snapshot) => Object.keys(s.stats.ni ?? {}).sort()
 
 async function hostSnapshot(): Promise<Snapshot> {
   // DOCKER_HOST="": the host's view of containers is not what is compared here.
-  const { stdout } = await run(process.execPath, ['dist/bin.js', 'snapshot', '--json'], { env: { ...process.env, DOCKER_HOST: '' } })
+  const { stdout } = await run(process.execPath, ['dist/bin.cjs', 'snapshot', '--json'], { env: { ...process.env, DOCKER_HOST: '' } })
   return Snapshot.parse(JSON.parse(stdout))
 }
 

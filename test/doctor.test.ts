@@ -2,7 +2,7 @@
  * `sonar-agent doctor` against real components: this machine as it is (no smartctl, GPU or hwmon
  * here), the in-repo test hub over WebSocket (plain and TLS with a self-signed certificate made by
  * openssl), closed and silent ports, a real Podman engine socket, a real dbus-daemon, and the built
- * CLI (`node dist/bin.js doctor`) for --json and exit statuses — also run as an unprivileged user
+ * CLI (`node dist/bin.cjs doctor`) for --json and exit statuses — also run as an unprivileged user
  * so a socket it may not open gives EACCES.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
@@ -25,7 +25,7 @@ import { TestHub } from './hub/test-hub.js'
 import { freePort } from './helpers/net.js'
 import { Podman } from './podman/podman.js'
 
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname
+const BIN = new URL('../dist/bin.cjs', import.meta.url).pathname
 const dirs: string[] = []
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'sonar-doctor-'))

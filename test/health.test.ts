@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { checkHealth, HealthFile, healthFilePath } from '../ts/health.js'
 
 const run = promisify(execFile)
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname
+const BIN = new URL('../dist/bin.cjs', import.meta.url).pathname
 const dirs: string[] = []
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'sonar-health-'))

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseHubFlags } from '../ts/commands/hub.js'
 
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname
+const BIN = new URL('../dist/bin.cjs', import.meta.url).pathname
 const dirs: string[] = []
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
@@ -49,7 +49,7 @@ describe('sonar-agent hub', () => {
     expect(result.stdout).toMatch(/^ {2}KEY="ssh-ed25519 AAAA[^"]+"$/m)
     expect(result.stdout).toMatch(/^ {2}TOKEN=[0-9a-f-]{36}$/m)
     expect(result.stdout).toMatch(/^ {2}HUB_URL=http:\/\/127\.0\.0\.1:\d+$/m)
-    expect(result.stdout).toMatch(/KEY='ssh-ed25519 [^']+' TOKEN=\S+ HUB_URL=\S+ node dist\/bin\.js run/)
+    expect(result.stdout).toMatch(/KEY='ssh-ed25519 [^']+' TOKEN=\S+ HUB_URL=\S+ node dist\/bin\.cjs run/)
     expect(result.stderr).toMatch(/hub: stopped/)
   })
 

@@ -68,7 +68,7 @@ describe('dev hub identity', () => {
     expect(text).toContain('KEY="ssh-ed25519 AAAA"')
     expect(text).toContain('TOKEN=t-1')
     expect(text).toContain('HUB_URL=http://127.0.0.1:8090')
-    expect(text).toContain(`KEY='ssh-ed25519 AAAA' TOKEN=t-1 HUB_URL=http://127.0.0.1:8090 node dist/bin.js run`)
+    expect(text).toContain(`KEY='ssh-ed25519 AAAA' TOKEN=t-1 HUB_URL=http://127.0.0.1:8090 node dist/bin.cjs run`)
   })
 
   it('the default folder follows XDG_DATA_HOME, else ~/.local/share', () => {

@@ -1,5 +1,5 @@
 /**
- * The dev hub's connection side with real agents: `node dist/bin.js run` children dial it over
+ * The dev hub's connection side with real agents: `node dist/bin.cjs run` children dial it over
  * WebSocket (both route prefixes) or are dialled over SSH; verification, pinning and polling are
  * checked through the hub's store and both sides' logs.
  */
@@ -14,7 +14,7 @@ import type { HubSample } from '../ts/hub/store.js'
 import { createLogger } from '../ts/log.js'
 import { freePort } from './helpers/net.js'
 
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname
+const BIN = new URL('../dist/bin.cjs', import.meta.url).pathname
 const dirs: string[] = []
 const children: ChildProcess[] = []
 const hubs: DevHub[] = []

@@ -55,7 +55,7 @@ interface Started {
 }
 
 async function start(command: string, args: string[]): Promise<Started> {
-  if (!existsSync(join(ROOT, 'dist/bin.js'))) throw new Error('dist/bin.js is missing: run npm run build:ts first')
+  if (!existsSync(join(ROOT, 'dist/bin.cjs'))) throw new Error('dist/bin.cjs is missing: run npm run build:ts first')
   const home = mkdtempSync(join(tmpdir(), 'sonar-start-'))
   dirs.push(home)
   const port = await freePort()
@@ -112,7 +112,7 @@ describe('npm start', () => {
   })
 
   it('agent-orphan: a hub killed with SIGKILL takes its agent with it (the IPC channel closes)', async () => {
-    const started = await start(process.execPath, [join(ROOT, 'dist/bin.js'), 'hub', '--agent'])
+    const started = await start(process.execPath, [join(ROOT, 'dist/bin.cjs'), 'hub', '--agent'])
     await until('the agent connected', () => (/agent connected/.test(started.output()) ? true : undefined))
     process.kill(started.child.pid as number, 'SIGKILL')
     await started.exited
@@ -143,7 +143,7 @@ describe('npm start', () => {
         'echo ran >> setup-runs',
         'mkdir -p native dist node_modules/ssh2 node_modules/yaml',
         'touch native/sonar-agent.linux-x64-gnu.node',
-        `echo 'import { writeFileSync } from "node:fs"; writeFileSync(new URL("../argv.json", import.meta.url), JSON.stringify(process.argv.slice(2)))' > dist/bin.js`,
+        `echo 'require("node:fs").writeFileSync(require("node:path").join(__dirname, "../argv.json"), JSON.stringify(process.argv.slice(2)))' > dist/bin.cjs`,
       ].join('\n'),
     )
     const run = () => spawnSync(process.execPath, [join(root, 'scripts/start.mjs'), '--port', '9999'], { encoding: 'utf8' })

@@ -219,16 +219,16 @@ describe('dev hub web API (real handler, real samples of the native core)', () =
     await until('the un-watch after the stream closed', () => (store.isWatched(system.id) ? undefined : true))
   })
 
-  it('finds a built bundle from dist/bin.js, from tsc output and from the source tree', () => {
+  it('finds a built bundle from dist/bin.cjs, from tsc output and from the source tree', () => {
     const dist = join(ROOT, 'dist', 'hub-web/')
-    expect(bundleDirectories(new URL('../dist/bin.js', import.meta.url).href)).toContain(dist)
+    expect(bundleDirectories(new URL('../dist/bin.cjs', import.meta.url).href)).toContain(dist)
     expect(bundleDirectories(new URL('../dist/hub/web/assets.js', import.meta.url).href)).toContain(dist)
     expect(bundleDirectories(new URL('../ts/hub/web/assets.ts', import.meta.url).href)).toContain(dist)
   })
 
-  it('an installed package reads the bundle that the build wrote next to bin.js; without one the error names the fix', async () => {
+  it('an installed package reads the bundle that the build wrote next to bin.cjs; without one the error names the fix', async () => {
     const pkg = tempDir()
-    const moduleUrl = new URL(`file://${pkg}/dist/bin.js`).href
+    const moduleUrl = new URL(`file://${pkg}/dist/bin.cjs`).href
     await expect(loadAssets(moduleUrl)).rejects.toThrow(AssetsNotFoundError)
     await expect(loadAssets(moduleUrl)).rejects.toThrow(/npm run build:ts/)
     const built = await bundlePage(join(pkg, 'dist', 'hub-web'))

@@ -5,7 +5,7 @@
  * user's path on an arm64 host: the packed tarballs installed into an empty project, and
  * `sonar-agent snapshot --json` run from there by arm64 node. Skipped, with the reason printed,
  * where the arm64 build or its runtime has not been made. Debian's arm64 node is 18 (bookworm);
- * the addon is Node-API, so its Node version does not matter, and dist/bin.js runs on 18 too.
+ * the addon is Node-API, so its Node version does not matter, and dist/bin.cjs runs on 18 too.
  */
 import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'

@@ -40,7 +40,7 @@ async function tarJson(file: string, entry: string): Promise<Record<string, unkn
 }
 
 beforeAll(async () => {
-  for (const built of ['dist/bin.js', `native/${BINARY}`]) {
+  for (const built of ['dist/bin.cjs', `native/${BINARY}`]) {
     if (!existsSync(join(repoRoot, built))) throw new Error(`${built} is missing: run \`bash scripts/setup.sh\` (or \`npm run build\`) first`)
   }
   work = mkdtempSync(join(tmpdir(), 'sonar-package-'))
@@ -56,7 +56,7 @@ afterAll(() => {
 describe('the sonar-agent tarball', () => {
   it('holds the CLI bundle, its runtime files and types, and nothing from the source tree', async () => {
     const files = (await tarList(cli.file)).map((f) => f.replace(/^package\//, ''))
-    for (const needed of ['package.json', 'README.md', 'index.d.ts', 'dist/bin.js', 'dist/index.js', 'dist/index.d.ts', 'dist/hub-web/app.js', 'dist/hub-web/app.css', 'config.example.yml', 'packaging/systemd/sonar-agent.service']) {
+    for (const needed of ['package.json', 'README.md', 'index.d.ts', 'dist/bin.cjs', 'dist/index.js', 'dist/index.d.ts', 'dist/hub-web/app.js', 'dist/hub-web/app.css', 'config.example.yml', 'packaging/systemd/sonar-agent.service']) {
       expect(files, needed).toContain(needed)
     }
     const stray = files.filter((f) => /\.(map|node|ts)$/.test(f) && !f.endsWith('.d.ts'))
@@ -66,13 +66,13 @@ describe('the sonar-agent tarball', () => {
 
   it('declares bin, engines and every platform package at its own version', async () => {
     const manifest = await tarJson(cli.file, 'package/package.json')
-    expect(manifest.bin).toEqual({ 'sonar-agent': 'dist/bin.js' })
+    expect(manifest.bin).toEqual({ 'sonar-agent': 'dist/bin.cjs' })
     expect(manifest.engines).toEqual({ node: '>=20' })
     const optional = z.record(z.string(), z.string()).parse(manifest.optionalDependencies)
     for (const triple of ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-msvc']) {
       expect(optional[`sonar-agent-${triple}`], triple).toBe(manifest.version)
     }
-    // what dist/bin.js leaves to node_modules (esbuild --external) must be installed with it
+    // what dist/bin.cjs leaves to node_modules (esbuild --external) must be installed with it
     const deps = z.record(z.string(), z.string()).parse(manifest.dependencies)
     for (const external of ['ssh2', 'proxy-agent', 'yaml', 'dockerode']) expect(deps, external).toHaveProperty(external)
     expect(optional).toHaveProperty('cbor-extract')

@@ -1,4 +1,4 @@
-/** `sonar-agent run` as users run it: `node dist/bin.js run` in a child process, against the test hub. */
+/** `sonar-agent run` as users run it: `node dist/bin.cjs run` in a child process, against the test hub. */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { TestHub } from './hub/test-hub.js'
 
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname
+const BIN = new URL('../dist/bin.cjs', import.meta.url).pathname
 const dirs: string[] = []
 const children: ChildProcess[] = []
 const hubs: TestHub[] = []
@@ -108,7 +108,7 @@ describe('sonar-agent run', () => {
     agent.process.kill('SIGTERM')
     expect((await agent.exited).code).toBe(0)
     const modules = readFileSync(out, 'utf8').split('\n')
-    // the capture works (the preload itself is listed); ws and the rest are bundled into dist/bin.js
+    // the capture works (the preload itself is listed); ws and the rest are bundled into dist/bin.cjs
     expect(modules.some((m) => m.endsWith('modules.cjs'))).toBe(true)
     expect(modules.filter((m) => /node_modules\/(ssh2|proxy-agent|cpu-features)\//.test(m))).toEqual([])
   })

@@ -24,7 +24,7 @@ if (!analyze) console.warn('[systemd-unit.test] systemd-analyze verify SKIPPED: 
 /** `systemd-analyze verify` on the unit text; ExecStart must exist here, so it runs this build. */
 async function verify(text: string): Promise<string> {
   const path = join(tmp, 'sonar-agent.service')
-  writeFileSync(path, text.replace(/^ExecStart=sonar-agent /m, `ExecStart=${resolve('dist/bin.js')} `))
+  writeFileSync(path, text.replace(/^ExecStart=sonar-agent /m, `ExecStart=${resolve('dist/bin.cjs')} `))
   try {
     const { stdout, stderr } = await run('systemd-analyze', ['verify', path])
     return stdout + stderr

@@ -133,7 +133,7 @@ export function agentInstructions(identity: Pick<HubIdentity, 'publicKey' | 'tok
     `HUB_URL=${hubUrl}`,
     '',
     'Start an agent against it:',
-    `  KEY=${quote(identity.publicKey)} TOKEN=${quote(identity.token)} HUB_URL=${quote(hubUrl)} node dist/bin.js run`,
+    `  KEY=${quote(identity.publicKey)} TOKEN=${quote(identity.token)} HUB_URL=${quote(hubUrl)} node dist/bin.cjs run`,
   ].join('\n')
 }
 

@@ -1,6 +1,6 @@
 /**
  * Finds the dev hub page's bundle. From a source checkout (this file runs as .ts) the page is
- * bundled in memory, so it is never stale; from dist/ (the bundled bin.js, tsc's output or the
+ * bundled in memory, so it is never stale; from dist/ (the bundled bin.cjs, tsc's output or the
  * installed npm package) the bundle that `npm run build:ts` wrote into dist/hub-web is read.
  */
 import { createHash } from 'node:crypto'
@@ -27,7 +27,7 @@ export class AssetsNotFoundError extends Error {
   }
 }
 
-/** Where a built bundle can lie, relative to this module: dist/bin.js, dist/hub/web/*.js, ts/hub/web/*.ts. */
+/** Where a built bundle can lie, relative to this module: dist/bin.cjs, dist/hub/web/*.js, ts/hub/web/*.ts. */
 export function bundleDirectories(moduleUrl: string = import.meta.url): string[] {
   return ['./hub-web/', '../../hub-web/', '../../../dist/hub-web/'].map((relative) => fileURLToPath(new URL(relative, moduleUrl)))
 }

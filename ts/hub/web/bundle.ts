@@ -1,7 +1,7 @@
 /**
  * Bundles the dev hub page (page/main.ts, uPlot and the CSS) with esbuild: at build time into
  * dist/hub-web (build.ts), or in memory when the hub runs from a source checkout. esbuild is a dev
- * dependency, so it is imported by a computed name: the bundled dist/bin.js never embeds it.
+ * dependency, so it is imported by a computed name: the bundled dist/bin.cjs never embeds it.
  */
 import { fileURLToPath } from 'node:url'
 
