@@ -285,7 +285,7 @@ export interface SystemdStatus {
 }
 
 /** How a setting's value is parsed (the core's grammar; see crates/sonar-core/src/settings/). */
-export type SettingKind = 'bool' | 'duration' | 'list' | 'filter' | 'globs' | 'enum' | 'enum-list' | 'path' | 'text' | 'secret'
+export type SettingKind = 'bool' | 'duration' | 'timeout' | 'list' | 'filter' | 'globs' | 'enum' | 'enum-list' | 'path' | 'text' | 'secret'
 
 /** One row of the core's settings table. */
 export interface SettingSpec {

@@ -73,8 +73,10 @@ impl Component {
 pub enum Kind {
     /// `true` or `false` (any case)
     Bool,
-    /// a Go duration: `500ms`, `15m`, `1h30m`
+    /// a Go duration: `500ms`, `15m`, `1h30m` (`0` switches the feature off)
     Duration,
+    /// a Go duration longer than zero (a limit: zero would fail every request)
+    Timeout,
     /// items separated by `separator`, or by the value of `separator_setting` when that is set
     List {
         separator: &'static str,
@@ -104,6 +106,7 @@ impl Kind {
         match self {
             Kind::Bool => "bool",
             Kind::Duration => "duration",
+            Kind::Timeout => "timeout",
             Kind::List { .. } => "list",
             Kind::Filter => "filter",
             Kind::Globs => "globs",
@@ -278,7 +281,7 @@ pub const SETTINGS: &[Setting] = &[
     setting("SYS_SENSORS", Kind::Path, "HOST_SYS", &[Sensors], "where hwmon sensors are read from", "/host/sys"),
     // containers
     setting("DOCKER_HOST", Kind::Text, "/var/run/docker.sock, then the rootful and rootless Podman sockets", &[Containers], "the engine: unix:///path.sock, tcp://host:2375, https://host:2376; set but empty disables containers", "unix:///var/run/docker.sock"),
-    setting("DOCKER_TIMEOUT", Kind::Duration, "2100ms", &[Containers], "per-request timeout towards the engine", "5s"),
+    setting("DOCKER_TIMEOUT", Kind::Timeout, "2100ms", &[Containers], "per-request timeout towards the engine", "5s"),
     setting("EXCLUDE_CONTAINERS", Kind::Globs, "", &[Containers], "container names (globs) not to monitor", "web-*,test"),
     // GPUs
     setting("SKIP_GPU", Kind::Bool, "false", &[Gpu], "true disables GPU collection", "true"),

@@ -50,10 +50,16 @@ pub fn parse(
         Kind::Bool => {
             Parsed::Bool(parse_bool(value).ok_or_else(|| error("is not true or false".into()))?)
         }
-        Kind::Duration => {
-            Parsed::Duration(parse_go_duration(value).ok_or_else(|| {
+        Kind::Duration | Kind::Timeout => {
+            let d = parse_go_duration(value).ok_or_else(|| {
                 error("is not a duration (a number and a unit: ms, s, m, h)".into())
-            })?)
+            })?;
+            if setting.kind == Kind::Timeout && d.is_zero() {
+                return Err(error(
+                    "is not longer than zero (every request would time out at once)".into(),
+                ));
+            }
+            Parsed::Duration(d)
         }
         Kind::List {
             separator,
@@ -112,7 +118,18 @@ pub fn parse(
             }
             Parsed::List(items)
         }
-        Kind::Filter | Kind::Path | Kind::Text => Parsed::Text(value.to_string()),
+        Kind::Filter => {
+            // entries with `*` are globs (NameFilter); a malformed one would never match
+            let list = value.strip_prefix('-').unwrap_or(value);
+            let bad = split_list(list, ",").find(|e| e.contains('*') && !glob_is_valid(e));
+            if let Some(bad) = bad {
+                return Err(error(format!(
+                    "contains {bad:?}, which is not a valid glob"
+                )));
+            }
+            Parsed::Text(value.to_string())
+        }
+        Kind::Path | Kind::Text => Parsed::Text(value.to_string()),
         Kind::Secret => Parsed::Text(raw.to_string()),
     }))
 }
@@ -254,5 +271,26 @@ mod tests {
         assert!(parse_one("DOCKER_TIMEOUT", "soon").is_err());
         let err = parse_one("EXCLUDE_CONTAINERS", "web-*,te[st").unwrap_err();
         assert!(err.problem.contains("\"te[st\""), "{}", err.problem);
+    }
+
+    /// Found by the bad-settings table: DOCKER_TIMEOUT=0s and a malformed NICS/SENSORS glob were
+    /// accepted, and then failed every engine request or never matched.
+    #[test]
+    fn zero_timeout_and_malformed_filter_globs_are_refused() {
+        let err = parse_one("DOCKER_TIMEOUT", "0s").unwrap_err();
+        assert!(err.problem.starts_with("is not longer than zero"), "{err}");
+        assert!(
+            parse_one("DISK_USAGE_CACHE", "0").unwrap().is_some(),
+            "0 = off there"
+        );
+        for (name, value) in [("NICS", "eth0,wl[*"), ("SENSORS", "-cpu_[*")] {
+            let err = parse_one(name, value).unwrap_err();
+            assert!(err.problem.contains("not a valid glob"), "{err}");
+        }
+        assert!(parse_one("NICS", "-tun*,wg0").unwrap().is_some());
+        assert!(
+            parse_one("NICS", "eth[0").unwrap().is_some(),
+            "no *: an exact name"
+        );
     }
 }
