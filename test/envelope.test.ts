@@ -387,3 +387,42 @@ describe('decodeRequest fuzz', () => {
     expect(accepted).toBeGreaterThan(0) // some flips land in payload bytes and stay valid
   })
 })
+
+// Found by the frame fuzzer: requests that are well-formed CBOR (RFC 8949) with a readable uint id,
+// but outside what the agent accepts, were refused without an id, so the hub waited its full 5 s.
+describe('readable-id-answered: a refusal keeps the id whenever the frame is one well-formed item', () => {
+  const cases: [string, string, number | undefined][] = [
+    ['a tag in Data', 'a3 00 00 01 a1 00 c1 19 03e8 02 19 0258', 600],
+    ['a key repeated in Data', 'a3 00 00 01 a2 00 19 03e8 00 19 03e8 02 19 0259', 601],
+    ['invalid UTF-8 in a text string', 'a3 00 00 01 a1 00 61 ff 02 19 025a', 602],
+    ['an unassigned simple value', 'a3 00 00 01 a1 00 e0 02 19 025c', 604],
+    ['a text key at the top level', 'a4 00 00 01 a1 00 19 03e8 02 19 025d 61 78 01', 605],
+    ['a float action', 'a3 00 f9 8000 01 a1 00 19 03e8 02 19 01f4', 500],
+    ['a float id: no id to answer under', 'a2 00 00 02 f9 3c00', undefined],
+    ['not one complete item: no id', 'a3 00 00 01 a1 00', undefined],
+    ['a badly encoded simple value (24 < 32) is not well-formed: no id', 'a3 00 00 01 f8 10 02 19 0258', undefined],
+  ]
+  it.each(cases)('%s', (_name, hex, id) => {
+    const frame = Buffer.from(hex.replace(/ /g, ''), 'hex')
+    let error: unknown
+    try {
+      decodeRequest(frame)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(ProtocolError)
+    expect((error as ProtocolError).id).toBe(id)
+  })
+
+  it('Data nested 40 deep (past the strict limit) is still answered under its id', () => {
+    let data = Buffer.from([0x19, 0x03, 0xe8])
+    for (let i = 0; i < 40; i++) data = Buffer.concat([Buffer.from([0xa1, 0x00]), data])
+    const frame = Buffer.concat([Buffer.from([0xa3, 0x00, 0x00, 0x01]), data, Buffer.from([0x02, 0x19, 0x02, 0x5b])])
+    expect(() => decodeRequest(frame)).toThrow(ProtocolError)
+    try {
+      decodeRequest(frame)
+    } catch (error) {
+      expect((error as ProtocolError).id).toBe(603)
+    }
+  })
+})

@@ -163,6 +163,66 @@ function checkSimple(head: Head): number {
   throw new CborFormatError('unassigned CBOR simple value')
 }
 
+/** How deep the lenient reader follows nesting (its recursion stays far from the stack limit). */
+const WELL_FORMED_DEPTH = 512
+
+/**
+ * RFC 8949 well-formedness only (Appendix C): what the strict check refuses on purpose (tags,
+ * duplicate keys, invalid UTF-8, unassigned simple values, deep nesting) is accepted, so a request
+ * the agent will refuse can still have its id read and be answered. Returns the offset after the
+ * item; throws CborFormatError for bytes that are not one well-formed item.
+ */
+export function skipWellFormed(buf: Uint8Array, pos: number, depth = 0): number {
+  if (depth > WELL_FORMED_DEPTH) throw new CborFormatError(`CBOR nested deeper than ${WELL_FORMED_DEPTH} levels`)
+  const head = readHead(buf, pos)
+  const remaining = buf.length - head.next
+  switch (head.major) {
+    case MAJOR_UINT:
+    case MAJOR_NEGINT:
+      if (head.value === INDEFINITE) throw new CborFormatError('indefinite-length integer')
+      return head.next
+    case MAJOR_BYTES:
+    case MAJOR_TEXT: {
+      if (head.value !== INDEFINITE) {
+        if (head.value > remaining) throw new CborFormatError('CBOR string longer than the frame')
+        return head.next + head.value
+      }
+      let at = head.next
+      for (;;) {
+        if (at >= buf.length) throw new CborFormatError('truncated indefinite-length string')
+        if (buf[at] === BREAK) return at + 1
+        const chunk = readHead(buf, at)
+        if (chunk.major !== head.major || chunk.value === INDEFINITE) throw new CborFormatError('bad chunk in indefinite-length string')
+        if (chunk.value > buf.length - chunk.next) throw new CborFormatError('CBOR string longer than the frame')
+        at = chunk.next + chunk.value
+      }
+    }
+    case MAJOR_ARRAY:
+    case MAJOR_MAP: {
+      const perEntry = head.major === MAJOR_MAP ? 2 : 1
+      let at = head.next
+      if (head.value === INDEFINITE) {
+        for (;;) {
+          if (at >= buf.length) throw new CborFormatError('truncated indefinite-length container')
+          if (buf[at] === BREAK) return at + 1
+          for (let i = 0; i < perEntry; i++) at = skipWellFormed(buf, at, depth + 1)
+        }
+      }
+      if (head.value * perEntry > remaining) throw new CborFormatError('CBOR container longer than the frame')
+      for (let i = 0; i < head.value * perEntry; i++) at = skipWellFormed(buf, at, depth + 1)
+      return at
+    }
+    case MAJOR_TAG:
+      if (head.value === INDEFINITE) throw new CborFormatError('indefinite-length tag')
+      return skipWellFormed(buf, head.next, depth + 1)
+    default:
+      if (head.info === 31) throw new CborFormatError('unexpected CBOR break')
+      // a one-byte simple value below 32 is not well-formed (RFC 8949 §3.3)
+      if (head.info === 24 && head.value < 32) throw new CborFormatError('badly encoded simple value')
+      return head.next
+  }
+}
+
 function extraBytes(info: number): number {
   return info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0
 }

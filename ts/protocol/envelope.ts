@@ -16,6 +16,7 @@ import {
   encodeText,
   encodeUint,
   readHead,
+  skipWellFormed,
   writeHead,
   type Head,
 } from './cbor.js'
@@ -122,14 +123,51 @@ interface TopLevelMap {
 }
 
 /**
+ * The id of a frame that is one well-formed CBOR item (RFC 8949, nothing more) whose top level is a
+ * map: the last unsigned integer ≤ 2^32-1 under unsigned integer key `idKey`. Undefined for anything
+ * else — bytes that are not one item cannot be trusted to say which request they were.
+ */
+function readableId(frame: Uint8Array, idKey: number): number | undefined {
+  try {
+    if (skipWellFormed(frame, 0) !== frame.length) return undefined
+    const head = readHead(frame, 0)
+    if (head.major !== MAJOR_MAP) return undefined
+    let id: number | undefined
+    let at = head.next
+    for (let i = 0; head.value === -1 ? frame[at] !== 0xff : i < head.value; i++) {
+      const key = readHead(frame, at)
+      const valueAt = skipWellFormed(frame, at)
+      if (key.major === MAJOR_UINT && key.value === idKey) {
+        const value = readHead(frame, valueAt)
+        id = value.major === MAJOR_UINT && value.value <= MAX_UINT32 ? value.value : undefined
+      }
+      at = skipWellFormed(frame, valueAt)
+    }
+    return id
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * One well-formed CBOR item that is a map with integer keys (requests and replies alike), with its
- * id read by hand first: what the well-formedness check accepts but cbor-x refuses (indefinite-length
- * strings) is still answered under that id.
+ * id read by hand first: a frame that is well-formed CBOR but outside what the agent accepts (tags,
+ * duplicate keys, invalid UTF-8, deep nesting, text keys, what cbor-x refuses) is still answered
+ * under that id.
  */
 function decodeTopLevelMap(frame: Uint8Array, what: 'request' | 'response', idKey: number): TopLevelMap {
-  checkFrame(frame)
-  const heads = topLevelHeads(frame, what)
-  const id = readId(heads, idKey, what)
+  const readable = readableId(frame, idKey)
+  const withId = <T>(step: () => T): T => {
+    try {
+      return step()
+    } catch (error) {
+      if (error instanceof ProtocolError && error.id === undefined && readable !== undefined) throw new ProtocolError(error.message, readable)
+      throw error
+    }
+  }
+  withId(() => checkFrame(frame))
+  const heads = withId(() => topLevelHeads(frame, what))
+  const id = withId(() => readId(heads, idKey, what))
   let value: unknown
   try {
     value = decoder.decode(frame)

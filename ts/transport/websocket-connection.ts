@@ -7,7 +7,7 @@
 import { WebSocket, type ClientOptions, type RawData } from 'ws'
 import type { Dispatcher, Session } from '../dispatch.js'
 import type { Logger } from '../log.js'
-import { decodeRequest, encodeResponse } from '../protocol/envelope.js'
+import { ProtocolError, decodeRequest, encodeResponse } from '../protocol/envelope.js'
 import { hubClientOptions, isCertificateError, readRefusalBody, type HubDialSettings } from './hub-dial.js'
 import { redactUrl } from './hub-url.js'
 import type { ProxyAgentSource } from './proxy.js'
@@ -81,14 +81,18 @@ function describeError(error: Error): string {
   return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message
 }
 
-/** The error answer for a request refused because too many are in flight (none if it has no id). */
+/**
+ * The error answer for a request refused because too many are in flight: under its id whenever one
+ * can be read, also when the request itself would be refused (the hub must not wait 5 s for it).
+ */
 function busyReply(frame: Uint8Array): Buffer | undefined {
+  let id: number | undefined
   try {
-    const { id } = decodeRequest(frame)
-    return id === undefined ? undefined : encodeResponse(id, { kind: 'error', message: 'agent busy: too many requests in flight' })
-  } catch {
-    return undefined
+    id = decodeRequest(frame).id
+  } catch (error) {
+    id = error instanceof ProtocolError ? error.id : undefined
   }
+  return id === undefined ? undefined : encodeResponse(id, { kind: 'error', message: 'agent busy: too many requests in flight' })
 }
 
 function truncateReason(reason: string): string {
