@@ -140,21 +140,21 @@ export async function fuzzWebSocket(hub: TestHub, agent: AgentProcess, options: 
     } else if (sent.analysis?.verdict === 'id-readable') report.idReadableAnswered += 1
   }
 
-  let connection: HubConnection = await hub.nextAccepted(15_000)
-  const attach = (c: HubConnection) => c.socket.on('message', onMessage)
-  attach(connection)
-
-  /** The agent's next verified connection after `connection`. */
-  const redial = async (): Promise<void> => {
-    for (let index = hub.connections.indexOf(connection) + 1; ; index++) {
-      const next = await hub.connection(index, 15_000)
+  /** The agent's first verified connection from the `index`-th on (the hub may have seen it already). */
+  const acceptedFrom = async (index: number): Promise<HubConnection> => {
+    for (let at = index; ; at++) {
+      const next = await hub.connection(at, 15_000)
       if ((await next.verdict).accepted) {
-        connection = next
-        attach(connection)
-        report.reconnects += 1
-        return
+        next.socket.on('message', onMessage)
+        return next
       }
     }
+  }
+  let connection = await acceptedFrom(0)
+
+  const redial = async (): Promise<void> => {
+    connection = await acceptedFrom(hub.connections.indexOf(connection) + 1)
+    report.reconnects += 1
   }
 
   const sentinel = async (mayClose: boolean, retry = true): Promise<void> => {
