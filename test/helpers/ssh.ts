@@ -42,3 +42,34 @@ export function connectAsHub(port: number, privateKey: string, extra: Partial<Co
       })
   })
 }
+
+export interface ShellExchange {
+  stdout: Buffer
+  /** the exit status; undefined when the agent sent none */
+  code: number | undefined
+}
+
+/** One hub-style request (spec §3): a shell without pty, the request on stdin, EOF, read until close. */
+export function shellExchange(client: InstanceType<typeof ssh2.Client>, input: Uint8Array, timeoutMs = 10_000): Promise<ShellExchange> {
+  return new Promise((resolve, reject) => {
+    client.shell(false, (error, stream) => {
+      if (error) {
+        reject(error)
+        return
+      }
+      const timer = setTimeout(() => {
+        stream.destroy()
+        reject(new Error(`no answer within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const chunks: Buffer[] = []
+      let code: number | undefined
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+      stream.on('exit', (status: number) => (code = status))
+      stream.on('close', () => {
+        clearTimeout(timer)
+        resolve({ stdout: Buffer.concat(chunks), code })
+      })
+      stream.end(Buffer.from(input))
+    })
+  })
+}
