@@ -304,7 +304,7 @@ async function engine(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`fault scenarios against dist/bin.js (node ${process.version}); outages ${outages.join(', ')} s`)
+  console.log(`fault scenarios against dist/bin.cjs (node ${process.version}); outages ${outages.join(', ')} s`)
   const steps: [Scenario, () => Promise<void>][] = [
     ['restart', restart],
     ['silent-tcp', silentTcp],

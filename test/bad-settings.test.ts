@@ -1,6 +1,6 @@
 /**
  * The README's rule, "a bad value stops the agent with one line naming the setting and a good
- * example", for the built CLI (`node dist/bin.js run`): a table of bad values — derived from the
+ * example", for the built CLI (`node dist/bin.cjs run`): a table of bad values — derived from the
  * core's settings table (every boolean with "maybe", every enum with "bogus", every duration with
  * "soon", every glob list with an unclosed bracket, every refused name) plus values found by hand —
  * each must end the process with a non-zero status within a few seconds, with exactly one stderr

@@ -1,6 +1,6 @@
 /**
  * What the frame fuzzer (test/fuzz-frames.test.ts) found, each pinned on its own against the real
- * agent (`node dist/bin.js run`) and the test hub. Both are requests whose id the agent can read,
+ * agent (`node dist/bin.cjs run`) and the test hub. Both are requests whose id the agent can read,
  * and which it leaves unanswered, so the hub waits its full 5 s (spec §2.10).
  */
 import { mkdtempSync, rmSync } from 'node:fs'

@@ -1,5 +1,5 @@
 /**
- * The frame fuzzer against the real agent (`node dist/bin.js run`): seeded mutations of valid hub
+ * The frame fuzzer against the real agent (`node dist/bin.cjs run`): seeded mutations of valid hub
  * requests and random bytes (test/helpers/fuzz/frames.ts) through the test hub's WebSocket and over
  * SSH. The agent must never exit, must keep answering a plain GetData within 5 s after every batch,
  * and must answer every well-formed request with an id (test/helpers/fuzz/oracle.ts decides which)

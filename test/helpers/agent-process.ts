@@ -1,5 +1,5 @@
 /**
- * `sonar-agent run` as users run it (`node dist/bin.js run`) in a child process with a clean
+ * `sonar-agent run` as users run it (`node dist/bin.cjs run`) in a child process with a clean
  * environment and its own temporary HOME, TMPDIR and DATA_DIR, and the /proc figures the soak and
  * fault benches read from it. Build first: npm run build:ts.
  */
@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-export const AGENT_BIN = new URL('../../dist/bin.js', import.meta.url).pathname
+export const AGENT_BIN = new URL('../../dist/bin.cjs', import.meta.url).pathname
 /** stderr kept for diagnosis: the last this many characters */
 const STDERR_KEEP = 256 * 1024
 
