@@ -76,7 +76,31 @@ export function readHead(buf: Uint8Array, pos: number, end = buf.length): Head {
  * values, lengths beyond the buffer and nesting deeper than MAX_DEPTH.
  */
 export function checkItem(buf: Uint8Array, pos: number, depth = 0): number {
-  if (depth > MAX_DEPTH) throw new CborFormatError(`CBOR nested deeper than ${MAX_DEPTH} levels`)
+  return walkItem(buf, pos, depth, STRICT)
+}
+
+/**
+ * RFC 8949 well-formedness only (Appendix C): what the strict check refuses on purpose (tags,
+ * duplicate keys, invalid UTF-8, unassigned simple values, deep nesting) is accepted, so a request
+ * the agent will refuse can still have its id read and be answered. Returns the offset after the
+ * item; throws CborFormatError for bytes that are not one well-formed item.
+ */
+export function skipWellFormed(buf: Uint8Array, pos: number, depth = 0): number {
+  return walkItem(buf, pos, depth, WELL_FORMED)
+}
+
+/** What one walk over an item refuses beyond well-formedness. */
+interface Rules {
+  maxDepth: number
+  /** refuse tags, invalid UTF-8 in text, duplicate map keys and simple values Go does not send */
+  strict: boolean
+}
+const STRICT: Rules = { maxDepth: MAX_DEPTH, strict: true }
+/** deep enough for anything a hub could mean, shallow enough for the recursion */
+const WELL_FORMED: Rules = { maxDepth: 512, strict: false }
+
+function walkItem(buf: Uint8Array, pos: number, depth: number, rules: Rules): number {
+  if (depth > rules.maxDepth) throw new CborFormatError(`CBOR nested deeper than ${rules.maxDepth} levels`)
   const head = readHead(buf, pos)
   const remaining = buf.length - head.next
   switch (head.major) {
@@ -86,34 +110,36 @@ export function checkItem(buf: Uint8Array, pos: number, depth = 0): number {
       return head.next
     case MAJOR_BYTES:
     case MAJOR_TEXT:
-      return head.value === INDEFINITE ? checkChunks(buf, head) : checkString(buf, head, head.major)
+      return head.value === INDEFINITE ? checkChunks(buf, head, rules) : checkString(buf, head, rules)
     case MAJOR_ARRAY: {
-      if (head.value === INDEFINITE) return checkIndefinite(buf, head.next, depth, 1)
+      if (head.value === INDEFINITE) return checkIndefinite(buf, head.next, depth, 1, rules)
       // every item takes at least one byte, so a count past the end is a lie told before allocating
       if (head.value > remaining) throw new CborFormatError('CBOR array longer than the frame')
       let at = head.next
-      for (let i = 0; i < head.value; i++) at = checkItem(buf, at, depth + 1)
+      for (let i = 0; i < head.value; i++) at = walkItem(buf, at, depth + 1, rules)
       return at
     }
     case MAJOR_MAP: {
-      if (head.value === INDEFINITE) return checkIndefinite(buf, head.next, depth, 2)
+      if (head.value === INDEFINITE) return checkIndefinite(buf, head.next, depth, 2, rules)
       if (head.value * 2 > remaining) throw new CborFormatError('CBOR map longer than the frame')
       const keys = new Set<string>()
       let at = head.next
-      for (let i = 0; i < head.value; i++) at = checkEntry(buf, at, depth, keys)
+      for (let i = 0; i < head.value; i++) at = checkEntry(buf, at, depth, keys, rules)
       return at
     }
     case MAJOR_TAG:
-      throw new CborFormatError('CBOR tags are not accepted in requests')
+      if (rules.strict) throw new CborFormatError('CBOR tags are not accepted in requests')
+      if (head.value === INDEFINITE) throw new CborFormatError('indefinite-length tag')
+      return walkItem(buf, head.next, depth + 1, rules)
     default:
-      return checkSimple(head)
+      return checkSimple(head, rules)
   }
 }
 
-function checkString(buf: Uint8Array, head: Head, major: number): number {
+function checkString(buf: Uint8Array, head: Head, rules: Rules): number {
   const end = head.next + head.value
   if (end > buf.length) throw new CborFormatError('CBOR string longer than the frame')
-  if (major === MAJOR_TEXT) {
+  if (rules.strict && head.major === MAJOR_TEXT) {
     try {
       utf8.decode(buf.subarray(head.next, end))
     } catch {
@@ -123,7 +149,7 @@ function checkString(buf: Uint8Array, head: Head, major: number): number {
   return end
 }
 
-function checkChunks(buf: Uint8Array, head: Head): number {
+function checkChunks(buf: Uint8Array, head: Head, rules: Rules): number {
   let at = head.next
   for (;;) {
     if (at >= buf.length) throw new CborFormatError('truncated indefinite-length string')
@@ -132,95 +158,40 @@ function checkChunks(buf: Uint8Array, head: Head): number {
     if (chunk.major !== head.major || chunk.value === INDEFINITE) {
       throw new CborFormatError('bad chunk in indefinite-length string')
     }
-    at = checkString(buf, chunk, chunk.major)
+    at = checkString(buf, chunk, rules)
   }
 }
 
-function checkIndefinite(buf: Uint8Array, start: number, depth: number, perEntry: 1 | 2): number {
+function checkIndefinite(buf: Uint8Array, start: number, depth: number, perEntry: 1 | 2, rules: Rules): number {
   const keys = new Set<string>()
   let at = start
   for (;;) {
     if (at >= buf.length) throw new CborFormatError('truncated indefinite-length container')
     if (buf[at] === BREAK) return at + 1
-    at = perEntry === 1 ? checkItem(buf, at, depth + 1) : checkEntry(buf, at, depth, keys)
+    at = perEntry === 1 ? walkItem(buf, at, depth + 1, rules) : checkEntry(buf, at, depth, keys, rules)
   }
 }
 
-/** One key/value pair; keys are compared by their encoded bytes. */
-function checkEntry(buf: Uint8Array, at: number, depth: number, keys: Set<string>): number {
-  const keyEnd = checkItem(buf, at, depth + 1)
-  const key = Buffer.from(buf.buffer, buf.byteOffset + at, keyEnd - at).toString('latin1')
-  if (keys.has(key)) throw new CborFormatError('duplicate CBOR map key')
-  keys.add(key)
-  return checkItem(buf, keyEnd, depth + 1)
+/** One key/value pair; strict walks compare keys by their encoded bytes. */
+function checkEntry(buf: Uint8Array, at: number, depth: number, keys: Set<string>, rules: Rules): number {
+  const keyEnd = walkItem(buf, at, depth + 1, rules)
+  if (rules.strict) {
+    const key = Buffer.from(buf.buffer, buf.byteOffset + at, keyEnd - at).toString('latin1')
+    if (keys.has(key)) throw new CborFormatError('duplicate CBOR map key')
+    keys.add(key)
+  }
+  return walkItem(buf, keyEnd, depth + 1, rules)
 }
 
-function checkSimple(head: Head): number {
+function checkSimple(head: Head, rules: Rules): number {
   const { info } = head
+  if (info === 31) throw new CborFormatError('unexpected CBOR break')
   if (info >= 20 && info <= 23) return head.next // false, true, null, undefined
   if (info >= 25 && info <= 27) return head.next // half, single, double float
-  if (info === 31) throw new CborFormatError('unexpected CBOR break')
-  throw new CborFormatError('unassigned CBOR simple value')
-}
-
-/** How deep the lenient reader follows nesting (its recursion stays far from the stack limit). */
-const WELL_FORMED_DEPTH = 512
-
-/**
- * RFC 8949 well-formedness only (Appendix C): what the strict check refuses on purpose (tags,
- * duplicate keys, invalid UTF-8, unassigned simple values, deep nesting) is accepted, so a request
- * the agent will refuse can still have its id read and be answered. Returns the offset after the
- * item; throws CborFormatError for bytes that are not one well-formed item.
- */
-export function skipWellFormed(buf: Uint8Array, pos: number, depth = 0): number {
-  if (depth > WELL_FORMED_DEPTH) throw new CborFormatError(`CBOR nested deeper than ${WELL_FORMED_DEPTH} levels`)
-  const head = readHead(buf, pos)
-  const remaining = buf.length - head.next
-  switch (head.major) {
-    case MAJOR_UINT:
-    case MAJOR_NEGINT:
-      if (head.value === INDEFINITE) throw new CborFormatError('indefinite-length integer')
-      return head.next
-    case MAJOR_BYTES:
-    case MAJOR_TEXT: {
-      if (head.value !== INDEFINITE) {
-        if (head.value > remaining) throw new CborFormatError('CBOR string longer than the frame')
-        return head.next + head.value
-      }
-      let at = head.next
-      for (;;) {
-        if (at >= buf.length) throw new CborFormatError('truncated indefinite-length string')
-        if (buf[at] === BREAK) return at + 1
-        const chunk = readHead(buf, at)
-        if (chunk.major !== head.major || chunk.value === INDEFINITE) throw new CborFormatError('bad chunk in indefinite-length string')
-        if (chunk.value > buf.length - chunk.next) throw new CborFormatError('CBOR string longer than the frame')
-        at = chunk.next + chunk.value
-      }
-    }
-    case MAJOR_ARRAY:
-    case MAJOR_MAP: {
-      const perEntry = head.major === MAJOR_MAP ? 2 : 1
-      let at = head.next
-      if (head.value === INDEFINITE) {
-        for (;;) {
-          if (at >= buf.length) throw new CborFormatError('truncated indefinite-length container')
-          if (buf[at] === BREAK) return at + 1
-          for (let i = 0; i < perEntry; i++) at = skipWellFormed(buf, at, depth + 1)
-        }
-      }
-      if (head.value * perEntry > remaining) throw new CborFormatError('CBOR container longer than the frame')
-      for (let i = 0; i < head.value * perEntry; i++) at = skipWellFormed(buf, at, depth + 1)
-      return at
-    }
-    case MAJOR_TAG:
-      if (head.value === INDEFINITE) throw new CborFormatError('indefinite-length tag')
-      return skipWellFormed(buf, head.next, depth + 1)
-    default:
-      if (head.info === 31) throw new CborFormatError('unexpected CBOR break')
-      // a one-byte simple value below 32 is not well-formed (RFC 8949 §3.3)
-      if (head.info === 24 && head.value < 32) throw new CborFormatError('badly encoded simple value')
-      return head.next
-  }
+  // a one-byte simple value below 32 is not well-formed (RFC 8949 §3.3); the others are unassigned
+  if (info === 24 && head.value < 32) throw new CborFormatError('badly encoded simple value')
+  if (rules.strict) throw new CborFormatError('unassigned CBOR simple value')
+  return head.next
 }
 
 function extraBytes(info: number): number {
