@@ -132,7 +132,7 @@ export async function fuzzWebSocket(hub: TestHub, agent: AgentProcess, options: 
     const { id } = response
     if (id === undefined) return fail({ problem: `a reply without key 0 (a v0.17 hub crashes on it): ${frame.toString('hex').slice(0, 200)}` })
     if (id >= DRIVER_ID_BASE && !byId.has(id) && !previous.has(id)) return // a sentinel: the request manager settles it
-    const sent = previous.get(id)?.find((s) => s.answered === 0) ?? byId.get(id)?.find((s) => s.answered === 0)
+    const sent = byId.get(id)?.find((s) => s.answered === 0) ?? previous.get(id)?.find((s) => s.answered === 0)
     if (!sent) return fail({ problem: `a reply under id ${id}, which no case of this batch is owed`, ...(byId.get(id)?.[0] ? describeCase(byId.get(id)?.[0] as Sent) : {}) })
     sent.answered += 1
     const payloadKeys = [...response.fields.keys()].filter((key) => key !== 0)
@@ -220,7 +220,12 @@ export async function fuzzWebSocket(hub: TestHub, agent: AgentProcess, options: 
     const analysis = fuzz.text === undefined ? analyze(fuzz.frame) : undefined
     const isolate = analysis?.action === 1n
     const ids = analysis?.idCandidates ?? []
-    if (isolate || batch.length >= batchSize || ids.some((id) => byId.has(id))) await flush()
+    if (isolate || batch.length >= batchSize || ids.some((id) => byId.has(id) || previous.has(id))) await flush()
+    // an id of the batch before is not reused at once: a late answer to it could not be told apart
+    if (ids.some((id) => previous.has(id))) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      previous = new Map()
+    }
     const sent: Sent = { fuzz, analysis, answered: 0 }
     batch.push(sent)
     for (const id of ids) byId.set(id, [...(byId.get(id) ?? []), sent])
