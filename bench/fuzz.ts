@@ -33,6 +33,26 @@ const seed = values.seed === undefined ? randomInt(2 ** 32 - 1) : Number(values.
 const QUIET = { LOG_LEVEL: 'error', DOCKER_HOST: '', SMART_DEVICES: '', SKIP_SYSTEMD: 'true', SKIP_GPU: 'true' }
 const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`
 
+/** RSS every 2 s until stopped (where the growth happens: early, then flat, or all along). */
+function sampleRss(pid: number): { stop: () => number[] } {
+  const samples: number[] = []
+  const timer = setInterval(() => {
+    try {
+      samples.push(rssKiB(pid))
+    } catch {
+      // the process is gone: the run reports it
+    }
+  }, 2_000)
+  return {
+    stop: () => {
+      clearInterval(timer)
+      return samples
+    },
+  }
+}
+
+const quintiles = (samples: number[]): number[] => [1, 2, 3, 4, 5].map((q) => samples[Math.max(0, Math.ceil((q / 5) * samples.length) - 1)] ?? Number.NaN)
+
 function printFailures(failures: FuzzFailure[]): void {
   for (const failure of failures) console.log(`  FAIL ${failure.problem}${failure.index === undefined ? '' : ` — case ${failure.index} (${failure.kind ?? '?'}): ${failure.hex ?? ''}`}`)
 }
@@ -44,15 +64,18 @@ async function websocket(): Promise<boolean> {
     const connected = await hub.nextAccepted(30_000)
     await connected.getData(60_000)
     const before = rssKiB(agent.pid)
+    const trend = sampleRss(agent.pid)
     const report = await fuzzWebSocket(hub, agent, { seed, cases })
     const after = agent.exit === undefined ? rssKiB(agent.pid) : Number.NaN
+    const samples = trend.stop()
     console.log(`\nWebSocket: ${report.cases} cases in ${report.seconds.toFixed(0)} s (${(report.cases / report.seconds).toFixed(0)}/s)`)
     console.log(`  must answer ${report.mustAnswer}, answered ${report.mustAnswerAnswered}`)
     console.log(`  well-formed with a readable id outside the accepted subset ${report.idReadable}, answered ${report.idReadableAnswered}; unanswered by reason ${JSON.stringify(report.idReadableSilent)}`)
     console.log(`  no readable id ${report.noId}, text frames ${report.textFrames}; legacy (id-less) replies ${report.legacyReplies}`)
     console.log(`  answers by payload key ${JSON.stringify(report.answerKeys)}`)
     console.log(`  GetData after each batch: ${report.sentinels} answered, slowest ${report.sentinelMaxMs.toFixed(1)} ms; reconnects (after CheckFingerprint cases) ${report.reconnects}`)
-    console.log(`  agent RSS ${mib(before)} → ${mib(after)}; still running: ${agent.exit === undefined}; error log lines: ${agent.stderr().split('\n').filter((l) => / ERROR /.test(l)).length}`)
+    console.log(`  agent RSS ${mib(before)} → ${mib(after)}; at each fifth of the run ${quintiles(samples).map(mib).join(', ')}`)
+    console.log(`  still running: ${agent.exit === undefined}; error log lines: ${agent.stderr().split('\n').filter((l) => / ERROR /.test(l)).length}`)
     printFailures(report.failures)
     return report.failures.length === 0 && agent.exit === undefined
   } finally {
@@ -81,6 +104,6 @@ async function ssh(): Promise<boolean> {
 }
 
 console.log(`frame fuzzer: seed ${seed}, ${cases} WebSocket cases, ${sshCases} SSH sessions (node ${process.version})`)
-const ok = [await websocket(), await ssh()].every(Boolean)
+const ok = [cases > 0 ? await websocket() : true, sshCases > 0 ? await ssh() : true].every(Boolean)
 console.log(ok ? '\nPASS' : '\nFAIL')
 process.exitCode = ok ? 0 : 1

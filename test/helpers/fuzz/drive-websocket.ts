@@ -109,6 +109,11 @@ export async function fuzzWebSocket(hub: TestHub, agent: AgentProcess, options: 
   let batch: Sent[] = []
   /** this batch's cases by every id they might be answered under */
   let byId = new Map<number, Sent[]>()
+  /**
+   * the batch before: a case without a must-answer id (a repeated key 2, say) may still be answered,
+   * and a GetData behind it may finish after the batch's own GetData did
+   */
+  let previous = new Map<number, Sent[]>()
   let pendingMust = 0
   let allAnswered: () => void = () => undefined
   let sentinelId = DRIVER_ID_BASE
@@ -126,8 +131,8 @@ export async function fuzzWebSocket(hub: TestHub, agent: AgentProcess, options: 
     }
     const { id } = response
     if (id === undefined) return fail({ problem: `a reply without key 0 (a v0.17 hub crashes on it): ${frame.toString('hex').slice(0, 200)}` })
-    if (id >= DRIVER_ID_BASE && !byId.has(id)) return // a sentinel: the request manager settles it
-    const sent = byId.get(id)?.find((s) => s.answered === 0)
+    if (id >= DRIVER_ID_BASE && !byId.has(id) && !previous.has(id)) return // a sentinel: the request manager settles it
+    const sent = byId.get(id)?.find((s) => s.answered === 0) ?? previous.get(id)?.find((s) => s.answered === 0)
     if (!sent) return fail({ problem: `a reply under id ${id}, which no case of this batch is owed`, ...(byId.get(id)?.[0] ? describeCase(byId.get(id)?.[0] as Sent) : {}) })
     sent.answered += 1
     const payloadKeys = [...response.fields.keys()].filter((key) => key !== 0)
@@ -158,7 +163,7 @@ export async function fuzzWebSocket(hub: TestHub, agent: AgentProcess, options: 
   }
 
   const sentinel = async (mayClose: boolean, retry = true): Promise<void> => {
-    while (byId.has(sentinelId)) sentinelId += 1
+    while (byId.has(sentinelId) || previous.has(sentinelId)) sentinelId += 1
     const id = sentinelId++
     const at = performance.now()
     try {
@@ -205,6 +210,7 @@ export async function fuzzWebSocket(hub: TestHub, agent: AgentProcess, options: 
     connection.received.length = 0
     connection.unmatched.length = 0
     batch = []
+    previous = byId
     byId = new Map()
   }
 
@@ -214,7 +220,12 @@ export async function fuzzWebSocket(hub: TestHub, agent: AgentProcess, options: 
     const analysis = fuzz.text === undefined ? analyze(fuzz.frame) : undefined
     const isolate = analysis?.action === 1n
     const ids = analysis?.idCandidates ?? []
-    if (isolate || batch.length >= batchSize || ids.some((id) => byId.has(id))) await flush()
+    if (isolate || batch.length >= batchSize || ids.some((id) => byId.has(id) || previous.has(id))) await flush()
+    // an id of the batch before is not reused at once: a late answer to it could not be told apart
+    if (ids.some((id) => previous.has(id))) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      previous = new Map()
+    }
     const sent: Sent = { fuzz, analysis, answered: 0 }
     batch.push(sent)
     for (const id of ids) byId.set(id, [...(byId.get(id) ?? []), sent])
