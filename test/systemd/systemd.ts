@@ -44,13 +44,26 @@ export class RealSystemd {
     }
   }
 
-  /** Runs a command inside the container (systemctl, systemd-run…). */
+  /**
+   * Runs a command inside the container (systemctl, systemd-run…). runc now and then fails to put
+   * the exec'd process into the container's cgroup ("error adding pid … to cgroups", seen while
+   * other containers start or stop on the same machine); that attempt ran nothing, so it is retried.
+   */
   async exec(...args: string[]): Promise<string> {
-    const { stdout } = await run('podman', ['exec', this.container, ...args], {
-      env: { ...process.env, CONTAINERS_CONF: '/var/tmp/sonar-systemd/containers.conf' },
-      timeout: 30_000,
-    })
-    return stdout
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { stdout } = await run('podman', ['exec', this.container, ...args], {
+          env: { ...process.env, CONTAINERS_CONF: '/var/tmp/sonar-systemd/containers.conf' },
+          timeout: 30_000,
+        })
+        return stdout
+      } catch (error) {
+        const stderr = String((error as { stderr?: unknown }).stderr ?? '')
+        if (attempt >= 4 || !/error adding pid \d+ to cgroups/.test(stderr)) throw error
+        process.stderr.write(`systemd test host: podman exec hit runc's cgroup race (attempt ${attempt}), retrying\n`)
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
+      }
+    }
   }
 
   async close(): Promise<void> {
