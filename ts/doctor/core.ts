@@ -23,6 +23,8 @@ export interface DoctorContext {
   /** KEY parsed (also when another setting stopped loadConfig) */
   keys: HubKey[]
   native?: NativeBinding
+  /** the raw values of the settings the core reads, as the agent hands them to it (the parsed config's, else raw); empty without the addon */
+  coreSettings: Readonly<Record<string, string>>
   uid: number
 }
 
@@ -130,13 +132,13 @@ export async function checkCore(options: CoreOptions): Promise<{ results: CheckR
 
   // Every setting the core reads, each problem on its own line (loadConfig stops at the first),
   // then the core's own configure for what only the whole set shows (NVML=false with nvml listed).
+  const names = native ? coreSettingNames(native) : []
+  const values: Record<string, string> = {}
+  for (const name of names) {
+    const value = config ? config.collectorSettings([name])[name] : setting(name)
+    if (value !== undefined) values[name] = value
+  }
   if (native) {
-    const names = coreSettingNames(native)
-    const values: Record<string, string | undefined> = {}
-    for (const name of names) {
-      const value = config ? config.collectorSettings([name])[name] : setting(name)
-      if (value !== undefined) values[name] = value
-    }
     const set = Object.keys(values).length
     const { errors } = native.parseSettings(values)
     for (const problem of errors) {
@@ -164,7 +166,7 @@ export async function checkCore(options: CoreOptions): Promise<{ results: CheckR
   const flag = (name: string): boolean => (native ? parseOne(name, setting(name), native) === true : false)
   return {
     results,
-    context: { env, setting, flag, keys, uid: options.uid ?? process.getuid?.() ?? 0, ...(config ? { config } : {}), ...(native ? { native } : {}) },
+    context: { env, setting, flag, keys, coreSettings: values, uid: options.uid ?? process.getuid?.() ?? 0, ...(config ? { config } : {}), ...(native ? { native } : {}) },
   }
 }
 

@@ -4,7 +4,7 @@
  * reports what the agent would do instead of re-deriving it.
  */
 import type { ProbeArea, ProbeReport } from '../../index.js'
-import { coreSettingNames, settingNamesReadBy } from '../config/catalog.js'
+import { settingNamesReadBy } from '../config/catalog.js'
 import { withTimeout } from './check.js'
 import type { DoctorContext } from './core.js'
 
@@ -12,16 +12,6 @@ import type { DoctorContext } from './core.js'
 const PROBE_TIMEOUT_MS = 8_000
 
 export type Probed<A extends ProbeArea> = { ok: true; report: NonNullable<ProbeReport[A]> } | { ok: false; message: string; fix: string }
-
-/** The collector settings as the agent hands them to the core: the parsed config's, else raw. */
-function collectorSettings(context: DoctorContext, names: readonly string[]): Record<string, string> {
-  const values: Record<string, string> = {}
-  for (const name of names) {
-    const value = context.config ? context.config.collectorSettings([name])[name] : context.setting(name)
-    if (value !== undefined) values[name] = value
-  }
-  return values
-}
 
 /**
  * The area's part of the core's probe. A setting the core rejects is named in the core group
@@ -33,7 +23,8 @@ export async function probe<A extends ProbeArea>(context: DoctorContext, area: A
   const native = context.native
   if (!native) return { ok: false, message: 'not checked: the native addon did not load', fix: 'see the core group: the native addon line says how to build or install it' }
   const own = new Set([...settingNamesReadBy(area, native), ...settingNamesReadBy('host', native)])
-  const settings = collectorSettings(context, coreSettingNames(native))
+  // a copy: the settings other areas need stay whole
+  const settings = { ...context.coreSettings }
   const notParsing = (name: string): Probed<A> => ({ ok: false, message: `not checked: ${name} does not parse`, fix: `correct ${name} (the core group's collector settings line says how)` })
   for (const problem of native.parseSettings(settings).errors) {
     if (own.has(problem.name)) return notParsing(problem.name)
