@@ -269,24 +269,6 @@ payload! {
 mod tests {
     use super::*;
 
-    /// Every float of a tree, with its path.
-    fn floats(value: &Value, at: &str, out: &mut Vec<(String, f64)>) {
-        match value {
-            Value::Float(f) => out.push((at.to_string(), *f)),
-            Value::Array(items) => {
-                for (i, v) in items.iter().enumerate() {
-                    floats(v, &format!("{at}[{i}]"), out);
-                }
-            }
-            Value::Map(entries) => {
-                for (k, v) in entries {
-                    floats(v, &format!("{at}.{}", k.json_name()), out);
-                }
-            }
-            _ => {}
-        }
-    }
-
     /// A garbled /proc/loadavg sent NaN, Infinity and −1 to the hub in Stats 28 and Info
     /// 15/17/19; whatever a source gets wrong, the encoder sends none of them.
     #[test]
@@ -311,8 +293,7 @@ mod tests {
             ..CombinedData::default()
         };
         let value = data.to_value();
-        let mut found = Vec::new();
-        floats(&value, "", &mut found);
+        let found = value.floats();
         assert!(!found.is_empty());
         for (at, f) in &found {
             assert!(f.is_finite() && *f >= 0.0, "{at} = {f}");

@@ -89,6 +89,29 @@ impl Value {
         Value::Array(values.iter().map(|&v| Value::Float(v)).collect())
     }
 
+    /// Every float in the tree with its JSON path (`.stats.la[0]`), for checks over a whole payload.
+    pub fn floats(&self) -> Vec<(String, f64)> {
+        fn walk(value: &Value, at: &str, out: &mut Vec<(String, f64)>) {
+            match value {
+                Value::Float(f) => out.push((at.to_string(), *f)),
+                Value::Array(items) => {
+                    for (i, v) in items.iter().enumerate() {
+                        walk(v, &format!("{at}[{i}]"), out);
+                    }
+                }
+                Value::Map(entries) => {
+                    for (k, v) in entries {
+                        walk(v, &format!("{at}.{}", k.json_name()), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, "", &mut out);
+        out
+    }
+
     /// Whether every element of a fixed-size array is zero (Go `omitzero` on `[N]T`, including
     /// byte arrays such as the battery's `[2]uint8`).
     pub fn is_zero_array(&self) -> bool {

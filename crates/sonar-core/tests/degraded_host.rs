@@ -36,26 +36,8 @@ fn warnings_about(needle: &str) -> Vec<String> {
         .collect()
 }
 
-fn floats(value: &Value, at: &str, out: &mut Vec<(String, f64)>) {
-    match value {
-        Value::Float(f) => out.push((at.to_string(), *f)),
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                floats(v, &format!("{at}[{i}]"), out);
-            }
-        }
-        Value::Map(entries) => {
-            for (k, v) in entries {
-                floats(v, &format!("{at}.{}", k.json_name()), out);
-            }
-        }
-        _ => {}
-    }
-}
-
 fn assert_every_float_is_finite_and_non_negative(value: &Value) {
-    let mut found = Vec::new();
-    floats(value, "", &mut found);
+    let found = value.floats();
     assert!(found.len() > 10, "{found:?}");
     for (at, f) in found {
         assert!(f.is_finite() && f >= 0.0, "{at} = {f}");
