@@ -1,6 +1,6 @@
 /** Container settings (DOCKER_HOST, DOCKER_TIMEOUT, EXCLUDE_CONTAINERS), read like every other setting. */
 import { SettingError } from '../collector.js'
-import { loadNative } from '../native.js'
+import { parseOne } from '../config/catalog.js'
 
 export type EngineAddress =
   | { kind: 'socket'; socketPath: string }
@@ -45,8 +45,9 @@ export function containerSettings(setting: (name: string) => string | undefined,
   let timeoutMs = DEFAULT_DOCKER_TIMEOUT_MS
   const timeout = setting('DOCKER_TIMEOUT')
   if (timeout !== undefined && timeout !== '') {
-    const parsed = loadNative().parseDuration(timeout) ?? undefined
-    if (parsed !== undefined && parsed > 0) timeoutMs = parsed
+    // the core's grammar for the setting's kind (a timeout: a Go duration above zero)
+    const parsed = parseOne('DOCKER_TIMEOUT', timeout)
+    if (typeof parsed === 'number') timeoutMs = parsed
     else warn(`DOCKER_TIMEOUT=${timeout} is not a positive Go duration (e.g. 5s); using ${DEFAULT_DOCKER_TIMEOUT_MS}ms`)
   }
   return {

@@ -8,6 +8,7 @@ import { request as httpsRequest } from 'node:https'
 import { readFile, stat } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { candidateSockets } from '../containers/discovery.js'
+import { parseOne } from '../config/catalog.js'
 import { DEFAULT_DOCKER_TIMEOUT_MS, parseDockerHost, type EngineAddress } from '../containers/settings.js'
 import { errorCode, formatMs, result, type CheckResult, type CheckStatus } from './check.js'
 import type { DoctorContext } from './core.js'
@@ -121,12 +122,11 @@ async function checkEngine(address: EngineAddress, timeoutMs: number, explicit: 
 
 function timeout(context: DoctorContext, results: CheckResult[]): number {
   const text = context.setting('DOCKER_TIMEOUT')
-  if (text === undefined || text.trim() === '') return DEFAULT_DOCKER_TIMEOUT_MS
-  const parsed = context.native?.parseDuration(text.trim()) ?? null
-  if (parsed !== null && parsed > 0) return parsed
-  if (context.native) {
-    results.push(result(GROUP, 'DOCKER_TIMEOUT', 'warn', `${JSON.stringify(text)} is not a positive Go duration; the agent uses ${DEFAULT_DOCKER_TIMEOUT_MS}ms`, 'set DOCKER_TIMEOUT to a Go duration, e.g. DOCKER_TIMEOUT=5s'))
-  }
+  if (text === undefined || text.trim() === '' || !context.native) return DEFAULT_DOCKER_TIMEOUT_MS
+  // the core's grammar for the setting's kind (a timeout: a Go duration above zero)
+  const parsed = parseOne('DOCKER_TIMEOUT', text, context.native)
+  if (typeof parsed === 'number') return parsed
+  results.push(result(GROUP, 'DOCKER_TIMEOUT', 'warn', `${JSON.stringify(text)} is not a positive Go duration; the agent uses ${DEFAULT_DOCKER_TIMEOUT_MS}ms`, 'set DOCKER_TIMEOUT to a Go duration, e.g. DOCKER_TIMEOUT=5s'))
   return DEFAULT_DOCKER_TIMEOUT_MS
 }
 
