@@ -16,7 +16,7 @@ import { handleGetSmartData, type SmartSource } from './handlers/smart.js'
 import { handleGetSystemdInfo, type SystemdSource } from './handlers/systemd.js'
 import { verifyHubSignature } from './identity/keys.js'
 import type { Logger } from './log.js'
-import { Action, actionName, isExtensionAction, isKnownAction, parseActionData } from './protocol/actions.js'
+import { Action, actionName, dialectOf, type HubDialect, isExtensionAction, isKnownAction, parseActionData } from './protocol/actions.js'
 import { ProtocolError, decodeRequest, encodeLegacyPayload, encodeResponse, type HubRequest } from './protocol/envelope.js'
 
 export interface Session {
@@ -25,6 +25,8 @@ export interface Session {
   verified: boolean
   /** the nonce this connection sent with its upgrade (SONAR route, docs/extensions.md); the hub may sign it */
   readonly hubNonce?: Uint8Array
+  /** the hub generation, set by every GetData on this connection (protocol/actions.ts) */
+  dialect?: HubDialect
 }
 
 export interface DispatchResult {
@@ -93,7 +95,9 @@ export class Dispatcher {
     switch (action) {
       case Action.GetData: {
         const parsed = parseActionData(action, request.data)
-        return parsed.ok ? handleGetData(parsed.data, this.deps.collector, this.deps.containers) : errorResult(parsed.message)
+        if (!parsed.ok) return errorResult(parsed.message)
+        session.dialect = dialectOf(parsed.data)
+        return handleGetData(parsed.data, this.deps.collector, this.deps.containers)
       }
       case Action.CheckFingerprint: {
         if (session.transport === 'ssh') return errorResult(UNSUPPORTED_OVER_SSH)

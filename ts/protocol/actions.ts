@@ -62,6 +62,18 @@ const signature = z.instanceof(Uint8Array, { error: 'must be a byte string' }).c
 const containerId = z.string({ error: 'must be a text string' }).check(z.regex(CONTAINER_ID, { error: 'must be 12–64 hex digits (a container id)' }))
 const unitName = z.string({ error: 'must be a text string' }).check(z.regex(UNIT_NAME, { error: 'must be a systemd unit name' }))
 
+/**
+ * Which Beszel hub generation a connection talks to, learnt from its GetData requests: a ≥ 0.18.0
+ * hub always sends key 1 (IncludeDetails), a 0.17 hub never does (spec beszel-v0.18.md §2). It
+ * decides the payload shape (Details, SmartComplete, the legacy Info fields); unknown until the
+ * first GetData, and then treated as v0.17.
+ */
+export type HubDialect = 'v0.17' | 'v0.18'
+
+export function dialectOf(options: GetDataOptions): HubDialect {
+  return options.includeDetails === undefined ? 'v0.17' : 'v0.18'
+}
+
 export interface GetDataOptions {
   /** the hub's cache window: 60000 regular poll, 1000 realtime */
   cacheTimeMs: number

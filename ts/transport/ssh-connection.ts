@@ -3,6 +3,7 @@
  * authentication within a number of tries (its deadline is ssh-admission.ts's), then each session
  * channel served; forwarding and global requests are refused (spec §10: the agent is not a tunnel).
  */
+import type { Session } from '../dispatch.js'
 import type { ClientInfo, Connection } from 'ssh2'
 import type { HubKey } from '../identity/keys.js'
 import { authenticate, type Ssh2Utils } from './ssh-auth.js'
@@ -45,9 +46,12 @@ export function serveConnection(client: Connection, info: ClientInfo, options: C
     authenticated = true
     logger.info('SSH hub connected', { peer, client: printableIdent, hubVersion: formatVersion(hubVersion), mode })
   })
+  // One hub state for the whole connection: each request comes on its own session channel, and
+  // the dialect a GetData revealed must hold for the GetSmartData that follows it.
+  const hub: Session = { transport: 'ssh', verified: true }
   client.on('session', (accept) => {
     const session = accept()
-    if (session) serveSession(session, { options, mode, client, peer, onShell })
+    if (session) serveSession(session, { options, mode, client, peer, onShell, hub })
   })
   client.on('tcpip', (_accept, reject) => {
     logger.warn('SSH port forwarding refused', { peer })

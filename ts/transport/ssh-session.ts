@@ -34,6 +34,8 @@ export interface SessionContext {
   peer: string
   /** each `shell` session, before its request is read */
   onShell: () => void
+  /** the connection's hub state, shared by its session channels */
+  hub: Session
 }
 
 type ReadOutcome =
@@ -84,7 +86,7 @@ async function serveShell(channel: ServerChannel, context: SessionContext): Prom
       // An old hub sends nothing; like the Go agent, answer the failed read with the payload again.
       await pushLegacy(channel, mode, options)
     } else {
-      const { reply, close } = await answer(input, options)
+      const { reply, close } = await answer(input, options, context.hub)
       await writeTo(channel, reply)
       closeConnection = close
     }
@@ -98,7 +100,7 @@ async function serveShell(channel: ServerChannel, context: SessionContext): Prom
   if (closeConnection) client.end()
 }
 
-async function answer(input: ReadOutcome, options: SessionOptions): Promise<{ reply: Buffer; close: boolean }> {
+async function answer(input: ReadOutcome, options: SessionOptions, session: Session): Promise<{ reply: Buffer; close: boolean }> {
   const { logger } = options
   const error = (message: string) => ({ reply: encodeResponse(undefined, { kind: 'error', message }), close: false })
   switch (input.kind) {
@@ -116,7 +118,6 @@ async function answer(input: ReadOutcome, options: SessionOptions): Promise<{ re
   }
   // Truncated or malformed input still goes to the dispatcher: it answers with the precise decode error.
   const frame = input.kind === 'item' ? input.frame : input.bytes
-  const session: Session = { transport: 'ssh', verified: true }
   try {
     const result = await options.dispatcher.handle(frame, session)
     if (result.close) logger.warn('closing the SSH connection', { reason: result.close.reason })
