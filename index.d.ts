@@ -60,6 +60,11 @@ export interface CollectOptions {
    * was read, and a sample a cache time already measured repeats its figures.
    */
   containersAgeMs?: number
+  /**
+   * GetData key 1 as the hub sent it: omitted for a v0.17 hub (the v0.17 shape), a boolean for a
+   * v0.18 hub (the v0.18.8 shape; `true` asks for Details, CombinedData key 4, on a 60000 answer).
+   */
+  includeDetails?: boolean
 }
 
 // BEGIN GENERATED payload interfaces (npm run gen:model, from crates/sonar-core/src/model.rs): do not edit
@@ -90,6 +95,33 @@ export interface ContainerJson {
   b?: [number, number]
   /** e.g. "80, 127.0.0.1:8080" */
   ports: string
+}
+
+/**
+ * The host's slow-changing facts a v0.18 hub asks for once per connection (system.Details,
+ * spec beszel-v0.18.md §3.1); the v0.17 shape carries most of them in Info instead.
+ */
+export interface DetailsJson {
+  hostname: string
+  /** kernel release */
+  kernel?: string
+  /** physical cores (lowered to the logical count under LXC limits) */
+  cores: number
+  /** logical CPUs */
+  threads: number
+  cpu_model: string
+  /** 0 Linux, 1 Darwin, 2 Windows, 3 FreeBSD */
+  os: number
+  /** os-release PRETTY_NAME, e.g. "Debian GNU/Linux 12 (bookworm)" */
+  os_name: string
+  /** uname machine: x86_64, aarch64, armv7l… */
+  arch: string
+  /** a Podman engine is monitored */
+  podman?: boolean
+  /** bytes */
+  memory_total: number
+  /** SMART_INTERVAL in nanoseconds (the hub fetches SMART data that often) */
+  smart_interval?: number
 }
 
 /** A filesystem of `Stats.efs` (FsStats). */
@@ -271,6 +303,8 @@ export interface CombinedDataJson {
   container: ContainerJson[] | null
   /** systemd services: only on 60000 ms samples right after a systemd refresh */
   systemd?: ServiceJson[]
+  /** v0.18 hubs only, when they ask (GetData key 1) or the Podman flag changed */
+  details?: DetailsJson
 }
 
 // END GENERATED payload interfaces
@@ -481,6 +515,12 @@ export interface NativeBinding {
   probe(settings: Record<string, string | undefined>, areas?: ProbeArea[]): Promise<ProbeReport>
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */
   setConnectionType(type: 0 | 1 | 2): void
+  /**
+   * One glibc malloc arena for every thread that allocates from now on (a daemon's memory
+   * setting: each thread's own arena keeps freed pages). False where the C library has no
+   * arenas (musl, other OSes).
+   */
+  limitMallocArenas(): boolean
   /**
    * The core's warnings since the last call, oldest first: a HOST_PROC/HOST_SYS that is missing,
    * a key file under it missing or garbled, a setting that names nothing (EXTRA_FILESYSTEMS…).

@@ -196,9 +196,24 @@ describe('WebSocket verification gate', () => {
     const first = decodeReply((await h.dispatcher.handle(getData(2, 60000, true), session)).reply)
     expect(first.get(0)).toBe(2)
     expect(first.get(1)).toBeInstanceOf(Map)
-    const realtime = decodeReply((await h.dispatcher.handle(getData(57, 1000), session)).reply)
+    const realtime = decodeReply((await h.dispatcher.handle(getData(57, 1000, false), session)).reply)
     expect(realtime.get(0)).toBe(57)
-    expect(h.collects).toEqual([{ cacheTimeMs: 60000 }, { cacheTimeMs: 1000 }])
+    // key 1 goes to the core as sent: it renders the v0.18.8 shape (and Details when true)
+    expect(h.collects).toEqual([
+      { cacheTimeMs: 60000, includeDetails: true },
+      { cacheTimeMs: 1000, includeDetails: false },
+    ])
+    expect(session.dialect).toBe('v0.18')
+  })
+
+  it('a v0.17 GetData (no key 1) asks the core for the v0.17 shape', async () => {
+    const h = harness()
+    const session = websocket()
+    await verify(h, session)
+    expect(session.dialect).toBeUndefined()
+    await h.dispatcher.handle(getData(2, 60000), session)
+    expect(h.collects).toEqual([{ cacheTimeMs: 60000 }])
+    expect(session.dialect).toBe('v0.17')
   })
 
   it('a request pipelined right behind CheckFingerprint is already let through', async () => {

@@ -47,14 +47,19 @@ async function optionsFor(
   }
 }
 
-/** A payload for the hub: the engines are waited for at most `waitMs` (default CONTAINER_WAIT_MS). */
+/**
+ * A payload for the hub, in its dialect (`includeDetails` as the hub sent GetData key 1): the
+ * engines are waited for at most `waitMs` (default CONTAINER_WAIT_MS).
+ */
 export async function collectWithContainers(
   collector: DataCollector,
   cacheTimeMs: number,
   containers?: ContainerSource,
   waitMs: number = CONTAINER_WAIT_MS,
+  includeDetails?: boolean,
 ): Promise<Buffer> {
-  return collector.collect(await optionsFor(collector, cacheTimeMs, containers, waitMs))
+  const options = await optionsFor(collector, cacheTimeMs, containers, waitMs)
+  return collector.collect(includeDetails === undefined ? options : { ...options, includeDetails })
 }
 
 /** The payload as JSON; `waitMs` undefined (the CLI's snapshot) waits for the engines as long as they take. */
@@ -69,7 +74,7 @@ export async function snapshotWithContainers(
 }
 
 export async function handleGetData(options: GetDataOptions, collector: DataCollector, containers?: ContainerSource): Promise<HandlerResult> {
-  // includeDetails (v0.18 hubs) is accepted; the core sends the v0.17 shape, which v0.18 hubs migrate.
-  const cbor = await collectWithContainers(collector, options.cacheTimeMs, containers)
+  // The core renders the hub's dialect: key 1 present → the v0.18.8 shape (spec beszel-v0.18.md).
+  const cbor = await collectWithContainers(collector, options.cacheTimeMs, containers, CONTAINER_WAIT_MS, options.includeDetails)
   return { body: { kind: 'data', cbor } }
 }

@@ -17,7 +17,7 @@ export interface WireField {
   readonly type: WireType
 }
 
-export type PayloadName = 'ContainerStats' | 'FsStats' | 'GpuData' | 'Stats' | 'Info' | 'Service' | 'CombinedData'
+export type PayloadName = 'ContainerStats' | 'Details' | 'FsStats' | 'GpuData' | 'Stats' | 'Info' | 'Service' | 'CombinedData'
 
 /** Each payload struct's fields in key order. */
 export const PAYLOAD_FIELDS: Readonly<Record<PayloadName, readonly WireField[]>> = {
@@ -33,6 +33,19 @@ export const PAYLOAD_FIELDS: Readonly<Record<PayloadName, readonly WireField[]>>
     { key: 8, name: 'image', optional: false, type: { kind: 'text' } },
     { key: 9, name: 'b', optional: true, type: { kind: 'tuple', len: 2, of: { kind: 'uint' } } },
     { key: 10, name: 'ports', optional: false, type: { kind: 'text' } },
+  ],
+  Details: [
+    { key: 0, name: 'hostname', optional: false, type: { kind: 'text' } },
+    { key: 1, name: 'kernel', optional: true, type: { kind: 'text' } },
+    { key: 2, name: 'cores', optional: false, type: { kind: 'uint' } },
+    { key: 3, name: 'threads', optional: false, type: { kind: 'uint' } },
+    { key: 4, name: 'cpu_model', optional: false, type: { kind: 'text' } },
+    { key: 5, name: 'os', optional: false, type: { kind: 'uint' } },
+    { key: 6, name: 'os_name', optional: false, type: { kind: 'text' } },
+    { key: 7, name: 'arch', optional: false, type: { kind: 'text' } },
+    { key: 8, name: 'podman', optional: true, type: { kind: 'bool' } },
+    { key: 9, name: 'memory_total', optional: false, type: { kind: 'uint' } },
+    { key: 10, name: 'smart_interval', optional: true, type: { kind: 'uint' } },
   ],
   FsStats: [
     { key: 0, name: 'd', optional: false, type: { kind: 'float' } },
@@ -122,5 +135,6 @@ export const PAYLOAD_FIELDS: Readonly<Record<PayloadName, readonly WireField[]>>
     { key: 1, name: 'info', optional: false, type: { kind: 'struct', name: 'Info' } },
     { key: 2, name: 'container', optional: false, type: { kind: 'nullable', of: { kind: 'list', of: { kind: 'struct', name: 'ContainerStats' } } } },
     { key: 3, name: 'systemd', optional: true, type: { kind: 'list', of: { kind: 'struct', name: 'Service' } } },
+    { key: 4, name: 'details', optional: true, type: { kind: 'struct', name: 'Details' } },
   ],
 }

@@ -14,7 +14,8 @@ use crate::collect::network::NetworkCollector;
 use crate::collect::sensors::SensorCollector;
 use crate::collect::system::{self, HostInfo};
 use crate::collect::systemd::{ServicesForSend, SystemdCollector};
-use crate::model::{current_os, CombinedData, FsStats, Info, Stats, AGENT_VERSION};
+use crate::model::dialect::{self, Dialect};
+use crate::model::{current_os, CombinedData, Details, FsStats, Info, Stats};
 use crate::settings::Settings;
 use crate::units::two_decimals;
 use std::sync::Arc;
@@ -37,6 +38,43 @@ pub struct CollectInput {
 /// The cache time of the hub's regular tick; systemd data rides only on it.
 pub const SERVICES_CACHE_TIME_MS: u16 = 60000;
 
+/// The cache time a v0.18 hub asks for Details with (realtime answers never carry them).
+pub const DETAILS_CACHE_TIME_MS: u16 = 60000;
+
+/// What a GetData asked for besides its cache time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataRequest {
+    pub dialect: Dialect,
+    /// GetData key 1 (v0.18 hubs): send Details with this answer.
+    pub include_details: bool,
+}
+
+/// An encoded GetData answer: the cached payload's bytes for its dialect, or those bytes with
+/// Details appended.
+pub struct Answer {
+    payload: Arc<Payload>,
+    dialect: Dialect,
+    with_details: Option<Vec<u8>>,
+}
+
+impl Answer {
+    pub fn bytes(&self) -> &[u8] {
+        match &self.with_details {
+            Some(bytes) => bytes,
+            None => self.payload.cbor_for(self.dialect),
+        }
+    }
+
+    pub fn payload(&self) -> &Arc<Payload> {
+        &self.payload
+    }
+
+    /// Whether Details were attached.
+    pub fn has_details(&self) -> bool {
+        self.with_details.is_some()
+    }
+}
+
 pub struct Agent {
     settings: Settings,
     host: HostInfo,
@@ -52,6 +90,11 @@ pub struct Agent {
     systemd: SystemdCollector,
     cache: SnapshotCache,
     connection_type: u8,
+    /// MemTotal in bytes at the last collection (Details.MemoryTotal).
+    memory_total: u64,
+    /// The Podman flag of the last Details sent: a change re-sends them unasked, as v0.18.8
+    /// does when it detects Podman late (spec beszel-v0.18.md §3.2–3.3).
+    details_podman: Option<bool>,
 }
 
 impl Agent {
@@ -71,6 +114,8 @@ impl Agent {
             systemd: SystemdCollector::new(&settings),
             cache: SnapshotCache::default(),
             connection_type: 0,
+            memory_total: 0,
+            details_podman: None,
             settings,
         }
     }
@@ -116,9 +161,73 @@ impl Agent {
         if let Some(hit) = self.cache.get(cache_time_ms, now) {
             return hit;
         }
-        let payload = Arc::new(Payload::new(self.gather(cache_time_ms, input, now)));
+        let data = self.gather(cache_time_ms, input, now);
+        let payload = Arc::new(Payload::with_threads(data, self.host.logical_cpus));
         self.cache.set(cache_time_ms, now, payload.clone());
         payload
+    }
+
+    /// The answer to a GetData in the hub's dialect: the (possibly cached) payload, with Details
+    /// when a v0.18 hub asked for them on its 60 s poll, or when the Podman flag changed since
+    /// the last Details. Unlike the Go agent, a cached answer carries them too: a hub that asked
+    /// must never go without (spec beszel-v0.18.md §3.2, §9).
+    pub fn answer_at(
+        &mut self,
+        cache_time_ms: u16,
+        input: &CollectInput,
+        request: DataRequest,
+        now: Instant,
+    ) -> Answer {
+        let payload = self.collect_with_at(cache_time_ms, input, now);
+        let podman = payload.data.info.podman;
+        let attach = request.dialect == Dialect::V018
+            && cache_time_ms == DETAILS_CACHE_TIME_MS
+            && (request.include_details || self.details_podman != Some(podman));
+        let with_details = if attach {
+            let details = self.details(podman).to_value();
+            let bytes = dialect::with_details(payload.cbor_for(Dialect::V018), &details);
+            if bytes.is_some() {
+                self.details_podman = Some(podman);
+            }
+            bytes
+        } else {
+            None
+        };
+        Answer {
+            payload,
+            dialect: request.dialect,
+            with_details,
+        }
+    }
+
+    pub fn answer(
+        &mut self,
+        cache_time_ms: u16,
+        input: &CollectInput,
+        request: DataRequest,
+    ) -> Answer {
+        self.answer_at(cache_time_ms, input, request, Instant::now())
+    }
+
+    /// The host's Details (v0.18 hubs).
+    pub fn details(&self, podman: bool) -> Details {
+        let host = &self.host;
+        Details {
+            hostname: host.hostname.clone(),
+            kernel: host.kernel.clone(),
+            cores: host.cores,
+            threads: host.logical_cpus,
+            cpu_model: host.cpu_model.clone(),
+            os: current_os(),
+            os_name: host.os_name.clone(),
+            arch: host.arch.clone(),
+            podman,
+            memory_total: self.memory_total,
+            smart_interval: self
+                .settings
+                .smart_interval
+                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        }
     }
 
     /// Whether `collect` would answer from the snapshot cache now.
@@ -133,6 +242,9 @@ impl Agent {
     fn gather(&mut self, ct: u16, input: &CollectInput, now: Instant) -> CombinedData {
         let cpu = self.cpu.sample(ct);
         let mem = self.memory.sample();
+        if mem.total_bytes > 0 {
+            self.memory_total = mem.total_bytes;
+        }
         let disk = self.disk.sample(ct, now);
         let net = self.network.sample(ct, now);
         let mut temps = self.sensors.sample();
@@ -221,7 +333,7 @@ impl Agent {
             mem_pct: stats.mem_pct,
             disk_pct: stats.disk_pct,
             bandwidth: two_decimals(stats.net_sent + stats.net_recv),
-            agent_version: AGENT_VERSION.to_string(),
+            agent_version: Dialect::V017.agent_version().to_string(),
             podman: input.podman,
             gpu_pct: gpu.max_usage(),
             dashboard_temp: temps.dashboard,
@@ -241,6 +353,7 @@ impl Agent {
             info,
             containers,
             services: services.list,
+            details: None,
         }
     }
 

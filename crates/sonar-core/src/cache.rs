@@ -5,9 +5,10 @@
 //! distinct cache times keeps at most `MAX_WINDOWS` payloads alive.
 
 use crate::baselines::Baselines;
+use crate::model::dialect::{self, Dialect};
 use crate::model::CombinedData;
 use crate::value::Value;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// One collected sample in every form a caller needs.
@@ -15,14 +16,39 @@ use std::time::{Duration, Instant};
 pub struct Payload {
     pub data: CombinedData,
     pub value: Value,
+    /// The v0.17 shape.
     pub cbor: Vec<u8>,
+    /// The v0.18.8 shape, encoded when a v0.18 hub first asks for this sample.
+    v018: OnceLock<Vec<u8>>,
+    /// Details' logical CPU count, which the v0.18.8 shape copies into Info.
+    threads: u64,
 }
 
 impl Payload {
     pub fn new(data: CombinedData) -> Payload {
+        Payload::with_threads(data, 0)
+    }
+
+    pub fn with_threads(data: CombinedData, threads: u64) -> Payload {
         let value = data.to_value();
         let cbor = value.to_cbor();
-        Payload { data, value, cbor }
+        Payload {
+            data,
+            value,
+            cbor,
+            v018: OnceLock::new(),
+            threads,
+        }
+    }
+
+    /// The encoded answer in a hub's dialect (without Details).
+    pub fn cbor_for(&self, dialect: Dialect) -> &[u8] {
+        match dialect {
+            Dialect::V017 => &self.cbor,
+            Dialect::V018 => self
+                .v018
+                .get_or_init(|| dialect::v018_from_v017(&self.value, self.threads).to_cbor()),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 #![deny(clippy::all)]
 
 pub mod agent;
+pub mod allocator;
 pub mod baselines;
 pub mod cache;
 pub mod collect;
@@ -19,7 +20,8 @@ pub mod units;
 pub mod value;
 pub mod warnings;
 
-pub use agent::{Agent, CollectInput};
+pub use agent::{Agent, Answer, CollectInput, DataRequest};
 pub use cache::Payload;
+pub use model::dialect::Dialect;
 pub use settings::{SettingError, Settings};
 pub use value::{Key, Value};

@@ -12,8 +12,12 @@ use declare::payload;
 use schema::StructSchema;
 use wire::Ty;
 
-/// The protocol version we report: hub UIs gate features on it (spec protocol.md §6).
-pub const AGENT_VERSION: &str = "0.17.0";
+pub mod dialect;
+
+/// The newest Beszel protocol we speak, announced before a hub has said which it speaks (the
+/// WebSocket upgrade's header, the SSH banner). Hubs gate features on versions (spec
+/// beszel-v0.18.md §7.4); each dialect reports its own in `Info.v` (`dialect::Dialect`).
+pub const AGENT_VERSION: &str = "0.18.8";
 
 /// Operating system enum of `Info.os`.
 pub const OS_LINUX: u8 = 0;
@@ -37,6 +41,7 @@ pub fn current_os() -> u8 {
 pub fn schema() -> Vec<StructSchema> {
     vec![
         ContainerStats::schema(),
+        Details::schema(),
         FsStats::schema(),
         GpuData::schema(),
         Stats::schema(),
@@ -55,6 +60,35 @@ payload! {
         pub containers: Option<Vec<ContainerStats>> = 2 "container",
         /// systemd services: only on 60000 ms samples right after a systemd refresh
         pub services: Option<Vec<Value>> = 3 "systemd" omitempty => Ty::list(Ty::Struct("Service")),
+        /// v0.18 hubs only, when they ask (GetData key 1) or the Podman flag changed
+        pub details: Option<Details> = 4 "details" omitempty,
+    }
+}
+
+payload! {
+    /// The host's slow-changing facts a v0.18 hub asks for once per connection (system.Details,
+    /// spec beszel-v0.18.md §3.1); the v0.17 shape carries most of them in Info instead.
+    pub struct Details => "DetailsJson" {
+        pub hostname: String = 0 "hostname",
+        /// kernel release
+        pub kernel: String = 1 "kernel" omitempty,
+        /// physical cores (lowered to the logical count under LXC limits)
+        pub cores: u64 = 2 "cores",
+        /// logical CPUs
+        pub threads: u64 = 3 "threads",
+        pub cpu_model: String = 4 "cpu_model",
+        /// 0 Linux, 1 Darwin, 2 Windows, 3 FreeBSD
+        pub os: u8 = 5 "os",
+        /// os-release PRETTY_NAME, e.g. "Debian GNU/Linux 12 (bookworm)"
+        pub os_name: String = 6 "os_name",
+        /// uname machine: x86_64, aarch64, armv7l…
+        pub arch: String = 7 "arch",
+        /// a Podman engine is monitored
+        pub podman: bool = 8 "podman" omitempty,
+        /// bytes
+        pub memory_total: u64 = 9 "memory_total",
+        /// SMART_INTERVAL in nanoseconds (the hub fetches SMART data that often)
+        pub smart_interval: u64 = 10 "smart_interval" omitempty,
     }
 }
 

@@ -46,6 +46,7 @@ fn example_d() -> CombinedData {
         },
         containers: None,
         services: None,
+        details: None,
     }
 }
 

@@ -113,6 +113,19 @@ fn full() -> CombinedData {
         info,
         containers: Some(vec![container]),
         services: Some(vec![service.to_value()]),
+        details: Some(Details {
+            hostname: "web-01".into(),
+            kernel: "6.8.0".into(),
+            cores: 4,
+            threads: 8,
+            cpu_model: "CPU".into(),
+            os: 0,
+            os_name: "Debian GNU/Linux 12 (bookworm)".into(),
+            arch: "x86_64".into(),
+            podman: true,
+            memory_total: 1 << 34,
+            smart_interval: 3_600_000_000_000,
+        }),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::napi::JsError;
 use sonar_core::probe::Area;
-use sonar_core::{SettingError, Settings};
+use sonar_core::{DataRequest, Dialect, SettingError, Settings};
 use std::collections::HashMap;
 
 pub const ERR_INVALID_ARG_TYPE: &str = "ERR_INVALID_ARG_TYPE";
@@ -187,6 +187,18 @@ pub fn podman_flag(arg: &Arg) -> Result<bool, JsError> {
         Arg::Undefined => Ok(false),
         Arg::Bool(b) => Ok(*b),
         other => Err(type_error("podman", "of type boolean", other)),
+    }
+}
+
+/// `includeDetails`: absent from a v0.17 hub's GetData, a boolean from a v0.18 hub's.
+pub fn data_request(arg: &Arg) -> Result<DataRequest, JsError> {
+    match arg {
+        Arg::Undefined => Ok(DataRequest::default()),
+        Arg::Bool(b) => Ok(DataRequest {
+            dialect: Dialect::V018,
+            include_details: *b,
+        }),
+        other => Err(type_error("includeDetails", "of type boolean", other)),
     }
 }
 

@@ -19,7 +19,7 @@ use sonar_core::collect::smart::runner::SmartConfig;
 use sonar_core::model::AGENT_VERSION;
 use sonar_core::probe::Area;
 use sonar_core::settings::catalog::{Component, Support};
-use sonar_core::{CollectInput, Payload, Value};
+use sonar_core::{Answer, CollectInput, DataRequest, Payload, Value};
 use std::sync::Arc;
 
 /// Fills the exports object (called from `napi_register_module_v1`).
@@ -35,6 +35,7 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("snapshot", Kind::Promise, snapshot),
             Property::method("isFresh", Kind::Sync, is_fresh),
             Property::method("setConnectionType", Kind::Sync, set_connection_type),
+            Property::method("limitMallocArenas", Kind::Sync, limit_malloc_arenas),
             Property::method("globMatch", Kind::Sync, glob_match),
             Property::method("parseDuration", Kind::Sync, parse_duration),
             Property::method("smartConfigure", Kind::Sync, smart_configure),
@@ -95,12 +96,17 @@ fn probe<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
     )
 }
 
-/// `cacheTimeMs`, `containers`, `podman` and `containersAgeMs` of an optional options object.
-fn collect_options<'s>(env: Env<'s>, options: JsValue<'s>) -> Result<(u16, CollectInput)> {
+/// `cacheTimeMs`, `containers`, `podman`, `containersAgeMs` and `includeDetails` of an optional
+/// options object.
+fn collect_options<'s>(
+    env: Env<'s>,
+    options: JsValue<'s>,
+) -> Result<(u16, CollectInput, DataRequest)> {
     if !args::options_given(&read_arg(env, options)?)? {
         return Ok((
             args::cache_time_ms(&Arg::Undefined)?,
             CollectInput::default(),
+            DataRequest::default(),
         ));
     }
     let cache_time_ms =
@@ -111,6 +117,10 @@ fn collect_options<'s>(env: Env<'s>, options: JsValue<'s>) -> Result<(u16, Colle
         env,
         env.get_property(options, "containersAgeMs")?,
     )?)?;
+    let request = args::data_request(&read_arg(
+        env,
+        env.get_property(options, "includeDetails")?,
+    )?)?;
     Ok((
         cache_time_ms,
         CollectInput {
@@ -118,6 +128,7 @@ fn collect_options<'s>(env: Env<'s>, options: JsValue<'s>) -> Result<(u16, Colle
             podman,
             containers_age: std::time::Duration::from_millis(age_ms),
         },
+        request,
     ))
 }
 
@@ -191,20 +202,20 @@ fn read_ports<'s>(env: Env<'s>, item: JsValue<'s>, path: &str) -> Result<Vec<Con
     Ok(out)
 }
 
-/// `collect(options?: CollectOptions): Promise<Buffer>` — the CBOR payload.
+/// `collect(options?: CollectOptions): Promise<Buffer>` — the CBOR payload in the hub's dialect.
 fn collect<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
-    let (cache_time_ms, input) = collect_options(env, args.get(0))?;
+    let (cache_time_ms, input, request) = collect_options(env, args.get(0))?;
     queue_work(
         env,
         "sonar:collect",
-        move || Ok(state::collect(cache_time_ms, &input)),
-        |env, payload: Arc<Payload>| env.buffer_copy(&payload.cbor),
+        move || Ok(state::answer(cache_time_ms, &input, request)),
+        |env, answer: Answer| env.buffer_copy(answer.bytes()),
     )
 }
 
 /// `snapshot(options?: CollectOptions): Promise<object>` — the same payload as plain JS.
 fn snapshot<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
-    let (cache_time_ms, input) = collect_options(env, args.get(0))?;
+    let (cache_time_ms, input, _) = collect_options(env, args.get(0))?;
     queue_work(
         env,
         "sonar:snapshot",
@@ -361,6 +372,12 @@ fn set_connection_type<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>>
     let connection_type = args::connection_type(&read_arg(env, args.get(0))?)?;
     state::set_connection_type(connection_type);
     env.undefined()
+}
+
+/// `limitMallocArenas(): boolean` — one glibc arena for threads that allocate from now on
+/// (sonar_core::allocator); false where the C library has none.
+fn limit_malloc_arenas<'s>(env: Env<'s>, _args: &Args<'s>) -> Result<JsValue<'s>> {
+    env.boolean(sonar_core::allocator::limit_arenas(1))
 }
 
 /// Hidden test hook: `__panicForTest(stage)` panics at the given stage; the promise must reject

@@ -3,7 +3,7 @@
 //! collection in progress. Poisoned locks are recovered: a panic during one collection must not
 //! wedge every later one.
 
-use sonar_core::{Agent, CollectInput, Payload, Settings};
+use sonar_core::{Agent, Answer, CollectInput, DataRequest, Payload, Settings};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
@@ -58,6 +58,15 @@ pub fn collect(cache_time_ms: u16, input: &CollectInput) -> Arc<Payload> {
     let agent = agent.get_or_insert_with(|| Agent::new(slot.settings.clone()));
     agent.set_connection_type(CONNECTION_TYPE.load(Ordering::Relaxed));
     agent.collect_with(cache_time_ms, input)
+}
+
+/// A GetData answer in the hub's dialect (see `collect`).
+pub fn answer(cache_time_ms: u16, input: &CollectInput, request: DataRequest) -> Answer {
+    let slot = current();
+    let mut agent = lock(&slot.agent);
+    let agent = agent.get_or_insert_with(|| Agent::new(slot.settings.clone()));
+    agent.set_connection_type(CONNECTION_TYPE.load(Ordering::Relaxed));
+    agent.answer(cache_time_ms, input, request)
 }
 
 /// The settings of the current configuration.

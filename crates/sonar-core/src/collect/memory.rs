@@ -21,6 +21,8 @@ pub struct MemoryUsage {
     pub zfs_arc: f64,
     pub swap_total: f64,
     pub swap_used: f64,
+    /// MemTotal in bytes (v0.18 Details.MemoryTotal)
+    pub total_bytes: u64,
 }
 
 /// The /proc/meminfo values Beszel needs, in bytes.
@@ -191,6 +193,7 @@ pub fn compute_usage(m: &MemInfo, htop: bool, arc: Option<u64>) -> MemoryUsage {
         zfs_arc: bytes_to_gib(zfs_arc as f64),
         swap_total: bytes_to_gib(m.swap_total as f64),
         swap_used: bytes_to_gib(swap_used as f64),
+        total_bytes: m.total,
     }
 }
 

@@ -19,6 +19,12 @@ pub struct HostInfo {
     /// Logical CPUs; 0 when the LXC rule applies.
     pub threads: u64,
     pub cpu_model: String,
+    /// Logical CPUs whatever the LXC rule did (v0.18.8's Details.Threads).
+    pub logical_cpus: u64,
+    /// os-release PRETTY_NAME (v0.18 Details only).
+    pub os_name: String,
+    /// uname machine (v0.18 Details only).
+    pub arch: String,
 }
 
 impl HostInfo {
@@ -32,6 +38,9 @@ impl HostInfo {
             cores: 0,
             threads: 0,
             cpu_model: cpuinfo.as_deref().map(cpu_model).unwrap_or_default(),
+            os_name: os_name(roots),
+            arch: uname_machine().unwrap_or_else(|| std::env::consts::ARCH.to_string()),
+            ..HostInfo::default()
         };
         fill_gaps(info.with_counts(physical, logical))
     }
@@ -39,6 +48,7 @@ impl HostInfo {
     /// Beszel's LXC rule: logical CPUs below the physical count reflect container limits, so
     /// they become the core count and threads stay 0.
     pub fn with_counts(mut self, physical: u64, logical: u64) -> HostInfo {
+        self.logical_cpus = logical;
         if logical > 0 && logical < physical {
             self.cores = logical;
             self.threads = 0;
@@ -61,6 +71,8 @@ impl HostInfo {
             cores: 0,
             threads: 0,
             cpu_model: facts.cpu_model,
+            arch: std::env::consts::ARCH.to_string(),
+            ..HostInfo::default()
         }
         .with_counts(facts.physical_cores, facts.logical_cpus)
     }
@@ -81,6 +93,12 @@ impl HostInfo {
         if self.cores == 0 && self.threads == 0 {
             self.cores = portable.cores;
             self.threads = portable.threads;
+        }
+        if self.logical_cpus == 0 {
+            self.logical_cpus = portable.logical_cpus;
+        }
+        if self.arch.is_empty() {
+            self.arch = portable.arch;
         }
         self
     }
@@ -141,6 +159,44 @@ fn uname_release() -> Option<String> {
 #[cfg(not(unix))]
 fn uname_release() -> Option<String> {
     None
+}
+
+/// uname's machine field (`x86_64`, `aarch64`, `armv7l`), as gopsutil's `KernelArch` gives it.
+#[cfg(unix)]
+fn uname_machine() -> Option<String> {
+    // SAFETY: as in uname_release.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return None;
+    }
+    // SAFETY: the kernel NUL-terminates every utsname field.
+    let machine = unsafe { std::ffi::CStr::from_ptr(uts.machine.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    (!machine.is_empty()).then_some(machine)
+}
+
+#[cfg(not(unix))]
+fn uname_machine() -> Option<String> {
+    None
+}
+
+/// The OS name v0.18.8 reports (spec beszel-v0.18.md §3.1): the first line of os-release that
+/// starts with `PRETTY_NAME=`, with every leading and trailing `"` removed (an empty value stays
+/// empty); without one, the `ID=` value. Read under HOST_ETC, so an agent in a container with the
+/// host's /etc mounted names the host.
+pub fn os_name(roots: &Roots) -> String {
+    let Some(text) = read_text(&roots.etc("os-release")) else {
+        return String::new();
+    };
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .map(|value| value.trim_matches('"').to_string())
+    };
+    field("PRETTY_NAME=")
+        .or_else(|| field("ID="))
+        .unwrap_or_default()
 }
 
 /// Physical cores as gopsutil counts them: distinct `core_cpus_list` contents (else
@@ -542,6 +598,7 @@ mod tests {
             cores: 3,
             threads: 6,
             cpu_model: "Model X".into(),
+            ..HostInfo::default()
         };
         let filled = info.fill_from_portable();
         assert_eq!(filled.hostname, "from-files");

@@ -75,7 +75,7 @@ pub enum Kind {
     Bool,
     /// a Go duration: `500ms`, `15m`, `1h30m` (`0` switches the feature off)
     Duration,
-    /// a Go duration longer than zero (a limit: zero would fail every request)
+    /// a Go duration longer than zero (a limit or an interval, where zero has no meaning)
     Timeout,
     /// items separated by `separator`, or by the value of `separator_setting` when that is set
     List {
@@ -292,13 +292,13 @@ pub const SETTINGS: &[Setting] = &[
     // S.M.A.R.T.
     setting("SMART_DEVICES", Kind::List { separator: ",", separator_setting: Some("SMART_DEVICES_SEPARATOR") }, "smartctl --scan-open", &[Smart], "disks (and smartctl -d types) to read; empty disables S.M.A.R.T.", "/dev/sda,/dev/sdb:sat").arguments(),
     setting("SMART_DEVICES_SEPARATOR", Kind::Text, ",", &[Smart], "the separator of SMART_DEVICES (for -d types that contain commas)", ";"),
+    setting("SMART_INTERVAL", Kind::Timeout, "unset: the hub's 1h", &[Smart], "how often a Beszel v0.18 hub fetches S.M.A.R.T. data (sent to it in Details; v0.17 hubs fetch once per connection)", "6h"),
     setting("EXCLUDE_SMART", COMMA, "", &[Smart], "disks not to read (sleeping disks are never woken either way)", "/dev/sdc"),
     // systemd
     setting("SKIP_SYSTEMD", Kind::Bool, "false", &[Systemd], "true disables systemd unit monitoring", "true"),
     setting("SERVICE_PATTERNS", Kind::Globs, "*.service", &[Systemd], "units to monitor (.service appended unless an entry ends with it or with timer)", "nginx*,docker,*-worker@*"),
     setting("DBUS_SYSTEM_BUS_ADDRESS", Kind::Text, "unix:path=/run/dbus/system_bus_socket", &[Systemd], "the system bus systemd answers on (the standard variable)", "unix:path=/run/dbus/system_bus_socket"),
     // Beszel names SONAR has no use for
-    refused("SMART_INTERVAL", &[Smart], "it is sent to Beszel v0.18 hubs in Details, and this agent speaks the v0.17 protocol, where the hub polls S.M.A.R.T. on its own schedule"),
     refused("SENSORS_TIMEOUT", &[Sensors], "SONAR reads temperatures straight from sysfs, with no helper process to time out"),
     refused("LHM", &[Sensors], "LibreHardwareMonitor is a Windows sensor source, and SONAR has no Windows sensors"),
     refused("HOST_VAR", &[Host], "SONAR reads nothing under /var of the host; it uses HOST_PROC, HOST_SYS and HOST_ETC"),

@@ -80,6 +80,8 @@ pub struct Settings {
     pub service_patterns: Vec<String>,
     /// `DBUS_SYSTEM_BUS_ADDRESS` (the standard variable); unset = /run/dbus/system_bus_socket.
     pub system_bus_address: Option<String>,
+    /// `SMART_INTERVAL`: sent to v0.18 hubs in Details, which then fetch SMART data that often.
+    pub smart_interval: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -103,6 +105,7 @@ impl Default for Settings {
             skip_systemd: false,
             service_patterns: vec!["*.service".to_string()],
             system_bus_address: None,
+            smart_interval: None,
         }
     }
 }
@@ -256,6 +259,7 @@ impl Settings {
             }
         }
         s.system_bus_address = v.text("DBUS_SYSTEM_BUS_ADDRESS");
+        s.smart_interval = v.duration("SMART_INTERVAL");
         Ok(s)
     }
 }
@@ -405,10 +409,22 @@ mod tests {
     /// stops the agent with the reason.
     #[test]
     fn settings_nothing_reads_are_refused() {
-        for name in ["SENSORS_TIMEOUT", "HOST_ROOT", "LHM", "SMART_INTERVAL"] {
+        for name in ["SENSORS_TIMEOUT", "HOST_ROOT", "LHM", "HOST_VAR"] {
             let err = Settings::from_lookup(&lookup(&[(name, "x")])).unwrap_err();
             assert_eq!(err.name, name);
             assert!(err.problem.contains("does not support it"), "{err}");
+        }
+    }
+
+    /// SMART_INTERVAL was refused while the agent spoke only v0.17; v0.18 hubs read it from
+    /// Details, so it is a positive duration now.
+    #[test]
+    fn smart_interval_is_a_positive_duration() {
+        let s = Settings::from_lookup(&lookup(&[("SMART_INTERVAL", "6h")])).unwrap();
+        assert_eq!(s.smart_interval, Some(Duration::from_secs(6 * 3600)));
+        for bad in ["x", "0s", "-1h"] {
+            let err = Settings::from_lookup(&lookup(&[("SMART_INTERVAL", bad)])).unwrap_err();
+            assert_eq!(err.name, "SMART_INTERVAL", "{bad}");
         }
     }
 

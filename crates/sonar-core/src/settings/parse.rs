@@ -55,9 +55,7 @@ pub fn parse(
                 error("is not a duration (a number and a unit: ms, s, m, h)".into())
             })?;
             if setting.kind == Kind::Timeout && d.is_zero() {
-                return Err(error(
-                    "is not longer than zero (every request would time out at once)".into(),
-                ));
+                return Err(error("is not longer than zero".into()));
             }
             Parsed::Duration(d)
         }
