@@ -456,6 +456,61 @@ describe('SSH pre-auth flood', () => {
     expect(state()).toEqual(want)
   }
 
+  /** Long enough for the server to have read a banner written on connect (loopback). */
+  const BANNER_SEEN_MS = 50
+
+  /**
+   * `count` connections spread over `sources`, each one the server drops opened again at once (a
+   * churning flood); with `banner`, each sends its identification first.
+   */
+  function churn(port: number, count: number, sources: string[], banner: boolean): { stop: () => void; opened: () => number } {
+    let running = true
+    let opened = 0
+    const live = new Set<Socket>()
+    const open = (localAddress: string): void => {
+      if (!running) return
+      opened += 1
+      const socket = connect({ host: '127.0.0.1', port, localAddress })
+      live.add(socket)
+      socket.on('error', () => undefined)
+      socket.resume()
+      if (banner) socket.once('connect', () => socket.write('SSH-2.0-flood\r\n'))
+      socket.once('close', () => {
+        live.delete(socket)
+        setImmediate(() => open(localAddress))
+      })
+    }
+    for (let i = 0; i < count; i++) open(sources[i % sources.length] ?? '127.0.0.1')
+    return {
+      stop: () => {
+        running = false
+        for (const socket of live) socket.destroy()
+      },
+      opened: () => opened,
+    }
+  }
+
+  for (const banner of [false, true]) {
+    const what = banner ? 'sending its identification' : 'silent'
+    it(`ssh-preauth-flood: a churning flood (${what}) that reopens every dropped connection at once, from 2 addresses, does not lock the hub out`, async () => {
+      const { port } = await startServer()
+      const flooding = churn(port, 48, ['127.0.0.2', '127.0.0.3'], banner)
+      try {
+        await sleep(500)
+        const before = flooding.opened()
+        const { ms, result } = await hubExchange(port)
+        console.log(`ssh-preauth-flood: the hub got its GetData answer ${ms} ms into a churning ${what} flood (${flooding.opened()} connections opened so far)`)
+        expect(result.code).toBe(0)
+        expect(replyOf(result.stdout).has(1)).toBe(true)
+        expect(ms).toBeLessThan(5_000)
+        // the flood really churned while the hub logged in
+        expect(flooding.opened()).toBeGreaterThan(before)
+      } finally {
+        flooding.stop()
+      }
+    })
+  }
+
   const EIGHT_ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8', '127.0.0.9']
 
   it('ssh-preauth-flood: 64 never-authenticating connections from 8 addresses do not lock the hub out', async () => {
@@ -493,13 +548,33 @@ describe('SSH pre-auth flood', () => {
     const { port, server } = await startServer({ maxUnauthenticated: 4 })
     const sockets: Socket[] = []
     try {
+      // all as far as their identification, so only age decides
       for (let i = 0; i < 6; i++) {
-        sockets.push(await openStalled(port, EIGHT_ADDRESSES[i] ?? '127.0.0.1', i % 2 === 0))
+        sockets.push(await openStalled(port, EIGHT_ADDRESSES[i] ?? '127.0.0.1', true))
         await serverHolds(server, { total: Math.min(i + 1, 4), unauthenticated: Math.min(i + 1, 4) })
+        await sleep(BANNER_SEEN_MS)
       }
       await oldestClosed(sockets, 2)
     } finally {
       closeAll(sockets)
+    }
+  })
+
+  it('ssh-preauth-flood: a silent connection goes before one that sent its identification, whatever their age', async () => {
+    const { port, server } = await startServer({ maxUnauthenticated: 4 })
+    const spoke = await openStalled(port, '127.0.0.2', true)
+    await sleep(BANNER_SEEN_MS)
+    const silent: Socket[] = []
+    try {
+      for (let i = 0; i < 5; i++) {
+        silent.push(await openStalled(port, EIGHT_ADDRESSES[(i % 7) + 1] ?? '127.0.0.1', false))
+        await serverHolds(server, { total: Math.min(i + 2, 4), unauthenticated: Math.min(i + 2, 4) })
+      }
+      // the two oldest silent ones made room; the oldest connection of all, which spoke, stays
+      await oldestClosed(silent, 2)
+      expect(isClosed(spoke)).toBe(false)
+    } finally {
+      closeAll([spoke, ...silent])
     }
   })
 
@@ -510,8 +585,9 @@ describe('SSH pre-auth flood', () => {
     try {
       await serverHolds(server, { total: 1, unauthenticated: 1 })
       for (let i = 0; i < 5; i++) {
-        sockets.push(await openStalled(port, '127.0.0.2', i % 2 === 0))
+        sockets.push(await openStalled(port, '127.0.0.2', true))
         await serverHolds(server, { total: 1 + Math.min(i + 1, 3), unauthenticated: 1 + Math.min(i + 1, 3) })
+        await sleep(BANNER_SEEN_MS)
       }
       await oldestClosed(sockets, 2)
       expect(isClosed(other)).toBe(false)

@@ -13,7 +13,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net'
 import type { Connection, ServerHostKeyAlgorithm } from 'ssh2'
 import type { ListenAddress } from '../config/config.js'
 import { loadHostKey, type HostKey } from '../identity/host-key.js'
-import { SshAdmission, type AdmissionLimits } from './ssh-admission.js'
+import { Progress, SshAdmission, type AdmissionLimits } from './ssh-admission.js'
 import { serveConnection, type ConnectionOptions } from './ssh-connection.js'
 import { bindListener, removeSocketFile } from './ssh-listen.js'
 import { checkAnnouncedVersion, sshIdent } from './ssh-version.js'
@@ -149,6 +149,7 @@ export class SshServer extends EventEmitter<SshServerEvents> {
         client.on('close', () => connections.delete(client))
         const socket = reading
         if (socket && socket.remoteAddress === info.ip && socket.remotePort === info.port) {
+          client.once('handshake', () => admission.progressed(socket, Progress.KeyExchanged))
           client.once('ready', () => admission.authenticated(socket))
         } else {
           // Cannot happen with ssh2 1.x; if it ever does, the deadline still closes the socket.
@@ -163,6 +164,7 @@ export class SshServer extends EventEmitter<SshServerEvents> {
       if (!admission.admit(socket)) return
       sockets.add(socket)
       socket.once('close', () => sockets.delete(socket))
+      socket.once('data', () => admission.progressed(socket, Progress.Spoke))
       socket.on('data', () => {
         reading = socket
       })
