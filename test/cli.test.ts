@@ -39,7 +39,7 @@ describe('sonar-agent CLI', () => {
     expect((await cli(['--help'])).stdout).toContain('Usage: sonar-agent')
     const version = await cli(['--version'])
     expect(version.code).toBe(0)
-    expect(version.stdout).toMatch(/^sonar-agent \d+\.\d+\.\d+ \(protocol 0\.17\.0\)/)
+    expect(version.stdout).toMatch(/^sonar-agent \d+\.\d+\.\d+ \(protocol 0\.18\.8\)/)
   })
 
   it('a bad --interval is a usage error naming the option', async () => {

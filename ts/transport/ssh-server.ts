@@ -36,7 +36,7 @@ export interface SshServerOptions extends ConnectionOptions, AdmissionLimits {
   hostKeyPath: string | undefined
   /** each authenticated session (the connection manager's SSHConnect) */
   onSession?: () => void
-  /** announced as `SSH-2.0-sonar_<version>`; strict semver ≥ 0.13.0 (default 0.17.0) */
+  /** announced as `SSH-2.0-sonar_<version>`; strict semver ≥ 0.13.0 (the core's newest dialect, 0.18.8) */
   protocolVersion: string
   idleTimeoutMs?: number
 }
