@@ -237,8 +237,8 @@ function payloadEntries(body: ResponseBody): Buffer[][] {
       return entries
     }
     case 'smartRaw': {
-      // 0xa0 = empty map: Go leaves an empty SmartData map out of the reply, and key 8 with it (a
-      // hub does nothing with an empty answer, complete or not: spec v0.18 §4)
+      // 0xa0 = empty map: Go leaves an empty SmartData map out of the reply; key 8 goes too, as a
+      // hub does nothing with an empty answer, complete or not (spec v0.18 §4)
       if (body.cbor.length === 0 || (body.cbor.length === 1 && body.cbor[0] === 0xa0)) return []
       const entries = [[encodeUint(ResponseKey.SmartData), Buffer.from(body.cbor.buffer, body.cbor.byteOffset, body.cbor.length)]]
       if (body.complete) entries.push([encodeUint(ResponseKey.SmartComplete), encodeBool(true)])
