@@ -428,6 +428,14 @@ export interface SmartProbe {
   devices: { path: string; type: string | null }[]
 }
 
+/** GetSmartData's answer as the core has it. */
+export interface SmartAnswer {
+  /** response key 5: CBOR `map[string]SmartData` keyed by serial (eMMC serial or "/dev/mmcblkN", md arrays "mdraid:mdN"), possibly empty (0xa0) */
+  cbor: Buffer
+  /** the refresh behind `cbor` read every device it knew of (spec v0.18 §5.1): key 8 for a v0.18 hub */
+  complete: boolean
+}
+
 export interface SensorsProbe {
   /** SYS_SENSORS, else HOST_SYS, else /sys */
   root: string
@@ -488,15 +496,15 @@ export interface NativeBinding {
   /**
    * Replaces the S.M.A.R.T. monitor (nothing runs yet). `available` is false when smartctl is not
    * found (PATH, /usr/sbin, /usr/local/sbin, /sbin, /opt/homebrew/bin) or SMART_DEVICES is blank;
-   * md arrays are still reported then, unless SMART_DEVICES is blank.
+   * eMMC and md arrays (sysfs, under HOST_SYS) are still reported then, unless SMART_DEVICES is blank.
    */
   smartConfigure(settings: Record<string, string | undefined>): { available: boolean; smartctl: string | null }
   /**
-   * GetSmartData's key 5: CBOR `map[string]SmartData` keyed by serial (md arrays "mdraid:mdN"),
-   * possibly empty (0xa0). The first call waits for smartctl (15 s per device at most); later calls
-   * answer from memory at once and refresh in the background.
+   * GetSmartData's key 5 and whether the refresh behind it was complete. The first call waits for
+   * smartctl (15 s per call; a device takes two calls at most); later calls answer from memory at
+   * once and refresh in the background.
    */
-  smartData(): Promise<Buffer>
+  smartData(): Promise<SmartAnswer>
   /**
    * GetSystemdInfo's key 6: CBOR map of the unit's org.freedesktop.systemd1.Unit properties plus
    * selected Service ones (UINT64_MAX → null). ".service" is appended when missing. Rejects with

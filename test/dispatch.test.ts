@@ -628,3 +628,124 @@ describe('logs', () => {
     expect(text).not.toContain(signature.toString('base64'))
   })
 })
+
+describe('GetSmartData key 8 SmartComplete (spec v0.18 §4)', () => {
+  const MAP = Buffer.from('a1625331a10001', 'hex') // {"S1": {0: 1}}
+  const source = (complete: boolean) => ({ data: async () => ({ cbor: MAP, complete }) })
+  const smartRequest = (id: number | undefined): Buffer => encodeRequest({ action: Action.GetSmartData, data: undefined, id })
+
+  async function smartReply(h: Harness, session: Session, id: number | undefined): Promise<Buffer> {
+    const reply = (await h.dispatcher.handle(smartRequest(id), session)).reply
+    expect(reply).toBeInstanceOf(Buffer)
+    return reply as Buffer
+  }
+
+  it('a v0.18 hub gets key 8 = true after key 5 when the refresh was complete', async () => {
+    const h = harness({ smart: source(true) })
+    const session = websocket()
+    await verify(h, session)
+    await h.dispatcher.handle(getData(2, 60000, true), session)
+    expect(session.dialect).toBe('v0.18')
+    const reply = await smartReply(h, session, 3)
+    expect(reply.toString('hex')).toBe(`a30003 05${MAP.toString('hex')} 08f5`.replace(/\s+/g, ''))
+    expect([...decodeReply(reply)]).toEqual([[0, 3], [5, new Map([['S1', new Map([[0, 1]])]])], [8, true]])
+  })
+
+  it('no key 8 when the refresh was incomplete', async () => {
+    const h = harness({ smart: source(false) })
+    const session = websocket()
+    await verify(h, session)
+    await h.dispatcher.handle(getData(2, 60000, false), session)
+    expect([...decodeReply(await smartReply(h, session, 3)).keys()]).toEqual([0, 5])
+  })
+
+  it('a v0.17 hub never sees key 8, nor does a hub that has not sent GetData yet', async () => {
+    const h = harness({ smart: source(true) })
+    const fresh = websocket()
+    await verify(h, fresh)
+    expect([...decodeReply(await smartReply(h, fresh, 2)).keys()]).toEqual([0, 5])
+    const old = websocket()
+    await verify(h, old)
+    await h.dispatcher.handle(getData(2), old)
+    expect(old.dialect).toBe('v0.17')
+    expect([...decodeReply(await smartReply(h, old, 3)).keys()]).toEqual([0, 5])
+    // the same connection answering a v0.18 GetData, then a v0.17 one again: the latest decides
+    await h.dispatcher.handle(getData(4, 60000, true), old)
+    expect([...decodeReply(await smartReply(h, old, 5)).keys()]).toEqual([0, 5, 8])
+    await h.dispatcher.handle(getData(6), old)
+    expect([...decodeReply(await smartReply(h, old, 7)).keys()]).toEqual([0, 5])
+  })
+
+  it('over SSH: {5, 8} with no id for a v0.18 hub, {5} for a v0.17 one', async () => {
+    const h = harness({ smart: source(true) })
+    const v18 = ssh()
+    await h.dispatcher.handle(getData(undefined, 60000, false), v18)
+    expect((await smartReply(h, v18, undefined)).toString('hex')).toBe(`a2 05${MAP.toString('hex')} 08f5`.replace(/\s+/g, ''))
+    const v17 = ssh()
+    await h.dispatcher.handle(getData(undefined), v17)
+    expect((await smartReply(h, v17, undefined)).toString('hex')).toBe(`a1 05${MAP.toString('hex')}`.replace(/\s+/g, ''))
+  })
+
+  it('through the native core: a fake smartctl whose one disk is read gives a complete answer', async () => {
+    // this VM has no smartctl and no SMART disk: the script replays the real sda.json
+    const bin = mkdtempSync(join(tmpdir(), 'sonar-smartctl-'))
+    const fixtures = new URL('../crates/sonar-core/tests/fixtures/smart/', import.meta.url).pathname
+    writeFileSync(
+      join(bin, 'smartctl'),
+      `#!/bin/sh\ncase "$*" in\n  *--scan*) echo '{"devices":[{"name":"/dev/sda","type":"sat"}]}' ;;\n  *) cat ${fixtures}sda.json; exit 64 ;;\nesac\n`,
+      { mode: 0o755 },
+    )
+    const oldPath = process.env.PATH
+    process.env.PATH = `${bin}:${oldPath ?? ''}`
+    try {
+      const withSmart = openCollector({})
+      const h = harness({ smart: withSmart.smart })
+      const session = websocket()
+      await verify(h, session)
+      await h.dispatcher.handle(getData(2, 60000, true), session)
+      const reply = decodeReply(await smartReply(h, session, 3))
+      expect([...reply.keys()]).toEqual([0, 5, 8])
+      expect(reply.get(8)).toBe(true)
+      const sda = (reply.get(5) as Map<string, Map<number, unknown>>).get('9C40918040082')
+      expect(sda?.get(7)).toBe('sat')
+    } finally {
+      process.env.PATH = oldPath
+    }
+  })
+
+  it('GetData is never held up by a slow first SMART refresh, however many hubs ask at once', async () => {
+    // every disk query takes 6 s; without sharing the pending answer, each GetSmartData would hold
+    // one of libuv's four threadpool threads and GetData's collection would wait behind them
+    const bin = mkdtempSync(join(tmpdir(), 'sonar-smartctl-'))
+    writeFileSync(
+      join(bin, 'smartctl'),
+      `#!/bin/sh\ncase "$*" in\n  *--scan*) echo '{"devices":[{"name":"/dev/sda","type":"sat"}]}' ;;\n  *) exec sleep 6 ;;\nesac\n`,
+      { mode: 0o755 },
+    )
+    const oldPath = process.env.PATH
+    process.env.PATH = `${bin}:${oldPath ?? ''}`
+    try {
+      const slow = openCollector({})
+      const h = harness({ smart: slow.smart })
+      const session = websocket()
+      await verify(h, session)
+      await h.dispatcher.handle(getData(2, 60000, true), session)
+      const started = Date.now()
+      const smart = Array.from({ length: 8 }, (_, i) => h.dispatcher.handle(smartRequest(10 + i), session))
+      const data = await h.dispatcher.handle(getData(3, 1000, false), session)
+      const dataMs = Date.now() - started
+      expect(decodeReply(data.reply).has(1)).toBe(true)
+      expect(dataMs).toBeLessThan(3000)
+      const replies = await Promise.all(smart)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(5000)
+      // the disk gave nothing: the refresh is incomplete, so no key 8
+      for (const [i, r] of replies.entries()) {
+        const reply = decodeReply(r.reply)
+        expect(reply.get(0)).toBe(10 + i)
+        expect(reply.has(8)).toBe(false)
+      }
+    } finally {
+      process.env.PATH = oldPath
+    }
+  })
+})

@@ -171,6 +171,15 @@ describe('worked examples, protocol.md §2.14', () => {
     expect(hex(encodeResponse(0xffffffff, { kind: 'error', message: 'x' }))).toBe(`a2 00 1affffffff 03 6178`.replace(/\s+/g, ''))
   })
 
+  it('§4 (v0.18) SmartComplete: the core\'s map under key 5, then key 8 = true; never with an empty map', () => {
+    const map = Buffer.from(`a1${txt('S1')}a10001`, 'hex')
+    expect(hex(encodeResponse(7, { kind: 'smartRaw', cbor: map, complete: true }))).toBe(`a30007 05a1${txt('S1')}a10001 08f5`.replace(/\s+/g, ''))
+    expect(hex(encodeResponse(7, { kind: 'smartRaw', cbor: map, complete: false }))).toBe(`a20007 05a1${txt('S1')}a10001`.replace(/\s+/g, ''))
+    expect(hex(encodeResponse(undefined, { kind: 'smartRaw', cbor: map, complete: true }))).toBe(`a2 05a1${txt('S1')}a10001 08f5`.replace(/\s+/g, ''))
+    // a hub does nothing with an empty answer, complete or not: Go's omitempty leaves the id alone
+    expect(hex(encodeResponse(7, { kind: 'smartRaw', cbor: Buffer.from([0xa0]), complete: true }))).toBe('a10007')
+  })
+
   it('rejects ids that are not uint32 when encoding', () => {
     expect(() => encodeResponse(-1, { kind: 'error', message: 'x' })).toThrow(RangeError)
     expect(() => encodeResponse(2 ** 32, { kind: 'error', message: 'x' })).toThrow(RangeError)

@@ -6,7 +6,7 @@ import { coreSettingNames, parseOne, settingNamesReadBy } from './config/catalog
 import { lookupSetting, lookupSettings, type Environment } from './config/lookup.js'
 import type { Logger } from './log.js'
 import { loadNative, type CollectOptions, type CombinedDataJson, type NativeBinding } from './native.js'
-import type { SystemdStatus } from '../index.js'
+import type { SmartAnswer, SystemdStatus } from '../index.js'
 
 export interface Collector {
   readonly agentVersion: string
@@ -38,8 +38,8 @@ export interface SmartState {
   /** SMART_DEVICES is set but empty: SMART monitoring is off */
   readonly disabled: boolean
   readonly smartctl: string | null
-  /** CBOR map serial → SmartData (possibly empty) */
-  data(): Promise<Buffer>
+  /** CBOR map serial → SmartData (possibly empty) and whether its refresh was complete */
+  data(): Promise<SmartAnswer>
 }
 
 
@@ -63,11 +63,18 @@ export function openCollector(env: Environment = process.env, native: NativeBind
   }
   const smartSettings = lookupSettings(settingNamesReadBy('smart', native), env)
   const found = native.smartConfigure(smartSettings)
+  // Callers that arrive while an answer is pending share it: the first one waits on a threadpool
+  // thread for smartctl (seconds per disk), and every extra waiter would hold another of the four
+  // threads that GetData's collection also needs.
+  let pending: Promise<SmartAnswer> | undefined
   const smart: SmartState = {
     available: found.available,
     disabled: smartSettings.SMART_DEVICES !== undefined && smartSettings.SMART_DEVICES.trim() === '',
     smartctl: found.smartctl,
-    data: () => native.smartData(),
+    data: () =>
+      (pending ??= native.smartData().finally(() => {
+        pending = undefined
+      })),
   }
   // configure() above accepted it, so it parses: the core's reading, not a second one here
   const skipSystemd = parseOne('SKIP_SYSTEMD', lookupSetting('SKIP_SYSTEMD', env), native) === true

@@ -114,7 +114,7 @@ export class Dispatcher {
       }
       case Action.GetSmartData: {
         const parsed = parseActionData(action, request.data)
-        return parsed.ok ? handleGetSmartData(this.deps.smart) : errorResult(parsed.message)
+        return parsed.ok ? handleGetSmartData(this.deps.smart, session.dialect) : errorResult(parsed.message)
       }
       case Action.GetSystemdInfo: {
         const parsed = parseActionData(action, request.data)

@@ -43,7 +43,7 @@ export type ResponseBody =
   | { kind: 'fingerprint'; fingerprint: string; hostname?: string; port?: string; name?: string } // key 2
   | { kind: 'string'; text: string } // key 4
   | { kind: 'smart'; devices: Map<string, unknown>; complete?: boolean } // key 5 (+ key 8 when complete)
-  | { kind: 'smartRaw'; cbor: Uint8Array } // key 5 as the native core encoded it; an empty map is omitted (Go omitempty)
+  | { kind: 'smartRaw'; cbor: Uint8Array; complete?: boolean } // key 5 as the native core encoded it (+ key 8 when complete); an empty map is omitted (Go omitempty)
   | { kind: 'service'; info: Map<string, unknown> } // key 6
   | { kind: 'serviceRaw'; cbor: Uint8Array } // key 6 as the native core encoded it
   | { kind: 'error'; message: string } // key 3
@@ -236,10 +236,14 @@ function payloadEntries(body: ResponseBody): Buffer[][] {
       if (body.complete) entries.push([encodeUint(ResponseKey.SmartComplete), encodeBool(true)])
       return entries
     }
-    case 'smartRaw':
-      // 0xa0 = empty map: Go leaves an empty SmartData map out of the reply
+    case 'smartRaw': {
+      // 0xa0 = empty map: Go leaves an empty SmartData map out of the reply; key 8 goes too, as a
+      // hub does nothing with an empty answer, complete or not (spec v0.18 §4)
       if (body.cbor.length === 0 || (body.cbor.length === 1 && body.cbor[0] === 0xa0)) return []
-      return [[encodeUint(ResponseKey.SmartData), Buffer.from(body.cbor.buffer, body.cbor.byteOffset, body.cbor.length)]]
+      const entries = [[encodeUint(ResponseKey.SmartData), Buffer.from(body.cbor.buffer, body.cbor.byteOffset, body.cbor.length)]]
+      if (body.complete) entries.push([encodeUint(ResponseKey.SmartComplete), encodeBool(true)])
+      return entries
+    }
     case 'service':
       return [[encodeUint(ResponseKey.ServiceInfo), encoder.encode(body.info)]]
     case 'serviceRaw':

@@ -152,6 +152,14 @@ pub fn read_trimmed(path: &Path) -> Option<String> {
     read_text(path).map(|s| s.trim().to_string())
 }
 
+/// Reads a file holding one text value, trimmed, with invalid UTF-8 replaced by U+FFFD: a device
+/// name or serial with one bad byte is still reported (the hub needs valid UTF-8, spec v0.18 §0),
+/// not dropped as `read_trimmed` would.
+pub fn read_trimmed_lossy(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(String::from_utf8_lossy(&bytes).trim().to_string())
+}
+
 /// Reads a file holding one unsigned integer.
 pub fn read_u64(path: &Path) -> Option<u64> {
     read_trimmed(path)?.parse().ok()

@@ -237,3 +237,27 @@ fn real_host_plausible() {
         assert!(arrays.is_empty());
     }
 }
+
+/// One invalid byte in an md sysfs text (array_state was read strictly) dropped the whole array;
+/// it is replaced by U+FFFD instead (the hub needs valid UTF-8, spec v0.18 §0).
+#[test]
+fn invalid_utf8_in_sysfs_keeps_the_array() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("sys/block/md0/md");
+    std::fs::create_dir_all(&md).unwrap();
+    std::fs::write(md.join("array_state"), b"clean\xff\n").unwrap();
+    std::fs::write(md.join("level"), b"raid\xc31\n").unwrap();
+    std::fs::write(md.join("raid_disks"), b"2\n").unwrap();
+    let arrays = read_arrays(&Roots::under(dir.path()));
+    assert_eq!(arrays.len(), 1);
+    let (key, v) = &arrays[0];
+    assert_eq!(key, "mdraid:md0");
+    assert_eq!(text(v, 1), Some("Linux MD RAID (raid\u{fffd}1)"));
+    assert_eq!(
+        attributes(v)[..2],
+        [
+            attr("ArrayState", 0, "clean\u{fffd}"),
+            attr("RaidLevel", 0, "raid\u{fffd}1")
+        ]
+    );
+}

@@ -277,7 +277,7 @@ fn usb_bridge_needs_d_sat() {
     };
     assert_eq!(
         device_args(&dev("/dev/sdb", "sat", false)),
-        ["-d", "sat", "-a", "--json=c", "-n", "standby", "/dev/sdb"]
+        ["-d", "sat", "-a", "--json=c", "-l", "devstat", "-n", "standby", "/dev/sdb"]
     );
     // Scans misreport scsi/ata (Beszel issue 1345): no -d unless SMART_DEVICES says so.
     assert_eq!(
@@ -417,10 +417,10 @@ fn runner_with_fake_smartctl() {
     let log = std::fs::read_to_string(dir.path().join("calls.log")).unwrap();
     let calls: Vec<&str> = log.lines().collect();
     assert_eq!(calls[0], "--scan-open -j");
-    assert!(calls.contains(&"-d sat -a --json=c -n standby /dev/sda"));
+    assert!(calls.contains(&"-d sat -a --json=c -l devstat -n standby /dev/sda"));
     assert!(calls.contains(&"-d nvme -a --json=c -n standby /dev/nvme0"));
     assert!(calls.contains(&"-a --json=c -n standby /dev/sdh"), "{log}");
-    assert!(calls.contains(&"-d sat -a --json=c -n standby /dev/sdq"));
+    assert!(calls.contains(&"-d sat -a --json=c -l devstat -n standby /dev/sdq"));
     assert!(!log.contains("/dev/sdx"), "EXCLUDE_SMART");
     // Never re-run without -n standby: a sleeping disk stays asleep.
     assert!(calls
@@ -577,4 +577,99 @@ fn smart_devices_that_look_like_options_never_reach_smartctl() {
     })
     .unwrap_err();
     assert_eq!(err.name, "SMART_DEVICES");
+}
+
+/// sda.json (real smartctl output) with `temperature.current` 0 and the given
+/// `ata_device_statistics` section, as `-l devstat` adds it.
+fn sda_with_devstat(section: &str) -> String {
+    let sda = fixture("sda.json").replacen(r#""current": 31"#, r#""current": 0"#, 1);
+    format!(
+        "{}, \"ata_device_statistics\": {section}}}",
+        sda.trim_end().trim_end_matches('}')
+    )
+}
+
+const DEVSTAT: &str = r#"{"pages": [
+    {"number": 1, "name": "General Statistics", "revision": 1, "table": [
+        {"offset": 8, "name": "Lifetime Power-On Resets", "size": 4, "value": 66,
+         "flags": {"value": 192, "string": "CN--- ", "valid": true}}]},
+    {"number": 5, "name": "Temperature Statistics", "revision": 1, "table": [
+        {"offset": 8, "name": "Current Temperature", "size": 1, "value": 37,
+         "flags": {"value": 192, "string": "CN--- ", "valid": true}},
+        {"offset": 16, "name": "Average Short Term Temperature", "size": 1,
+         "flags": {"value": 0, "string": "----- ", "valid": false}},
+        {"offset": 80, "name": "Specified Minimum Operating Temperature", "size": 1, "value": -40,
+         "flags": {"value": 160, "string": "V-D-- ", "valid": true}}]}]}"#;
+
+/// spec v0.18 §5.1: a SATA disk reporting temperature 0 gets ATA device statistics page 5's
+/// "Current Temperature"; other entries (a negative minimum, one without a value) do not matter.
+#[test]
+fn sata_temperature_from_device_statistics() {
+    let (parser, d) = parse(&sda_with_devstat(DEVSTAT), None).unwrap();
+    assert_eq!(parser, Parser::Sat);
+    assert_eq!(d.temperature, 37);
+    // the Temperature_Celsius attribute itself is left as smartctl gave it
+    assert_eq!(attr(&d, "Temperature_Celsius"), 31);
+    assert_eq!(d.smart_status, "PASSED");
+}
+
+#[test]
+fn device_statistics_ignored_when_temperature_is_known() {
+    let text = fixture("sda.json")
+        .trim_end()
+        .trim_end_matches('}')
+        .to_string()
+        + &format!(", \"ata_device_statistics\": {DEVSTAT}}}");
+    assert_eq!(parse(&text, None).unwrap().1.temperature, 31);
+}
+
+#[test]
+fn device_statistics_fallback_edge_cases() {
+    let temperature = |section: &str| parse(&sda_with_devstat(section), None).map(|(_, d)| d);
+    let page5 = |entries: &str| format!(r#"{{"pages": [{{"number": 5, "table": [{entries}]}}]}}"#);
+    // out of 0..=255: no fallback
+    for value in ["256", "-1"] {
+        let d = temperature(&page5(&format!(
+            r#"{{"name": "Current Temperature", "value": {value}}}"#
+        )))
+        .unwrap();
+        assert_eq!(d.temperature, 0, "{value}");
+    }
+    // no value (smartctl leaves it out when the entry is not valid)
+    let d = temperature(&page5(r#"{"name": "Current Temperature"}"#)).unwrap();
+    assert_eq!(d.temperature, 0);
+    // the first entry of that name decides; the name matches in any case
+    let d = temperature(&page5(
+        r#"{"name": "current temperature", "value": 41}, {"name": "Current Temperature", "value": 50}"#,
+    ))
+    .unwrap();
+    assert_eq!(d.temperature, 41);
+    // another page's entry of the same name is not it
+    let d = temperature(
+        r#"{"pages": [{"number": 4, "table": [{"name": "Current Temperature", "value": 44}]}]}"#,
+    )
+    .unwrap();
+    assert_eq!(d.temperature, 0);
+    // a section of the wrong shape: no fallback, but the disk is still reported
+    for broken in [
+        r#"{"pages": [{"number": 300, "table": []}, {"number": 5, "table": [{"name": "Current Temperature", "value": 40}]}]}"#,
+        r#"{"pages": [{"number": 5, "table": [{"name": "Current Temperature", "value": 40.5}]}]}"#,
+        r#"{"pages": {"number": 5}}"#,
+        r#"[1, 2]"#,
+    ] {
+        let d = temperature(broken).unwrap_or_else(|| panic!("{broken}"));
+        assert_eq!(
+            (d.temperature, d.serial_number.as_str()),
+            (0, "9C40918040082"),
+            "{broken}"
+        );
+    }
+}
+
+/// As Beszel: the status is judged before the fallback, on `temperature.current` alone.
+#[test]
+fn failed_status_judged_before_the_fallback() {
+    let failing = sda_with_devstat(DEVSTAT).replacen(r#""passed": true"#, r#""passed": false"#, 1);
+    let (_, d) = parse(&failing, None).unwrap();
+    assert_eq!((d.smart_status.as_str(), d.temperature), ("UNKNOWN", 37));
 }

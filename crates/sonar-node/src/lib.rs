@@ -318,14 +318,24 @@ fn smart_configure<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
     ])
 }
 
-/// `smartData(): Promise<Buffer>` — CBOR `map[string]SmartData` (possibly empty) for response
-/// key 5. The first call waits for smartctl; later ones answer from memory and refresh behind.
+/// `smartData(): Promise<{ cbor: Buffer, complete: boolean }>` — CBOR `map[string]SmartData`
+/// (possibly empty) for response key 5, and whether the refresh behind it read every device
+/// (key 8, v0.18 hubs only: the caller decides). The first call waits for smartctl; later ones
+/// answer from memory and refresh behind.
 fn smart_data<'s>(env: Env<'s>, _args: &Args<'s>) -> Result<JsValue<'s>> {
     queue_work(
         env,
         "sonar:smartData",
-        || Ok(smart::monitor().data_and_refresh().to_cbor()),
-        |env, cbor: Vec<u8>| env.buffer_copy(&cbor),
+        || {
+            let answer = smart::monitor().answer_and_refresh();
+            Ok((answer.data.to_cbor(), answer.complete))
+        },
+        |env, (cbor, complete): (Vec<u8>, bool)| {
+            env.object_from_entries(&[
+                (env.string("cbor")?, env.buffer_copy(&cbor)?),
+                (env.string("complete")?, env.boolean(complete)?),
+            ])
+        },
     )
 }
 

@@ -11,11 +11,13 @@ fn lock() -> MutexGuard<'static, Option<SmartMonitor>> {
     MONITOR.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Replaces the monitor (SMART_DEVICES / EXCLUDE_SMART looked up by the caller; md arrays read
-/// under the agent's configured roots). Only looks for the binary: nothing runs yet.
+/// Replaces the monitor (SMART_DEVICES / EXCLUDE_SMART looked up by the caller; md arrays and
+/// eMMC read under the agent's configured roots, HOST_SYS). Only looks for the binary: nothing
+/// runs yet.
 pub fn configure(lookup: &dyn Fn(&str) -> Option<String>, roots: Roots) -> SmartMonitor {
     let monitor = SmartMonitor::new(SmartConfig {
-        mdraid_roots: Some(roots),
+        mdraid_roots: Some(roots.clone()),
+        emmc_roots: Some(roots),
         ..SmartConfig::from_lookup(lookup)
     });
     *lock() = Some(monitor.clone());
@@ -27,6 +29,7 @@ pub fn monitor() -> SmartMonitor {
         .get_or_insert_with(|| {
             SmartMonitor::new(SmartConfig {
                 mdraid_roots: Some(crate::state::roots()),
+                emmc_roots: Some(crate::state::roots()),
                 ..SmartConfig::default()
             })
         })

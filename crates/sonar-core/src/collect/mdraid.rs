@@ -16,8 +16,18 @@
 //! - WARNING with mismatches found by a check;
 //! - PASSED for the healthy states (a requested check/repair scrub stays green);
 //! - UNKNOWN otherwise.
+//!
+//! Differences from Beszel 0.18.8 (spec v0.18 §5.1 "mdraid"), kept on purpose: these are the
+//! rules of Beszel's later main branch (spec v0.18 §10), pinned by tests/mdraid.rs. 0.18.8 has no
+//! FaultyDisks attribute and no faulty-member rule, calls every degraded array FAILED (QNAP's
+//! sparse slots included), every resync WARNING (also the initial one with all members) and a
+//! `repair` scrub WARNING, and multiplies `size` by `queue/logical_block_size` (eightfold on a
+//! 4Kn array; the kernel's `size` is in 512-byte sectors). Files are read under the agent's sys
+//! root (`HOST_SYS`) where Beszel hard-codes `/sys`, so a containerised agent with the host's
+//! /sys mounted elsewhere sees the host's arrays. Text files are decoded lossily: one invalid
+//! byte in a sysfs value does not drop the array (the hub needs valid UTF-8, spec v0.18 §0).
 
-use crate::roots::{read_trimmed, Roots};
+use crate::roots::{read_trimmed, read_trimmed_lossy, Roots};
 use crate::value::{MapBuilder, Value};
 use std::path::Path;
 
@@ -81,13 +91,13 @@ fn is_md_name(name: &str) -> bool {
 
 fn read_array(dir: &Path, name: &str) -> Option<MdArray> {
     let md = dir.join("md");
-    let text = |file: &str| read_trimmed(&md.join(file)).unwrap_or_default();
+    let text = |file: &str| read_trimmed_lossy(&md.join(file)).unwrap_or_default();
     let count = |file: &str| {
         read_trimmed(&md.join(file))
             .and_then(|s| s.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    let array_state = read_trimmed(&md.join("array_state"))?;
+    let array_state = read_trimmed_lossy(&md.join("array_state"))?;
     let (faulty_disks, populated_disks) = member_states(&md);
     Some(MdArray {
         name: name.to_string(),
@@ -117,7 +127,7 @@ fn member_states(md: &Path) -> (u64, u64) {
             continue;
         }
         populated += 1;
-        let state = read_trimmed(&entry.path().join("state")).unwrap_or_default();
+        let state = read_trimmed_lossy(&entry.path().join("state")).unwrap_or_default();
         if state.contains("faulty") {
             faulty += 1;
         }

@@ -1,6 +1,12 @@
 //! S.M.A.R.T.: smartctl's JSON output parsed into the hub's SmartData (response key 5, keyed by
-//! serial number), and a runner that scans and queries devices off the caller's thread.
+//! serial number), eMMC wear read from sysfs, and a runner that scans and queries devices off the
+//! caller's thread.
+//!
+//! Every text comes out valid UTF-8 (the hub's decoder rejects a whole message over one bad
+//! string, spec v0.18 §0): smartctl's output is decoded lossily where it is read
+//! (`collect::child`), sysfs files through `roots::read_trimmed_lossy`.
 
+pub mod emmc;
 pub mod runner;
 
 use crate::json::{Json, Mismatch};
@@ -195,11 +201,17 @@ fn common(doc: &Json, temperature: u8) -> Result<SmartData, Mismatch> {
 
 fn parse_sata(doc: &Json) -> Result<Option<SmartData>, Mismatch> {
     let temperature = doc.object("temperature")?.uint("current", U8)? as u8;
+    // The status is judged on `temperature.current` alone, before the fallback, as Beszel does.
     let mut data = common(doc, temperature)?;
     data.model_name = doc.text("model_name")?;
     data.firmware_version = doc.text("firmware_version")?;
     if data.serial_number.is_empty() || is_virtual_doc(doc)? {
         return Ok(None);
+    }
+    if data.temperature == 0 {
+        if let Some(current) = devstat_temperature(doc) {
+            data.temperature = current;
+        }
     }
     for row in doc.object("ata_smart_attributes")?.array("table")? {
         let raw = row.object("raw")?;
@@ -217,6 +229,34 @@ fn parse_sata(doc: &Json) -> Result<Option<SmartData>, Mismatch> {
         });
     }
     Ok(Some(data))
+}
+
+/// Page 5 "Current Temperature" of the ATA device statistics (`-l devstat`), for disks whose
+/// `temperature.current` is 0 (spec v0.18 §5.1). As Beszel: the section is read whole (any entry
+/// of the wrong shape and there is no fallback, but the disk is still reported), the first entry
+/// of that name decides, and a value outside 0–255 gives none.
+pub fn devstat_temperature(doc: &Json) -> Option<u8> {
+    let pages = doc
+        .object("ata_device_statistics")
+        .ok()?
+        .array("pages")
+        .ok()?;
+    let mut current: Option<Option<i64>> = None;
+    for page in pages {
+        let number = page.uint("number", U8).ok()?;
+        for entry in page.array("table").ok()? {
+            let name = entry.text("name").ok()?;
+            let value = match entry.has("value") {
+                true => Some(entry.int("value").ok()?),
+                false => None,
+            };
+            if current.is_none() && number == 5 && name.eq_ignore_ascii_case("Current Temperature")
+            {
+                current = Some(value);
+            }
+        }
+    }
+    current.flatten().and_then(|v| u8::try_from(v).ok())
 }
 
 fn parse_nvme(doc: &Json) -> Result<Option<SmartData>, Mismatch> {
