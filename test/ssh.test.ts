@@ -210,7 +210,7 @@ describe('SSH server with the hub algorithms (ssh2 client)', () => {
     await expect(connectClient(port, { algorithms: { ...HUB_ALGORITHMS, cipher: ['aes128-ctr'] } })).rejects.toThrow(/no matching/i)
   })
 
-  it('announces the banner SSH-2.0-sonar_0.17.0', async () => {
+  it('announces the banner SSH-2.0-sonar_0.18.8 (the newest dialect it speaks)', async () => {
     const { port } = await startServer()
     const line = await new Promise<string>((resolve, reject) => {
       const socket = connect({ host: '127.0.0.1', port })
@@ -225,8 +225,8 @@ describe('SSH server with the hub algorithms (ssh2 client)', () => {
       })
       socket.on('error', reject)
     })
-    expect(line).toBe('SSH-2.0-sonar_0.17.0')
-    expect(hubVersionFromIdent(line)).toEqual({ major: 0, minor: 17, patch: 0, prerelease: [] })
+    expect(line).toBe('SSH-2.0-sonar_0.18.8')
+    expect(hubVersionFromIdent(line)).toEqual({ major: 0, minor: 18, patch: 8, prerelease: [] })
   })
 
   it('serves several sessions on one connection, as the hub reuses it', async () => {
@@ -982,9 +982,10 @@ describe('OpenSSH client', () => {
     expect(result.code).toBe(0)
     const newline = result.stdout.indexOf(0x0a)
     const pushed = JSON.parse(result.stdout.subarray(0, newline).toString('utf8')) as { stats: { cpu: number }; info: { v: string } }
-    expect(pushed.info.v).toBe(collector.agentVersion)
+    // a pre-0.13 hub (no key 1, ever) gets the v0.17 shape
+    expect(pushed.info.v).toBe('0.17.0')
     expect(typeof pushed.stats.cpu).toBe('number')
-    expectCombinedData(replyOf(result.stdout.subarray(newline + 1)).get(1), collector)
+    expectCombinedData(replyOf(result.stdout.subarray(newline + 1)).get(1), '0.17.0')
   })
 })
 
@@ -1001,14 +1002,14 @@ function realDispatcher(collector: Collector): Dispatcher {
   })
 }
 
-/** CombinedData {0: Stats, 1: Info, …} with Info key 10 = the agent version (spec §6). */
-function expectCombinedData(value: unknown, collector: Collector): void {
+/** CombinedData {0: Stats, 1: Info, …} with Info key 10 = the dialect's agent version (spec §6). */
+function expectCombinedData(value: unknown, version: '0.17.0' | '0.18.8'): void {
   expect(value).toBeInstanceOf(Map)
   const data = value as Map<number, unknown>
   expect(data.get(0)).toBeInstanceOf(Map)
   const info = data.get(1) as Map<number, unknown>
   expect(info).toBeInstanceOf(Map)
-  expect(info.get(10)).toBe(collector.agentVersion)
+  expect(info.get(10)).toBe(version)
 }
 
 describe('SSH server with the real Dispatcher and native collector', () => {
@@ -1024,11 +1025,11 @@ describe('SSH server with the real Dispatcher and native collector', () => {
     expect(v17.code).toBe(0)
     const reply17 = replyOf(v17.stdout)
     expect([...reply17.keys()]).toEqual([1])
-    expectCombinedData(reply17.get(1), collector)
+    expectCombinedData(reply17.get(1), '0.17.0')
 
     const v18 = await shellExchange(client, cbor(new Map<number, unknown>([[0, 0], [1, new Map<number, unknown>([[0, 1000], [1, true]])]])))
     expect(v18.code).toBe(0)
-    expectCombinedData(replyOf(v18.stdout).get(1), collector)
+    expectCombinedData(replyOf(v18.stdout).get(1), '0.18.8')
 
     // spec §3.4: `a1 03 72 "unsupported action"`
     const checkFingerprint = cbor(new Map<number, unknown>([[0, 1], [1, new Map<number, unknown>([[0, Buffer.alloc(64)]])]]))
