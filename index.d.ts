@@ -41,6 +41,13 @@ export interface ContainerSampleInput {
   netRx: number
   /** Σ networks.*.tx_bytes */
   netTx: number
+  /**
+   * The engine's health status: /containers/json Health.Status (Docker API ≥ 1.52), or Podman's
+   * inspect State.Health.Status; absent or "" when it gave none (the status text decides)
+   */
+  health?: string
+  /** The stats' `read` stamp in µs since the Unix epoch (Podman CPU %); absent or 0 when none */
+  readUs?: number
 }
 
 export interface CollectOptions {

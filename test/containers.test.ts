@@ -467,4 +467,33 @@ describe.skipIf(!podman)('real Podman engine (Docker API)', () => {
     expect(byName(again.containers, 'idle')).toBeDefined()
     expect(again.podman).toBe(true)
   })
+
+  it('Podman is recognised by its answers, not its socket path (v0.18.8); health comes from inspect', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sonar-engine-'))
+    const link = join(dir, 'engine.sock')
+    symlinkSync(p.socketPath, link)
+    await p.runContainer('checked', ['sleep', '100000'], ['--health-cmd', 'true'])
+    try {
+      await p.cli('healthcheck', 'run', 'checked')
+      const anonymous = new ContainerMonitor({ settings: settings({ dockerHost: { kind: 'socket', socketPath: link } }), logger: silentLogger })
+      expect(link).not.toContain('podman')
+      let heard = 0
+      anonymous.onPodmanDetected(() => heard++)
+      const sample = await anonymous.sample()
+      expect(sample.podman).toBe(true)
+      expect(anonymous.podman).toBe(true)
+      expect(heard).toBe(1)
+      // Podman's status text has no "(healthy)": the health is inspect's
+      expect(byName(sample.containers, 'checked')?.status).not.toMatch(/healthy/)
+      expect(byName(sample.containers, 'checked')?.health).toBe('healthy')
+      expect(byName(sample.containers, 'idle')?.health).toBeUndefined()
+      expect(byName(sample.containers, 'idle')?.readUs).toBeGreaterThan(Date.UTC(2020, 0) * 1000)
+      const data = await snapshotWithContainers(openCollector({}), 1000, anonymous)
+      expect(data.container?.find((c) => c.n === 'checked')?.health).toBe(2)
+      expect(data.info.p).toBe(true)
+    } finally {
+      await p.cli('rm', '-f', '-t', '0', 'checked')
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })

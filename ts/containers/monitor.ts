@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../log.js'
 import { candidateSockets, existingSockets } from './discovery.js'
-import { Engine, ENGINE_CONCURRENCY, NoSuchContainer, describeError, type DockerodeClass } from './engine.js'
+import { Engine, ENGINE_CONCURRENCY, NoSuchContainer, describeError, readStampUs, type DockerodeClass } from './engine.js'
 import { ContainerExcluder } from './glob.js'
 import { redactInspect } from './inspect.js'
 import { decodeLogs } from './logs.js'
@@ -40,7 +40,8 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results
 }
 
-export function toSampleInput(listed: ListedContainer, stats: EngineStats): ContainerSampleInput {
+/** `health`: the engine's health status when it gave one (list or Podman inspect). */
+export function toSampleInput(listed: ListedContainer, stats: EngineStats, health?: string): ContainerSampleInput {
   const name = listed.Names?.[0]
   let netRx = 0
   let netTx = 0
@@ -49,6 +50,8 @@ export function toSampleInput(listed: ListedContainer, stats: EngineStats): Cont
     netTx += network.tx_bytes
   }
   const memory = stats.memory_stats.stats ?? {}
+  const engineHealth = health || listed.Health?.Status || undefined
+  const readUs = readStampUs(stats.read)
   return {
     id: listed.Id,
     name: name ? name.replace(/^\//, '') : listed.Id.slice(0, 12),
@@ -63,6 +66,8 @@ export function toSampleInput(listed: ListedContainer, stats: EngineStats): Cont
     memCache: nonNegative(memory.cache),
     netRx,
     netTx,
+    ...(engineHealth ? { health: engineHealth } : {}),
+    ...(readUs ? { readUs } : {}),
   }
 }
 
@@ -81,6 +86,8 @@ export class ContainerMonitor {
   private docker: Promise<DockerodeClass> | undefined
   private inflight: Promise<ContainerSample> | undefined
   private readonly recentSamples = new RecentSamples()
+  private podmanSeen = false
+  private readonly podmanListeners = new Set<() => void>()
 
   constructor(private readonly options: ContainerMonitorOptions) {
     this.logger = options.logger
@@ -90,6 +97,36 @@ export class ContainerMonitor {
 
   get enabled(): boolean {
     return this.options.settings.enabled
+  }
+
+  /**
+   * Whether a Podman engine has been seen (Info.p, v0.18 Details.Podman). Once true it stays true
+   * for the life of the process, as v0.18.8's flag does: an engine outage does not flip it back.
+   */
+  get podman(): boolean {
+    return this.podmanSeen
+  }
+
+  /**
+   * Calls `listener` once, when `podman` turns true. A v0.18 hub that already has Details with
+   * Podman false must get them again (beszel-v0.18.md §3.2–3.3). Returns the unsubscribe.
+   */
+  onPodmanDetected(listener: () => void): () => void {
+    this.podmanListeners.add(listener)
+    return () => this.podmanListeners.delete(listener)
+  }
+
+  private notePodman(seen: boolean): void {
+    if (!seen || this.podmanSeen) return
+    this.podmanSeen = true
+    this.logger.info('container engine is Podman')
+    for (const listener of [...this.podmanListeners]) {
+      try {
+        listener()
+      } catch (error) {
+        this.logger.warn(`Podman detection listener failed: ${describeError(error)}`)
+      }
+    }
   }
 
   private loadDocker(): Promise<DockerodeClass> {
@@ -146,7 +183,7 @@ export class ContainerMonitor {
       engines = await this.activeEngines()
     } catch (error) {
       this.logger.warn(`container engines unavailable: ${describeError(error)}`)
-      return { containers: null, podman: false }
+      return { containers: null, podman: this.podmanSeen }
     }
     const results = await Promise.all(engines.map((engine) => this.sampleEngine(engine)))
     const owners = new Map<string, Engine>()
@@ -165,15 +202,15 @@ export class ContainerMonitor {
       }
     })
     this.owners = owners
-    return { containers: answered ? containers : null, podman }
+    this.notePodman(podman)
+    return { containers: answered ? containers : null, podman: this.podmanSeen }
   }
 
   private async sampleEngine(engine: Engine): Promise<EngineResult> {
     let listed: ListedContainer[]
-    let podman = false
     try {
       listed = await engine.list()
-      podman = await engine.isPodman().catch(() => false)
+      await engine.checkVersion()
     } catch (error) {
       if (!this.down.has(engine.label)) this.logger.warn(`container engine ${engine.label} not answering: ${describeError(error)}`)
       this.down.add(engine.label)
@@ -187,7 +224,7 @@ export class ContainerMonitor {
     const fetch = async (container: ListedContainer, firstPass: boolean): Promise<ContainerSampleInput | undefined> => {
       try {
         const stats = await engine.stats(container.Id)
-        return stats ? toSampleInput(container, stats) : undefined
+        return stats ? toSampleInput(container, stats, await this.healthOf(engine, container)) : undefined
       } catch (error) {
         // Docker 24's one-shot stats sometimes fail once; a timeout is not worth a second wait.
         if (firstPass && describeError(error) !== 'timed out') retry.push(container)
@@ -198,7 +235,17 @@ export class ContainerMonitor {
     const first = await mapLimit(wanted, ENGINE_CONCURRENCY, (c) => fetch(c, true))
     const second = await mapLimit(retry, ENGINE_CONCURRENCY, (c) => fetch(c, false))
     const containers = [...first, ...second].filter((c): c is ContainerSampleInput => c !== undefined)
-    return { ok: true, containers, podman }
+    return { ok: true, containers, podman: engine.podman }
+  }
+
+  /** The list's Health.Status, else (Podman, whose list has none) the inspect's; "" when unknown. */
+  private async healthOf(engine: Engine, container: ListedContainer): Promise<string> {
+    const listed = container.Health?.Status
+    if (listed || !engine.podman) return listed ?? ''
+    return engine.podmanHealth(container.Id).catch((error: unknown) => {
+      this.logger.debug(`health of ${container.Id.slice(0, 12)} unknown: ${describeError(error)}`, { engine: engine.label })
+      return ''
+    })
   }
 
   /** Engines to ask about `id`: the one that listed it first, then the others. */

@@ -18,6 +18,8 @@ export const ListedContainerSchema = z.object({
   Image: lenient(z.string(), ''),
   Status: lenient(z.string(), ''),
   Ports: z.catch(z.nullish(z.array(z.object({ IP: z.nullish(z.string()), PublicPort: z.nullish(z.int().check(z.nonnegative())) }))), null),
+  /** Docker API ≥ 1.52 only; Podman's list has no health */
+  Health: z.catch(z.nullish(z.object({ Status: z.catch(z.nullish(z.string()), null) })), null),
 })
 export type ListedContainer = z.output<typeof ListedContainerSchema>
 
@@ -52,4 +54,10 @@ export const InspectSchema = z.looseObject({
 export const VersionSchema = z.looseObject({
   Version: z.optional(z.string()),
   Components: z.catch(z.nullish(z.array(z.looseObject({ Name: z.optional(z.string()) }))), null),
+})
+
+/** What a container inspect says about health: Podman's list has none (podman#27786). */
+export const HealthInspectSchema = z.object({
+  State: z.catch(z.nullish(z.object({ Health: z.catch(z.nullish(z.object({ Status: z.catch(z.nullish(z.string()), null) })), null) })), null),
+  Config: z.catch(z.nullish(z.object({ Healthcheck: z.catch(z.nullish(z.object({ Test: z.catch(z.nullish(z.array(z.string())), null) })), null) })), null),
 })

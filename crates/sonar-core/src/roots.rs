@@ -105,16 +105,31 @@ pub fn warn_proc_file(proc_root: &Path, path: &Path, problem: &str, consequence:
 
 /// Reads a key file under HOST_PROC into `buf`; a missing or unreadable one is warned about once
 /// (`consequence`: what the payload loses). False when it could not be read.
+/// Bytes that are not UTF-8 become U+FFFD: one bad byte (an interface or mount named in another
+/// encoding) must not cost the whole file.
 pub fn read_proc_into(proc_root: &Path, path: &Path, buf: &mut String, consequence: &str) -> bool {
     use std::io::Read;
-    buf.clear();
-    match std::fs::File::open(path).and_then(|mut f| f.read_to_string(buf)) {
-        Ok(_) => true,
+    // The buffer's allocation is reused for the raw bytes.
+    let mut bytes = std::mem::take(buf).into_bytes();
+    bytes.clear();
+    match std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)) {
+        Ok(_) => {
+            *buf = lossy_string(bytes);
+            true
+        }
         Err(e) => {
+            bytes.clear();
+            *buf = lossy_string(bytes);
             warn_proc_file(proc_root, path, &describe_io_error(&e), consequence);
             false
         }
     }
+}
+
+/// `bytes` as text, each invalid UTF-8 sequence replaced by U+FFFD (no copy when valid). The hub
+/// rejects a whole payload over one invalid byte, and a failed read would drop the metric.
+pub fn lossy_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The garbled-content counterpart of `read_proc_into`'s warning.
@@ -142,9 +157,10 @@ pub fn excerpt(text: &str) -> String {
     format!("{short:?}")
 }
 
-/// Reads a small kernel file into a string; `None` when it is missing or unreadable.
+/// Reads a small kernel file into a string; `None` when it is missing or unreadable. Bytes that
+/// are not UTF-8 become U+FFFD (firmware and driver strings carry any encoding).
 pub fn read_text(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok()
+    std::fs::read(path).ok().map(lossy_string)
 }
 
 /// Reads a file holding one value and returns it trimmed.

@@ -152,3 +152,50 @@ fn real_sys_is_plausible() {
         assert_eq!(s, BatterySample::default());
     }
 }
+
+/// v0.18.8's `bat` (beszel-v0.18.md §6.4): the kernel's capacity and the status of one battery —
+/// a reported charge_full/energy_full first, the larger first — not v0.17's weighted floor.
+#[test]
+fn primary_battery_v0_18_8_is_the_largest_full_capacity() {
+    assert_eq!(sample("laptop").primary, [60, STATE_DISCHARGING]);
+    assert_eq!(sample("charge").primary, [50, STATE_IDLE]);
+    // v0.17 weighs both to 30 %; v0.18.8 takes BAT1 (60 Wh > 40 Wh) as it is
+    assert_eq!(sample("two_batteries").primary, [17, STATE_DISCHARGING]);
+    // energy_full 50 000 000 beats the mouse's charge_full 500 000 (units compared as Go does)
+    assert_eq!(sample("mouse").primary, [80, STATE_CHARGING]);
+    // clamped capacity; BAT1 reports energy_full 0, so BAT0 wins
+    assert_eq!(sample("odd_values").primary, [100, STATE_FULL]);
+    // no status file: state unknown (0), the percentage is still sent
+    assert_eq!(sample("no_status").primary, [70, 0]);
+    assert_eq!(sample("mains_only").primary, [0, 0]);
+}
+
+/// Without any full capacity: a system battery before a peripheral, then the lower name.
+#[test]
+fn primary_battery_v0_18_8_then_system_scope_then_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let ps = dir.path().join("sys/class/power_supply");
+    let bare = |name: &str, model: &str, pct: &str, scope: Option<&str>| {
+        let d = ps.join(name);
+        write(&d.join("type"), "Battery");
+        write(&d.join("capacity"), pct);
+        write(&d.join("status"), "Discharging");
+        write(&d.join("model_name"), model);
+        if let Some(scope) = scope {
+            write(&d.join("scope"), scope);
+        }
+    };
+    bare("a_mouse", "Aardvark Mouse", "5", Some("Device"));
+    bare("BAT1", "Zeta", "40", None);
+    bare("BAT0", "Mid", "30", Some("System"));
+    let s = BatteryCollector::new(&Roots::under(dir.path())).sample();
+    assert_eq!(
+        s.primary,
+        [30, STATE_DISCHARGING],
+        "system scope, then name"
+    );
+    // a full capacity outranks scope and name
+    write(&ps.join("a_mouse/charge_full"), "1000");
+    let s = BatteryCollector::new(&Roots::under(dir.path())).sample();
+    assert_eq!(s.primary, [5, STATE_DISCHARGING]);
+}

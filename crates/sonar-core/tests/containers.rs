@@ -2,7 +2,8 @@
 //! container.json → container2.json pinning the CPU and memory math.
 
 use sonar_core::collect::containers::{
-    format_ports, parse_status, short_id, ContainerCollector, ContainerPort, ContainerSample,
+    format_ports, health_code, parse_status, short_id, ContainerCollector, ContainerPort,
+    ContainerSample, HEALTH_HEALTHY, HEALTH_NONE, HEALTH_STARTING, HEALTH_UNHEALTHY,
     MAX_NETWORK_BYTES_PER_SEC,
 };
 use sonar_core::model::ContainerStats;
@@ -545,4 +546,119 @@ fn a_slow_engines_last_sample_is_not_measured_twice() {
     let later = item(&mut agent, &input(third, 30), 180);
     assert_eq!(later.get(9), Some(&Value::uint_array(&[10_000, 0])));
     assert_eq!(later.get(1), Some(&Value::Float(0.1)));
+}
+
+/// v0.18.8 (beszel-v0.18.md §6.7): Podman CPU % = Δtotal / (Δread · online CPUs), Δread between
+/// the engine's own `read` stamps, not when this agent got the answers (200 one-shot requests
+/// queue; a 1 s window would be off by the queueing).
+#[test]
+fn podman_cpu_v0_18_8_uses_the_engines_read_stamps() {
+    let mut c = ContainerCollector::new();
+    let t0 = Instant::now();
+    let s = |cpu_total, read_us| ContainerSample {
+        cpu_total,
+        cpu_system: cpu_total * 3,
+        online_cpus: 2,
+        read_us,
+        ..fixture1()
+    };
+    let stamp = 1_796_224_863_082_490;
+    c.sample_engines(1000, t0, &[s(1_000_000_000, stamp)], true);
+    // the engine read the cgroup 2 s later; this agent saw the answer 3 s later
+    let item = one(c.sample_engines(
+        1000,
+        t0 + Duration::from_secs(3),
+        &[s(2_000_000_000, stamp + 2_000_000)],
+        true,
+    ));
+    assert_eq!(item.cpu, 25.0, "1 s of CPU over 2 s × 2 CPUs");
+    // stamps out of order measure nothing (Go: a negative duration wraps to a huge one)
+    let item = one(c.sample_engines(
+        1000,
+        t0 + Duration::from_secs(4),
+        &[s(3_000_000_000, stamp + 1_000_000)],
+        true,
+    ));
+    assert_eq!(item.cpu, 0.0);
+    // no stamp: this agent's clock
+    let mut c = ContainerCollector::new();
+    c.sample_engines(1000, t0, &[s(1_000_000_000, 0)], true);
+    let item = one(c.sample_engines(
+        1000,
+        t0 + Duration::from_secs(4),
+        &[s(2_000_000_000, 0)],
+        true,
+    ));
+    assert_eq!(item.cpu, 12.5);
+}
+
+/// v0.18.8: the engine's Health.Status (Docker API ≥ 1.52; Podman's inspect) decides the health;
+/// the status text only when the engine gives none, or a word it does not know.
+#[test]
+fn health_from_the_engines_health_status_over_the_status_text() {
+    let mut c = ContainerCollector::new();
+    let t0 = Instant::now();
+    let mut health = |status: &str, health: &str| {
+        let s = ContainerSample {
+            status: status.into(),
+            health: health.into(),
+            ..fixture1()
+        };
+        one(c.sample(1000, t0, &[s])).health
+    };
+    assert_eq!(health("Up 2 hours", "healthy"), HEALTH_HEALTHY);
+    assert_eq!(
+        health("Up 2 hours (healthy)", "Unhealthy"),
+        HEALTH_UNHEALTHY
+    );
+    assert_eq!(health("Up 2 seconds", "starting"), HEALTH_STARTING);
+    assert_eq!(health("Up 2 hours (unhealthy)", ""), HEALTH_UNHEALTHY);
+    assert_eq!(health("Up 2 hours (healthy)", "odd"), HEALTH_HEALTHY);
+    assert_eq!(health("Up 2 hours", ""), HEALTH_NONE);
+    assert_eq!(health_code(" none "), Some(HEALTH_NONE));
+    assert_eq!(health_code(""), None);
+}
+
+/// v0.18.8 keeps a container's previous ports string when its list comes back empty; we send
+/// the current (empty) one, so the hub does not keep showing ports that are gone.
+#[test]
+fn ports_lost_are_cleared_not_kept_from_the_previous_sample() {
+    let mut c = ContainerCollector::new();
+    let t0 = Instant::now();
+    let published = ContainerSample {
+        ports: vec![ContainerPort {
+            ip: "0.0.0.0".into(),
+            public_port: 8080,
+        }],
+        ..fixture1()
+    };
+    assert_eq!(one(c.sample(1000, t0, &[published])).ports, "8080");
+    let unpublished = one(c.sample(1000, t0 + Duration::from_secs(1), &[fixture1()]));
+    assert_eq!(unpublished.ports, "");
+}
+
+/// The ports string of v0.18.8 (docker_test.go): IPv6 without brackets, sorted by port then IP,
+/// v4 and v6 wildcards the same binding.
+#[test]
+fn ports_v0_18_8_format_ipv6_without_brackets() {
+    let p = |ip: &str, public_port| ContainerPort {
+        ip: ip.into(),
+        public_port,
+    };
+    assert_eq!(
+        format_ports(&[
+            p("fd04:38e2:98c6:3fd::72", 65534),
+            p("::", 80),
+            p("0.0.0.0", 80)
+        ]),
+        "80, fd04:38e2:98c6:3fd::72:65534"
+    );
+    assert_eq!(
+        format_ports(&[p("172.16.156.25", 65533), p("172.16.151.72", 65533)]),
+        "172.16.151.72:65533, 172.16.156.25:65533"
+    );
+    assert_eq!(
+        format_ports(&[p("1.2.3.4", 443), p("0.0.0.0", 80)]),
+        "80, 1.2.3.4:443"
+    );
 }

@@ -225,6 +225,22 @@ pub fn text_field(path: &str, arg: Arg) -> Result<String, JsError> {
     }
 }
 
+/// An optional string field: "" when undefined.
+pub fn optional_text_field(path: &str, arg: Arg) -> Result<String, JsError> {
+    match arg {
+        Arg::Undefined => Ok(String::new()),
+        other => text_field(path, other),
+    }
+}
+
+/// An optional raw counter: 0 when undefined.
+pub fn optional_counter_field(path: &str, arg: &Arg) -> Result<u64, JsError> {
+    match arg {
+        Arg::Undefined => Ok(0),
+        other => counter_field(path, other),
+    }
+}
+
 /// A raw engine counter: a whole number from 0 to 2^64 − 1.
 pub fn counter_field(path: &str, arg: &Arg) -> Result<u64, JsError> {
     // 2^64 as f64; every f64 below it converts to u64 exactly (the large ones are integers).
@@ -500,6 +516,24 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::RangeError);
         assert!(e.message.contains("from 0 to 65535"), "{}", e.message);
         assert_eq!(text_field("t", Arg::Text("x".into())), Ok("x".to_string()));
+    }
+
+    #[test]
+    fn optional_container_fields_default_when_absent() {
+        assert_eq!(optional_text_field("h", Arg::Undefined), Ok(String::new()));
+        assert_eq!(
+            optional_text_field("h", Arg::Text("healthy".into())),
+            Ok("healthy".to_string())
+        );
+        let e = optional_text_field("containers[0].health", Arg::Number(1.0)).unwrap_err();
+        assert!(
+            e.message.contains("\"containers[0].health\""),
+            "{}",
+            e.message
+        );
+        assert_eq!(optional_counter_field("r", &Arg::Undefined), Ok(0));
+        assert_eq!(optional_counter_field("r", &Arg::Number(7.0)), Ok(7));
+        assert!(optional_counter_field("containers[0].readUs", &Arg::Number(-1.0)).is_err());
     }
 
     #[test]

@@ -155,6 +155,8 @@ fn read_containers<'s>(env: Env<'s>, list: JsValue<'s>) -> Result<Option<Vec<Con
             let (at, arg) = field(name)?;
             Ok(args::counter_field(&at, &arg)?)
         };
+        let (health_at, health) = field("health")?;
+        let (read_at, read_us) = field("readUs")?;
         let (at, arg) = field("onlineCpus")?;
         let online_cpus = u32::try_from(args::bounded_field(&at, &arg, u32::MAX)?).unwrap_or(0);
         out.push(ContainerSample {
@@ -171,6 +173,8 @@ fn read_containers<'s>(env: Env<'s>, list: JsValue<'s>) -> Result<Option<Vec<Con
             mem_cache: counter("memCache")?,
             net_rx: counter("netRx")?,
             net_tx: counter("netTx")?,
+            health: args::optional_text_field(&health_at, health)?,
+            read_us: args::optional_counter_field(&read_at, &read_us)?,
         });
     }
     Ok(Some(out))

@@ -10,6 +10,11 @@
 //! `bats` (name → percent) follows HEAD: the kernel's `capacity` per battery, named after
 //! `model_name`, else `model`, else the directory; peripherals included.
 //!
+//! `primary` is v0.18.8's `bat` (beszel-v0.18.md §6.4): [capacity, state] of one battery among
+//! those `bats` lists — one reporting `charge_full` (else `energy_full`) > 0 first, the larger
+//! value first, then scope other than `Device`, then the lower name. A v0.17 hub gets `battery`
+//! (the battery tests pin that rule); which value a v0.18 hub gets is the payload dialect's call.
+//!
 //! The list of battery directories is cached and rescanned every five minutes (laptops dock,
 //! batteries get hot-swapped), and at the next sample when a cached one disappears.
 
@@ -24,6 +29,17 @@ pub struct BatterySample {
     pub battery: [u8; 2],
     /// name → percent per battery (HEAD key 37).
     pub batteries: Vec<(String, u8)>,
+    /// v0.18.8's [percent, state] of the primary battery; all zero when there is none.
+    pub primary: [u8; 2],
+}
+
+/// What v0.18.8 weighs to pick the primary battery (`battery.Primary`).
+struct Listed {
+    percent: u8,
+    state: u8,
+    /// `charge_full`, else `energy_full`, when > 0 (µAh or µWh: compared as they are, as Go does).
+    full: Option<u64>,
+    system: bool,
 }
 
 /// How long a scan of power_supply is trusted, including one that found no battery.
@@ -83,6 +99,7 @@ impl BatteryCollector {
         let mut full = 0.0;
         let mut state: Option<u8> = None;
         let mut named: Vec<(String, u8)> = Vec::new();
+        let mut listed: Vec<Listed> = Vec::new();
         for dir in &self.batteries {
             if !dir.join("type").exists() {
                 self.rescan = true;
@@ -90,6 +107,17 @@ impl BatteryCollector {
             }
             if let Some(percent) = capacity(dir) {
                 named.push((battery_name(dir), percent));
+                listed.push(Listed {
+                    percent,
+                    state: read_text(&dir.join("status"))
+                        .and_then(|s| parse_state(s.trim()))
+                        .unwrap_or(STATE_UNKNOWN),
+                    full: ["charge_full", "energy_full"].iter().find_map(|file| {
+                        let value: u64 = read_text(&dir.join(file))?.trim().parse().ok()?;
+                        (value > 0).then_some(value)
+                    }),
+                    system: !is_peripheral(dir),
+                });
             }
             if is_peripheral(dir) {
                 continue;
@@ -108,11 +136,33 @@ impl BatteryCollector {
             }
             _ => [0, 0],
         };
+        let batteries = dedupe_names(named);
         BatterySample {
             battery,
-            batteries: dedupe_names(named),
+            primary: primary(&batteries, &listed),
+            batteries,
         }
     }
+}
+
+/// v0.18.8 `battery.Primary` over the listed batteries (`names` deduplicated, same order).
+fn primary(names: &[(String, u8)], listed: &[Listed]) -> [u8; 2] {
+    let best = names.iter().zip(listed).min_by(|(a_name, a), (b_name, b)| {
+        // None sorts after any capacity; then the larger capacity, system-scoped, lower name
+        (
+            a.full.is_none(),
+            std::cmp::Reverse(a.full),
+            !a.system,
+            a_name,
+        )
+            .cmp(&(
+                b.full.is_none(),
+                std::cmp::Reverse(b.full),
+                !b.system,
+                b_name,
+            ))
+    });
+    best.map_or([0, 0], |(_, b)| [b.percent, b.state])
 }
 
 /// Directories under power_supply whose `type` is Battery, in name order.

@@ -3,12 +3,21 @@
 //! baselines and turns them into the v0.17 container items.
 //!
 //! Decisions, where the Go agent's behaviour is a bug or does not carry over:
-//! - with a Podman engine the CPU share is Δtotal/(Δwall·online_cpus) (as HEAD does): Podman's
-//!   `system_cpu_usage` is the host's *busy* time (Σ of the top cgroups' usage), so Δtotal/Δsystem
-//!   would be a share of the used CPU (a one-core busy loop on a 2-CPU host reads ~93 % instead of
-//!   50 %). The wall time is this agent's time between the two samples of that (cache time,
-//!   container); it is valid for Docker's containers too, so a mixed Docker + Podman set-up uses
-//!   it for all;
+//! - with a Podman engine the CPU share is Δtotal/(Δread·online_cpus) (v0.18.8,
+//!   beszel-v0.18.md §6.7): Podman's `system_cpu_usage` is the host's *busy* time (Σ of the top
+//!   cgroups' usage), so Δtotal/Δsystem would be a share of the used CPU (a one-core busy loop on
+//!   a 2-CPU host reads ~93 % instead of 50 %). Δread is the time between the engine's own `read`
+//!   stamps of the two stats (when the cgroup was read, so the queueing of 200 one-shot requests
+//!   does not skew a 1 s window); without stamps, this agent's time between the two samples of
+//!   that (cache time, container). It is valid for Docker's containers too, so a mixed Docker +
+//!   Podman set-up uses it for all;
+//! - health: the engine's own health status when it gives one (`/containers/json`
+//!   `Health.Status` on Docker API ≥ 1.52, container inspect on Podman, whose status text has no
+//!   "(healthy)"), else the status text;
+//! - ports (key 10) always describe the current list: a container that loses its published ports
+//!   sends "" (v0.18.8 keeps the previous string, a leftover of its per-container cache; the hub
+//!   stores whatever comes, so a stale value would stay on screen). An entry without an IP
+//!   (Podman lists wildcard bindings so) prints the bare port, where v0.18.8 prints ":port";
 //! - network rates use each (cache time, container)'s own previous read time, not the last read
 //!   of any cache time (v0.17 mixes the 1 s and 60 s windows);
 //! - a container whose CPU share comes out above 100 % (v0.17: dropped for the round, then
@@ -81,6 +90,11 @@ pub struct ContainerSample {
     /// Σ `networks.*.rx_bytes` / `tx_bytes`.
     pub net_rx: u64,
     pub net_tx: u64,
+    /// The engine's health status ("healthy", "unhealthy", "starting", "none"); "" when it gave
+    /// none and the status text decides.
+    pub health: String,
+    /// The stats' `read` stamp, µs since the Unix epoch; 0 when absent.
+    pub read_us: u64,
 }
 
 /// What one (cache time, container) pair needs for the next rates.
@@ -90,6 +104,7 @@ struct Baseline {
     cpu_system: u64,
     net_tx: u64,
     net_rx: u64,
+    read_us: u64,
     at: Instant,
     /// The figures measured at `at`: CPU %, sent and received B/s.
     measured: (f64, u64, u64),
@@ -182,7 +197,8 @@ impl ContainerCollector {
         let mem = used_memory(s)?;
         let per_ct = self.baselines.get_or_default(ct);
         let prev = per_ct.get(&id).copied();
-        let (status, health) = parse_status(&s.status);
+        let (status, from_text) = parse_status(&s.status);
+        let health = health_code(&s.health).unwrap_or(from_text);
         let item = |cpu: f64, sent: u64, recv: u64| ContainerStats {
             name: s.name.clone(),
             cpu,
@@ -204,8 +220,13 @@ impl ContainerCollector {
 
         let cpu = prev.map_or(0.0, |p| {
             if podman && s.online_cpus > 0 {
-                let wall_ns = now.saturating_duration_since(p.at).as_nanos() as f64;
-                cpu_percent_wall(p.cpu_total, wall_ns, s)
+                let elapsed_ns = if p.read_us > 0 && s.read_us > 0 {
+                    // stamps out of order measure nothing: 0 %, as in Go
+                    s.read_us.saturating_sub(p.read_us) as f64 * 1000.0
+                } else {
+                    now.saturating_duration_since(p.at).as_nanos() as f64
+                };
+                cpu_percent_wall(p.cpu_total, elapsed_ns, s)
             } else {
                 cpu_percent(p.cpu_total, p.cpu_system, s)
             }
@@ -225,6 +246,7 @@ impl ContainerCollector {
                 cpu_system: s.cpu_system,
                 net_tx: s.net_tx,
                 net_rx: s.net_rx,
+                read_us: s.read_us,
                 at: now,
                 measured: (cpu, sent, recv),
             },
@@ -307,12 +329,8 @@ pub fn parse_status(status: &str) -> (String, u8) {
             health_text = rest.trim().to_string();
         }
     }
-    let health = match health_text.as_str() {
-        "none" => HEALTH_NONE,
-        "starting" => HEALTH_STARTING,
-        "healthy" => HEALTH_HEALTHY,
-        "unhealthy" => HEALTH_UNHEALTHY,
-        _ => return (trimmed, HEALTH_NONE),
+    let Some(health) = health_code(&health_text) else {
+        return (trimmed, HEALTH_NONE);
     };
     let before = trimmed.get(..open).unwrap_or("").trim();
     let status = if before.is_empty() {
@@ -321,6 +339,17 @@ pub fn parse_status(status: &str) -> (String, u8) {
         before.to_string()
     };
     (status, health)
+}
+
+/// The health enum for a Docker health status word (any case); `None` for anything else.
+pub fn health_code(text: &str) -> Option<u8> {
+    match text.trim().to_lowercase().as_str() {
+        "none" => Some(HEALTH_NONE),
+        "starting" => Some(HEALTH_STARTING),
+        "healthy" => Some(HEALTH_HEALTHY),
+        "unhealthy" => Some(HEALTH_UNHEALTHY),
+        _ => None,
+    }
 }
 
 /// HEAD's ports string: sorted by (port, IP), 0.0.0.0 and :: written as the bare port, others as

@@ -15,7 +15,8 @@
 //! (`SYS_SENSORS`, else the sys root), so containers that mount the host's sys elsewhere see
 //! both.
 
-use super::hwmon::{attribute_base, read_lossy, sorted_matches};
+use super::hwmon::{attribute_base, sorted_matches};
+use crate::roots::read_text;
 use crate::settings::Settings;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -106,7 +107,7 @@ impl FanCollector {
 }
 
 fn read_rpm(path: &Path) -> Reading {
-    let Some(text) = read_lossy(path) else {
+    let Some(text) = read_text(path) else {
         return Reading::Unreadable;
     };
     match text.trim().parse::<u64>() {
@@ -116,7 +117,7 @@ fn read_rpm(path: &Path) -> Reading {
 }
 
 fn trimmed(path: &Path) -> Option<String> {
-    read_lossy(path)
+    read_text(path)
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
 }

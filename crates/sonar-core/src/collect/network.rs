@@ -7,7 +7,12 @@
 //!   are never counted twice;
 //! - totals are the sum of the per-NIC rates (Σcurrent − Σprevious wraps when one NIC resets);
 //! - an implausible per-NIC rate zeroes only that NIC in only that cache time, instead of
-//!   clearing every cache time's baselines.
+//!   clearing every cache time's baselines. Implausible is above 1.5 × the NIC's link speed, or
+//!   50 GB/s without one; v0.18.8 resets when the *total* exceeds 10¹⁰ B/s in either direction
+//!   (beszel-v0.18.md §6.1), which misses a glitch on a 1 Gbit NIC and zeroes the real traffic
+//!   of two busy 100 GbE links.
+//! - with `NICS` as an allow list the default filters (virtual prefixes, idle NICs, bond
+//!   masters) do not apply; a `-` deny list keeps them (v0.18.8, §6.9).
 
 use crate::baselines::Baselines;
 use crate::delta::counter_delta;

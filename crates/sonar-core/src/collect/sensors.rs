@@ -15,8 +15,9 @@
 //! The list of inputs and their keys is cached; it is rebuilt every minute, and at once when an
 //! input that used to read fine fails (hwmon devices renumber when a driver is reloaded).
 
-use super::hwmon::{attribute_base, read_lossy, sorted_matches};
+use super::hwmon::{attribute_base, sorted_matches};
 use crate::filter::NameFilter;
+use crate::roots::read_text;
 use crate::settings::{SensorSelection, Settings};
 use crate::units::two_decimals;
 use std::path::{Path, PathBuf};
@@ -231,7 +232,7 @@ fn discover_inputs(sys: &Path) -> Vec<Input> {
     sorted_matches(&thermal_root, "thermal_zone*")
         .into_iter()
         .filter_map(|zone| {
-            let key = read_lossy(&zone.join("type"))?.trim().to_string();
+            let key = read_text(&zone.join("type"))?.trim().to_string();
             Some(Input {
                 key,
                 path: zone.join("temp"),
@@ -259,10 +260,10 @@ fn hwmon_input_files(hwmon_root: &Path, via_device: bool) -> Vec<PathBuf> {
 fn hwmon_input(file: &Path) -> Option<Input> {
     let dir = file.parent()?;
     let base = attribute_base(file)?;
-    let label = read_lossy(&dir.join(format!("{base}_label")))
+    let label = read_text(&dir.join(format!("{base}_label")))
         .map(|raw| raw.to_lowercase().trim().replace(' ', "_"))
         .unwrap_or_default();
-    let name = read_lossy(&dir.join("name"))?.trim().to_string();
+    let name = read_text(&dir.join("name"))?.trim().to_string();
     let key = if label.is_empty() {
         name
     } else {

@@ -12,6 +12,13 @@ pub fn write(root: &Path, rel: &str, text: &str) {
     fs::write(path, text).unwrap();
 }
 
+/// Raw bytes, for files that are not valid UTF-8 (firmware strings, foreign-encoded names).
+pub fn write_bytes(root: &Path, rel: impl AsRef<Path>, bytes: &[u8]) {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
 /// A small, healthy host: every key file present and well-formed.
 pub fn build_host(root: &Path) {
     write(

@@ -706,6 +706,37 @@ fn io_rates_and_dios() {
     assert_eq!(s.root.stats.io_stats, [5.0, 10.0, 25.0, 5.0, 5.0, 40.0]);
 }
 
+/// v0.18.8 seeds a cache time new to a device with the current time and op counters, so its
+/// first `dios` are all 0 (beszel-v0.18.md §6.6). We measure from the latest snapshot of any
+/// cache time, all counters taken together: the first window already shows the device's load.
+#[test]
+fn dios_of_a_new_cache_time_are_measured_from_the_latest_snapshot_not_zeroed() {
+    let step = |n: u64| IoCounters {
+        read_count: 100 * n,
+        read_sectors: 2048 * n,
+        read_time_ms: 400 * n,
+        write_count: 0,
+        write_sectors: 0,
+        write_time_ms: 0,
+        io_time_ms: 500 * n,
+        weighted_io_ms: 800 * n,
+    };
+    let tree = IoTree::new(step(0));
+    let t0 = Instant::now();
+    let mut c = tree.collector(t0);
+    tree.set(step(1));
+    assert_eq!(
+        c.sample(60000, t0 + ms(1000)).root.stats.io_stats,
+        [40.0, 0.0, 50.0, 4.0, 0.0, 80.0]
+    );
+    // ct 1000 has never seen the device: its first window is the second since ct 60000's sample
+    tree.set(step(2));
+    assert_eq!(
+        c.sample(1000, t0 + ms(2000)).root.stats.io_stats,
+        [40.0, 0.0, 50.0, 4.0, 0.0, 80.0]
+    );
+}
+
 #[test]
 fn short_interval_skipped() {
     let tree = IoTree::new(sectors(0, 0));

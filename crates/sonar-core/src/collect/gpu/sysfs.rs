@@ -3,7 +3,7 @@
 
 use super::accumulator::Reading;
 use crate::collect::hwmon::sorted_matches;
-use crate::roots::{read_trimmed, read_u64, Roots};
+use crate::roots::{read_text, read_trimmed, read_u64, Roots};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -48,7 +48,7 @@ pub(crate) fn drm_cards(roots: &Roots) -> Vec<(Card, String)> {
     sorted_matches(&roots.sys("class/drm"), "card*")
         .into_iter()
         .filter_map(|path| {
-            let id = path.file_name()?.to_str()?.to_string();
+            let id = path.file_name()?.to_string_lossy().into_owned();
             if id.contains('-') {
                 return None;
             }
@@ -134,8 +134,7 @@ fn amd_name(roots: &Roots, card: &Card) -> String {
     }
     let device_id = read_trimmed(&card.device.join("device")).unwrap_or_default();
     let revision = read_trimmed(&card.device.join("revision")).unwrap_or_default();
-    let ids =
-        std::fs::read_to_string(roots.root.join("usr/share/libdrm/amdgpu.ids")).unwrap_or_default();
+    let ids = read_text(&roots.root.join("usr/share/libdrm/amdgpu.ids")).unwrap_or_default();
     amdgpu_ids_name(&ids, &device_id, &revision).unwrap_or_else(|| {
         let short = device_id.trim_start_matches("0x");
         format!("AMD GPU ({short})")
