@@ -314,6 +314,7 @@ impl Agent {
             bandwidth: net.bandwidth,
             load_avg,
             battery: battery.battery,
+            battery_primary: battery.primary,
             interfaces: net.interfaces,
             disk_io: [root.read_bytes, root.write_bytes],
             cpu_breakdown: cpu.breakdown.to_vec(),

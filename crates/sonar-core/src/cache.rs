@@ -41,13 +41,20 @@ impl Payload {
         }
     }
 
+    fn v018_facts(&self) -> dialect::V018Facts {
+        dialect::V018Facts {
+            threads: self.threads,
+            battery: self.data.stats.battery_primary,
+        }
+    }
+
     /// The encoded answer in a hub's dialect (without Details).
     pub fn cbor_for(&self, dialect: Dialect) -> &[u8] {
         match dialect {
             Dialect::V017 => &self.cbor,
             Dialect::V018 => self
                 .v018
-                .get_or_init(|| dialect::v018_from_v017(&self.value, self.threads).to_cbor()),
+                .get_or_init(|| dialect::v018_from_v017(&self.value, &self.v018_facts()).to_cbor()),
         }
     }
 }

@@ -208,6 +208,9 @@ payload! {
         pub load_avg: [f64; 3] = 28 "la",
         /// [percent, state]
         pub battery: [u8; 2] = 29 "bat" omitzero,
+        /// v0.18.8's [percent, state] of the primary battery (its `bat` and Info `bat`; the
+        /// v0.17 shape keeps v0.17's figure)
+        pub battery_primary: [u8; 2],
         /// [up B/s, down B/s, total sent, total received] by interface
         pub interfaces: Vec<(String, [u64; 4])> = 31 "ni" omitempty,
         /// [read, write] bytes/s

@@ -1,7 +1,7 @@
 //! The v0.18.8 shape of a GetData answer: the worked example (b) of
 //! shared/spec/beszel-v0.18.md §8 byte for byte, and when an answer carries Details.
 
-use sonar_core::model::dialect::{v018_from_v017, with_details, Dialect};
+use sonar_core::model::dialect::{v018_from_v017, with_details, Dialect, V018Facts};
 use sonar_core::model::{CombinedData, Details, Info, Stats};
 use sonar_core::{Agent, Answer, CollectInput, DataRequest, Settings, Value};
 use std::time::{Duration, Instant};
@@ -82,6 +82,13 @@ fn example_b_details() -> Details {
     }
 }
 
+fn threads(threads: u64) -> V018Facts {
+    V018Facts {
+        threads,
+        ..V018Facts::default()
+    }
+}
+
 /// `{0: id, 1: payload}`, as the dispatcher wraps it.
 fn envelope(id: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![0xa2, 0x00, id, 0x01];
@@ -91,7 +98,7 @@ fn envelope(id: u8, payload: &[u8]) -> Vec<u8> {
 
 #[test]
 fn worked_example_b_reply_with_details_is_362_bytes() {
-    let v018 = v018_from_v017(&example_b().to_value(), 8).to_cbor();
+    let v018 = v018_from_v017(&example_b().to_value(), &threads(8)).to_cbor();
     let payload = with_details(&v018, &example_b_details().to_value()).unwrap();
     let reply = envelope(2, &payload);
     assert_eq!(reply.len(), 362);
@@ -112,7 +119,7 @@ fn worked_example_b_reply_with_details_is_362_bytes() {
 
 #[test]
 fn v018_info_drops_the_fields_that_moved_to_details() {
-    let v018 = v018_from_v017(&example_b().to_value(), 8);
+    let v018 = v018_from_v017(&example_b().to_value(), &threads(8));
     let info = v018.get(1).unwrap();
     let keys: Vec<u64> = match info {
         Value::Map(fields) => fields
@@ -149,7 +156,7 @@ fn v018_stats_put_fans_and_batteries_after_temperatures_as_go_declares_them() {
     data.stats.fans = vec![("nct6775_fan1".into(), 900)];
     data.stats.batteries = vec![("BAT0".into(), 80)];
     data.stats.interfaces = vec![("eth0".into(), [1, 2, 3, 4])];
-    let v018 = v018_from_v017(&data.to_value(), 8);
+    let v018 = v018_from_v017(&data.to_value(), &threads(8));
     let Value::Map(fields) = v018.get(0).unwrap() else {
         panic!("Stats is a map")
     };
@@ -164,6 +171,54 @@ fn v018_stats_put_fans_and_batteries_after_temperatures_as_go_declares_them() {
         keys,
         [0, 2, 3, 4, 5, 9, 10, 11, 13, 20, 36, 37, 26, 28, 31, 32]
     );
+}
+
+/// v0.18.8 reports the primary battery's own capacity and state (spec §6.4) where v0.17 sent a
+/// weighted figure; each shape gets its own, in Stats 29 and Info 23.
+#[test]
+fn each_shape_gets_its_own_battery_figure() {
+    let mut data = example_b();
+    data.stats.battery = [30, 4];
+    data.info.battery = [30, 4];
+    data.stats.battery_primary = [17, 4];
+    let v017 = data.to_value();
+    assert_eq!(
+        v017.get(0).unwrap().get(29),
+        Some(&Value::Bytes(vec![30, 4]))
+    );
+    let facts = V018Facts {
+        threads: 8,
+        battery: data.stats.battery_primary,
+    };
+    let v018 = v018_from_v017(&v017, &facts);
+    assert_eq!(
+        v018.get(0).unwrap().get(29),
+        Some(&Value::Bytes(vec![17, 4]))
+    );
+    assert_eq!(
+        v018.get(1).unwrap().get(23),
+        Some(&Value::Bytes(vec![17, 4]))
+    );
+    // a primary battery without a status file is [70, 0] in v0.18.8, where v0.17 sent nothing
+    data.stats.battery = [0, 0];
+    data.info.battery = [0, 0];
+    let v018 = v018_from_v017(
+        &data.to_value(),
+        &V018Facts {
+            battery: [70, 0],
+            ..facts
+        },
+    );
+    assert_eq!(
+        v018.get(0).unwrap().get(29),
+        Some(&Value::Bytes(vec![70, 0]))
+    );
+    let none = v018_from_v017(&example_b().to_value(), &facts_without_battery());
+    assert!(none.get(0).unwrap().get(29).is_none() && none.get(1).unwrap().get(23).is_none());
+}
+
+fn facts_without_battery() -> V018Facts {
+    threads(8)
 }
 
 #[test]
@@ -234,7 +289,7 @@ fn details_lost_on_a_cached_first_reply_never_happens() {
     );
     assert!(cached.has_details() && carries(&cached, &agent.details(false)));
     assert!(!agent.details(false).hostname.is_empty());
-    let v018 = v018_from_v017(&cached.payload().value, 1);
+    let v018 = v018_from_v017(&cached.payload().value, &threads(1));
     assert!(
         v018.get(1).unwrap().get(0).is_none(),
         "no Info hostname beside Details"

@@ -52,6 +52,7 @@ fn full() -> CombinedData {
         bandwidth: [1, 2],
         load_avg: [0.1, 0.2, 0.3],
         battery: [80, 3],
+        battery_primary: [80, 3],
         interfaces: vec![("eth0".into(), [1, 2, 3, 4])],
         disk_io: [5, 6],
         cpu_breakdown: vec![1.0, 2.0, 3.0, 4.0, 90.0],

@@ -49,9 +49,17 @@ const STATS_TEMPERATURES: u64 = 20;
 /// Container `ns`/`nr`: omitted when 0.0 (omitzero since 0.18.5, §6.7).
 const CONTAINER_OMIT_ZERO: [u64; 2] = [3, 4];
 
+/// What the v0.18.8 shape says differently from the v0.17 tables' values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct V018Facts {
+    /// Details' logical CPU count, which v0.18.8 copies into Info key 3.
+    pub threads: u64,
+    /// [percent, state] of the primary battery (spec §6.4), v0.18.8's Stats and Info `bat`.
+    pub battery: [u8; 2],
+}
+
 /// The v0.18.8 shape of a v0.17-shaped CombinedData tree (no Details: `with_details` adds them).
-/// `threads` is Details' logical CPU count, which v0.18.8 copies into Info key 3.
-pub fn v018_from_v017(v017: &Value, threads: u64) -> Value {
+pub fn v018_from_v017(v017: &Value, facts: &V018Facts) -> Value {
     let Value::Map(fields) = v017 else {
         return v017.clone();
     };
@@ -59,8 +67,8 @@ pub fn v018_from_v017(v017: &Value, threads: u64) -> Value {
         .iter()
         .map(|(key, value)| {
             let value = match field_key(key) {
-                Some(STATS) => stats_v018(value),
-                Some(INFO) => info_v018(value, threads),
+                Some(STATS) => stats_v018(value, facts.battery),
+                Some(INFO) => info_v018(value, facts),
                 Some(CONTAINERS) => containers_v018(value),
                 _ => value.clone(),
             };
@@ -95,7 +103,25 @@ fn is_zero_float(value: &Value) -> bool {
     matches!(value, Value::Float(f) if *f == 0.0)
 }
 
-fn stats_v018(stats: &Value) -> Value {
+/// Stats and Info `bat` (omitzero in both shapes).
+const STATS_BATTERY: u64 = 29;
+const INFO_BATTERY: u64 = 23;
+
+/// `fields` with `key` set to the battery figure in its declaration place, or without it when
+/// the figure is [0, 0].
+fn put_battery(fields: &mut Vec<(Key, Value)>, key: u64, name: &'static str, battery: [u8; 2]) {
+    fields.retain(|(k, _)| field_key(k) != Some(key));
+    if battery == [0, 0] {
+        return;
+    }
+    let at = fields
+        .iter()
+        .position(|(k, _)| field_key(k).is_some_and(|k| k > key))
+        .unwrap_or(fields.len());
+    fields.insert(at, (Key::Field(key, name), Value::Bytes(battery.to_vec())));
+}
+
+fn stats_v018(stats: &Value, battery: [u8; 2]) -> Value {
     let Value::Map(fields) = stats else {
         return stats.clone();
     };
@@ -108,6 +134,7 @@ fn stats_v018(stats: &Value) -> Value {
         })
         .cloned()
         .collect();
+    put_battery(&mut out, STATS_BATTERY, "bat", battery);
     // A stable sort by declaration rank: 36 and 37 move up behind 20 (or where 20 would be).
     let rank = |key: &Key| match field_key(key) {
         Some(k) if STATS_AFTER_TEMPERATURES.contains(&k) => STATS_TEMPERATURES * 100 + k - 35,
@@ -118,7 +145,8 @@ fn stats_v018(stats: &Value) -> Value {
     Value::Map(out)
 }
 
-fn info_v018(info: &Value, threads: u64) -> Value {
+fn info_v018(info: &Value, facts: &V018Facts) -> Value {
+    let threads = facts.threads;
     let Value::Map(fields) = info else {
         return info.clone();
     };
@@ -143,6 +171,7 @@ fn info_v018(info: &Value, threads: u64) -> Value {
             .unwrap_or(out.len());
         out.insert(at, (Key::Field(INFO_THREADS, "t"), Value::UInt(threads)));
     }
+    put_battery(&mut out, INFO_BATTERY, "bat", facts.battery);
     Value::Map(out)
 }
 
