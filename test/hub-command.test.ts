@@ -30,16 +30,19 @@ function runHub(args: string[], env: Record<string, string> = {}): Promise<{ cod
 
 describe('sonar-agent hub', () => {
   it('parses its options with the documented defaults', () => {
-    expect(parseHubFlags([])).toEqual({ port: 8090, host: '127.0.0.1', dataDir: undefined, ssh: [], agent: false })
-    expect(parseHubFlags(['--port', '0', '--host', '::1', '--data', '/d', '--ssh', 'a:1', '--ssh', '[::1]:2', '--agent'])).toEqual({
+    expect(parseHubFlags([])).toEqual({ port: 8090, host: '127.0.0.1', dataDir: undefined, ssh: [], agent: false, beszelVersion: '0.18.8' })
+    expect(parseHubFlags(['--port', '0', '--host', '::1', '--data', '/d', '--ssh', 'a:1', '--ssh', '[::1]:2', '--agent', '--beszel-version', '0.17'])).toEqual({
       port: 0,
       host: '::1',
       dataDir: '/d',
       ssh: ['a:1', '[::1]:2'],
       agent: true,
+      beszelVersion: '0.17',
     })
     expect(() => parseHubFlags(['--port', '80a'])).toThrow(/--port "80a": expected a port number/)
     expect(() => parseHubFlags(['--port', '70000'])).toThrow(/--port/)
+    expect(parseHubFlags(['--beszel-version', '0.18.8']).beszelVersion).toBe('0.18.8')
+    expect(() => parseHubFlags(['--beszel-version', '0.16'])).toThrow(/--beszel-version: Beszel hub version "0.16": expected one of 0\.17, 0\.18\.8/)
   })
 
   it('starts, prints the labelled banner and what an agent needs, and exits 0 on SIGTERM', async () => {
@@ -51,6 +54,16 @@ describe('sonar-agent hub', () => {
     expect(result.stdout).toMatch(/^ {2}HUB_URL=http:\/\/127\.0\.0\.1:\d+$/m)
     expect(result.stdout).toMatch(/KEY='ssh-ed25519 [^']+' TOKEN=\S+ HUB_URL=\S+ node dist\/bin\.cjs run/)
     expect(result.stderr).toMatch(/hub: stopped/)
+    expect(result.stdout).toMatch(/^ {2}plays: Beszel hub 0\.18\.8 \(--beszel-version 0\.17 for the other\)$/m)
+  })
+
+  it('--beszel-version 0.17 plays the older hub; a version it cannot play is a usage error', async () => {
+    const old = await runHub(['--port', '0', '--beszel-version', '0.17'])
+    expect(old.code).toBe(0)
+    expect(old.stdout).toMatch(/^ {2}plays: Beszel hub 0\.17 \(--beszel-version 0\.18\.8 for the other\)$/m)
+    const bad = await runHub(['--port', '0', '--beszel-version', '1.0'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/--beszel-version: Beszel hub version "1\.0": expected one of 0\.17, 0\.18\.8/)
   })
 
   it('a bad option is a usage error (exit 2); a busy port says to pick another with --port (exit 1)', async () => {

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { hostname, release, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { startDevHub, type DevHub } from '../ts/hub/hub.js'
@@ -79,7 +79,8 @@ const agentEnv = (hub: DevHub, extra: Record<string, string> = {}) => ({ HUB_URL
 
 describe('dev hub: WebSocket agents', () => {
   it('verifies an agent on /api/sonar, pins its fingerprint and stores named samples', async () => {
-    const { hub } = await startHub()
+    // a 0.17 hub stores Info as sent (a 0.18.8 hub clears the legacy fields: the test after this one)
+    const { hub } = await startHub({ version: '0.17' })
     const agent = startAgent(agentEnv(hub), 'fp-sonar-route')
     const system = await until('a connected system', () => hub.store.list().find((s) => s.connected && s.lastSampleAt !== null))
     expect(system).toMatchObject({ id: 'fp-sonar-route', transport: 'websocket', address: '127.0.0.1', agentVersion: '0.17.0' })
@@ -95,6 +96,24 @@ describe('dev hub: WebSocket agents', () => {
     agent.process.kill('SIGTERM')
     expect(await agent.exited).toBe(0)
     await until('the system marked disconnected', () => hub.store.get(system.id)?.connected === false)
+  })
+
+  it('by default plays a 0.18.8 hub: asks for Details, stores them (named by their hostname) and clears the legacy Info it saves', async () => {
+    const { hub } = await startHub()
+    expect(hub.version).toBe('0.18.8')
+    startAgent(agentEnv(hub), 'fp-v018')
+    const stored = await until('stored details', () => hub.store.details('fp-v018'))
+    expect(stored.details).toMatchObject({ Hostname: hostname(), Kernel: release() })
+    expect(stored.details.CpuModel).not.toBe('')
+    expect(stored.details.MemoryTotal).toBeGreaterThan(0)
+    const system = hub.store.get('fp-v018')
+    expect(system).toMatchObject({ name: hostname(), hubVersion: '0.18.8' })
+    const sample = hub.store.history('fp-v018').find((s) => s.cacheTimeMs === 60_000) as HubSample
+    expect(sample.data.info).toMatchObject({ h: '', c: 0, m: '', os: 0 })
+    expect(sample.data.info.k).toBeUndefined()
+    const polling = hub.sessions()[0]?.polling
+    expect(polling?.counts.includeDetailsSent).toBe(1)
+    expect(polling?.detailsFetched).toBe(true)
   })
 
   it('accepts the Beszel prefix (HUB_FLAVOR=beszel) the same way', async () => {
@@ -229,7 +248,7 @@ describe('dev hub: SSH dial (--ssh)', () => {
     const port = await freePort()
     const agent = startAgent({ KEY: identity.publicKey, LISTEN: `127.0.0.1:${port}` })
     await until('the agent listening', () => /SSH server listening/.test(agent.log()))
-    const { hub, log } = await startHub({ dataDir, ssh: [`127.0.0.1:${port}`] })
+    const { hub, log } = await startHub({ dataDir, ssh: [`127.0.0.1:${port}`], version: '0.17' })
     const id = `ssh:127.0.0.1:${port}`
     const sample = await until('a sample over SSH', () => hub.store.latest(id))
     expect(hub.store.get(id)).toMatchObject({ transport: 'ssh', connected: true, agentVersion: '0.17.0', name: sample.data.info.h })
@@ -241,6 +260,21 @@ describe('dev hub: SSH dial (--ssh)', () => {
     hub.store.watch(id, false)
     expect(hub.dials()[0]?.realtimeActive).toBe(false)
     expect(log()).toMatch(/SSH agent connected/)
+  })
+
+  it('as a 0.18.8 hub over SSH: its banner says so, GetData carries IncludeDetails, details are stored', async () => {
+    const dataDir = tempDir()
+    const identity = await loadHubIdentity(dataDir)
+    const port = await freePort()
+    const agent = startAgent({ KEY: identity.publicKey, LISTEN: `127.0.0.1:${port}` })
+    await until('the agent listening', () => /SSH server listening/.test(agent.log()))
+    const { hub } = await startHub({ dataDir, ssh: [`127.0.0.1:${port}`] })
+    const id = `ssh:127.0.0.1:${port}`
+    const stored = await until('details over SSH', () => hub.store.details(id))
+    expect(stored.details.Hostname).toBe(hostname())
+    expect(hub.store.get(id)).toMatchObject({ transport: 'ssh', name: hostname(), hubVersion: '0.18.8' })
+    expect(hub.dials()[0]?.polling?.counts.includeDetailsSent).toBe(1)
+    expect(agent.log()).toMatch(/sonar-dev-hub_0\.18\.8/)
   })
 
   it('an SSH agent that does not know the hub key refuses it; the hub keeps redialling', async () => {

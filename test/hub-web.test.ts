@@ -6,21 +6,24 @@
  * Chromium cannot start, the page test is skipped with the reason; where Podman cannot start, only
  * the containers-table check is.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { RealSystemd } from './systemd/systemd.js'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
-import { tmpdir } from 'node:os'
+import { hostname, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openCollector } from '../ts/collector.js'
 import { startDevHub, type DevHub } from '../ts/hub/hub.js'
 import { HubStore, type HubSample, type SystemSummary } from '../ts/hub/store.js'
+import type { SmartDataJson } from '../ts/hub/smart-payload.js'
+import { applySmartAnswer } from '../ts/hub/smart-records.js'
 import type { HistoryResponse, SystemView } from '../ts/hub/web/api-types.js'
 import { AssetsNotFoundError, bundleDirectories, loadAssets } from '../ts/hub/web/assets.js'
 import { bundlePage } from '../ts/hub/web/bundle.js'
 import { createWebHandler, startWebServer, type WebServer } from '../ts/hub/web/server.js'
+import { bytes } from '../ts/hub/web/page/format.js'
 import { Podman } from './podman/podman.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
@@ -31,6 +34,26 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'sonar-hub-web-'))
   dirs.push(dir)
   return dir
+}
+
+/** PRETTY_NAME of /etc/os-release as Beszel reads it: the first such line, every `"` at either end stripped. */
+function prettyName(): string {
+  const line = readFileSync('/etc/os-release', 'utf8').split('\n').find((l) => l.startsWith('PRETTY_NAME=')) ?? ''
+  return line.slice('PRETTY_NAME='.length).replace(/^"+|"+$/g, '')
+}
+
+/** The Docker API's /info OperatingSystem of the engine on `socketPath`. */
+function engineOperatingSystem(socketPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath, path: '/info' }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (body += chunk))
+      res.on('end', () => resolve(String((JSON.parse(body) as { OperatingSystem?: unknown }).OperatingSystem ?? '')))
+    })
+    req.on('error', reject)
+    req.end()
+  })
 }
 
 interface Reply {
@@ -305,6 +328,63 @@ describe.skipIf(!browser)('dev hub page in headless Chromium: what this VM canno
   })
 })
 
+describe.skipIf(!browser)('dev hub page in headless Chromium: host facts and the SMART table (stored as a 0.18.8 hub stores them)', () => {
+  it('shows OS name, architecture, kernel, CPU model and memory from Details; the SMART table loses a pruned drive', async () => {
+    const store = new HubStore()
+    const collector = openCollector({ SKIP_GPU: 'true', SMART_DEVICES: '' })
+    const id = 'fp-details'
+    store.upsertSystem({ id, name: '10.0.0.7', transport: 'websocket', address: '10.0.0.7', agentVersion: '0.18.8', connected: true, connectedAt: Date.now(), lastSampleAt: null, hubVersion: '0.18.8' })
+    store.addSample(id, { at: Date.now() - 1000, cacheTimeMs: 60000, data: await collector.snapshot({ cacheTimeMs: 0 }) })
+    store.setDetails(id, { Hostname: 'db-02', Kernel: '6.8.0-45-generic', Cores: 4, Threads: 8, CpuModel: 'Intel(R) Xeon(R) E-2236 CPU @ 3.40GHz', Os: 0, OsName: 'Ubuntu 24.04.1 LTS', Arch: 'x86_64', MemoryTotal: 16633249792, SmartInterval: 3_600_000_000_000 }, 'agent')
+    const device = (serial: string, disk: string): SmartDataJson => ({ mn: `Disk ${serial}`, sn: serial, fv: 'FW1', c: 512110190592, s: serial === 'S2' ? 'FAILED' : 'PASSED', dn: disk, dt: 'nvme', t: 41, a: [{ n: 'PowerOnHours', rv: 1234 }, { n: 'PowerCycles', rv: 77 }] })
+    const answer = (serials: string[]) => ({ devices: new Map(serials.map((serial, i): [string, SmartDataJson] => [serial, device(serial, `/dev/nvme${i}`)])), complete: true })
+    store.setSmartDevices(id, applySmartAnswer(store.smartDevices(id), id, answer(['S1', 'S2']), true))
+
+    const other = 'fp-synthesized'
+    store.upsertSystem({ id: other, name: 'old', transport: 'ssh', address: '10.0.0.8:45876', agentVersion: '0.17.0', connected: true, connectedAt: Date.now(), lastSampleAt: null, hubVersion: '0.18.8' })
+    store.setDetails(other, { Hostname: 'old-box', Kernel: '5.10.0-30-amd64', Cores: 2, Threads: 4, CpuModel: 'AMD GX-412TC', Os: 0, OsName: '', Arch: '', MemoryTotal: 4294967296 }, 'synthesized')
+
+    const server = await startWebServer({ store })
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } })
+    try {
+      const page = await context.newPage()
+      await page.goto(`${server.url}#${id}`)
+      await page.waitForSelector(`#system[data-system="${id}"]`)
+      const fact = (key: string) => page.locator(`dd[data-fact="${key}"]`).textContent()
+      expect(await page.locator('.summary h1').textContent()).toBe('db-02')
+      expect(await fact('os')).toBe('Ubuntu 24.04.1 LTS')
+      expect(await fact('arch')).toBe('x86_64')
+      expect(await fact('kernel')).toBe('6.8.0-45-generic')
+      expect(await fact('cpu')).toBe('Intel(R) Xeon(R) E-2236 CPU @ 3.40GHz · 4 cores / 8 threads')
+      expect(await fact('memory')).toBe('15.5 GiB')
+      expect(await fact('smart-interval')).toBe('1 h 0 min')
+      expect(await fact('hub-version')).toBe('plays Beszel 0.18.8')
+      expect(await fact('details-source')).toBe('sent by the agent')
+
+      const rows = page.locator('table[data-table="smart"] tbody tr')
+      await expect.poll(() => rows.count()).toBe(2)
+      expect(await rows.nth(0).locator('td').allTextContents()).toEqual(['/dev/nvme0', 'Disk S1', 'PASSED', '477 GiB', '41 °C', 'FW1', 'S1', 'nvme', '1234', '77'])
+      expect(await rows.nth(1).locator('td').nth(2).getAttribute('class')).toBe('bad')
+      // a complete answer without S2: the 0.18.8 hub prunes it, the page follows
+      store.setSmartDevices(id, applySmartAnswer(store.smartDevices(id), id, answer(['S1']), true))
+      await expect.poll(() => rows.allTextContents()).toEqual([expect.stringContaining('Disk S1')])
+
+      // details the hub synthesized from legacy Info: the OS from the enum, no architecture
+      await page.goto(`${server.url}#${other}`)
+      await page.waitForSelector(`#system[data-system="${other}"]`)
+      await expect.poll(() => fact('details-source')).toMatch(/^synthesized by the hub from legacy Info/)
+      expect(await fact('os')).toBe('Linux')
+      expect(await fact('arch')).toBe('—')
+      expect(await fact('memory')).toBe('4.00 GiB')
+      expect(await page.locator('table[data-table="smart"]').isHidden()).toBe(true)
+      expect(await page.locator('section.tables p.hint', { hasText: 'No S.M.A.R.T. data' }).count()).toBe(1)
+    } finally {
+      await context.close()
+      await server.close()
+    }
+  })
+})
+
 describe.skipIf(!browser)('dev hub page in headless Chromium (real hub, real agent, real Podman container)', () => {
   let hub: DevHub
   let agent: ChildProcess | undefined
@@ -410,4 +490,29 @@ describe.skipIf(!browser)('dev hub page in headless Chromium (real hub, real age
     await context.close()
     await until('the hub to stop polling every second once the page is gone', () => (hub.store.isWatched(id) ? undefined : true), 10_000)
   }, 90_000)
+
+  // Needs the agent's v0.18 shape (Details on IncludeDetails, beszel-v0.18.md §3): until then the hub synthesizes them.
+  it('shows the Details the agent sent to this 0.18.8 hub: OS name, architecture, kernel, CPU model, memory total', async () => {
+    const id = await until(`details stored (agent log: ${agentLog})`, () => hub.store.list().find((s) => hub.store.details(s.id))?.id, 30_000)
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } })
+    try {
+      const page = await context.newPage()
+      await page.goto(`${hub.url}#${encodeURIComponent(id)}`)
+      await page.waitForSelector(`#system[data-system="${id}"]`)
+      const fact = (key: string) => page.locator(`dd[data-fact="${key}"]`).textContent()
+      await expect.poll(() => fact('details-source')).toBe('sent by the agent')
+      // with an engine the OS name is its /info OperatingSystem (beszel-v0.18.md §3.1)
+      const engineOs = podman ? await engineOperatingSystem(podman.socketPath) : ''
+      expect(await fact('os')).toBe(engineOs || prettyName())
+      expect(await fact('arch')).toBe(execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim())
+      expect(await fact('kernel')).toBe(release())
+      const details = hub.store.details(id)?.details
+      expect(details?.CpuModel).not.toBe('')
+      expect(await fact('cpu')).toContain(details?.CpuModel ?? '?')
+      expect(await fact('memory')).toBe(bytes(totalmem()))
+      expect(await page.locator('.summary h1').textContent()).toBe(hostname())
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
 })

@@ -29,6 +29,8 @@ Commands:
     -d, --data <dir>      its key, token and pinned fingerprints (default ~/.local/share/sonar-agent/dev-hub)
     --ssh <host:port>     also dial an agent's SSH server, as a Beszel hub does (repeatable)
     --agent               also run an agent of this machine against it (what npm start does)
+    --beszel-version <v>  the Beszel hub to play: 0.18.8 (default: asks for Details, SMART in the
+                          background, prunes vanished drives) or 0.17 (neither)
 
 Options:
   -h, --help          show this help

@@ -7,6 +7,12 @@
  *
  * Test hooks: raw frames, drop/stop/restart, a route set without SONAR's prefix, and silence (a
  * half-open socket: nothing is sent, nothing is read, nothing is closed).
+ *
+ * By default the tests drive every request. With `beszel: '0.17' | '0.18.8'` the hub also plays that
+ * Beszel hub after a connection is verified, with the dev hub's poller (ts/hub/poller.ts,
+ * beszel-v0.18.md §2, §3.4, §4, §5.2): GetData(60000) at once and every `pollIntervalMs`, SMART as
+ * that version fetches it, what it stores in `store` (keyed by the agent's fingerprint); tests read
+ * it with `stored()` and run a poll at a time of their choosing with `connection.system.poll()`.
  */
 import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
@@ -19,6 +25,12 @@ import type { AgentResponse } from '../../ts/protocol/envelope.js'
 import { signHubChallenge } from '../../ts/hub/keys.js'
 import { HUB_NONCE_HEADER, parseHubNonceHeader } from '../../ts/identity/hub-nonce.js'
 import { RequestManager, RequestTimeoutError } from '../../ts/hub/requests.js'
+import type { HubVersion } from '../../ts/hub/hub-version.js'
+import { Poller } from '../../ts/hub/poller.js'
+import type { SmartDeviceRecord } from '../../ts/hub/smart-records.js'
+import { SmartFetchLog } from '../../ts/hub/smart-schedule.js'
+import { HubStore, type HubSample, type StoredDetails } from '../../ts/hub/store.js'
+import { silentLogger } from '../../ts/log.js'
 import { isStrictSemver } from '../../ts/protocol/semver.js'
 
 export type HubFlavor = 'sonar' | 'beszel'
@@ -53,6 +65,24 @@ export interface TestHubOptions {
   fingerprint?: string
   /** send CheckFingerprint on connect (default true) */
   challenge?: boolean
+  /** play this Beszel hub on every verified connection (default: none, the test drives requests) */
+  beszel?: HubVersion
+  /** its 60 s poll interval (default 60 s: tests call connection.system.poll() instead of waiting) */
+  pollIntervalMs?: number
+}
+
+/** What a hub that plays Beszel stored for a system. */
+export interface StoredSystem {
+  /** the system_details record, if any */
+  details: StoredDetails | undefined
+  /** every details write, oldest first */
+  detailsWrites: readonly StoredDetails[]
+  /** the Info of the latest 60 s sample, as saved (migrated by a 0.18.8 hub) */
+  info: HubSample['data']['info'] | undefined
+  /** the latest 60 s sample */
+  sample: HubSample | undefined
+  /** smart_devices records by record id */
+  smart: ReadonlyMap<string, SmartDeviceRecord>
 }
 
 export interface Admission {
@@ -98,6 +128,8 @@ export class HubConnection {
   readonly nonce: Buffer | undefined
   /** the signature sent in CheckFingerprint, once sent */
   signature: Uint8Array | undefined
+  /** the Beszel hub's polling of this connection (hub option `beszel`), once verified */
+  system: Poller | undefined
   private readonly requests: RequestManager
   private silent = false
   private settleChallenge: (result: ChallengeResult) => void = () => undefined
@@ -116,6 +148,10 @@ export class HubConnection {
     })
     this.closed = new Promise((resolve) => {
       socket.once('close', (code, reason) => {
+        if (this.system) {
+          this.system.stop()
+          if (this.hub.fingerprint !== undefined) this.hub.store.markDisconnected(this.hub.fingerprint, reason.toString('utf8') || undefined)
+        }
         this.requests.close(`connection closed (${code})`)
         this.settleChallenge({ accepted: false, reason: `closed (${code})` })
         resolve({ code, reason: reason.toString('utf8') })
@@ -198,7 +234,39 @@ export class HubConnection {
       result = { accepted: false, reason: error instanceof RequestTimeoutError ? 'context deadline exceeded' : (error as Error).message }
     }
     if (!result.accepted && this.open) this.close(1000, result.reason)
+    if (result.accepted && this.open && this.hub.beszel) this.playBeszel(this.hub.beszel, result.fingerprint.get(0) as string)
     this.settleChallenge(result)
+  }
+
+  /** Polls as that Beszel hub does, until the connection closes; a failed GetData closes it (§7.1). */
+  private playBeszel(version: HubVersion, fingerprint: string): void {
+    const { store } = this.hub
+    const known = store.get(fingerprint)
+    store.upsertSystem({
+      id: fingerprint,
+      name: known?.name ?? fingerprint,
+      transport: 'websocket',
+      address: 'test',
+      agentVersion: String(this.headers['x-beszel'] ?? ''),
+      connected: true,
+      connectedAt: Date.now(),
+      lastSampleAt: known?.lastSampleAt ?? null,
+      hubVersion: version,
+    })
+    this.system = new Poller({
+      id: fingerprint,
+      store,
+      logger: silentLogger,
+      version,
+      smartLog: this.hub.smartLog,
+      transport: {
+        getData: async (options) => (await this.request(Actions.GetData, options)).response,
+        getSmartData: async (timeoutMs) => (await this.request(Actions.GetSmartData, undefined, { timeoutMs })).response,
+      },
+      onFailure: (reason) => this.close(1000, reason),
+      ...(this.hub.pollIntervalMs !== undefined ? { intervalMs: this.hub.pollIntervalMs } : {}),
+    })
+    this.system.start()
   }
 }
 
@@ -216,6 +284,13 @@ export class TestHub {
   /** the pinned fingerprint (set on first contact when not given) */
   fingerprint: string | undefined
   routes: Set<HubFlavor>
+  /** the Beszel hub played on verified connections, if any */
+  readonly beszel: HubVersion | undefined
+  readonly pollIntervalMs: number | undefined
+  /** what the Beszel hub stored (systems keyed by fingerprint) */
+  readonly store = new HubStore()
+  /** its SMART attempts, kept across connections as a real hub keeps them */
+  readonly smartLog = new SmartFetchLog()
   private readonly key: KeyObject
   private readonly publicKeyRaw: Buffer
   private server: Server | undefined
@@ -231,6 +306,8 @@ export class TestHub {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5_000
     this.fingerprint = options.fingerprint
     this.routes = new Set(options.routes ?? ['sonar', 'beszel'])
+    this.beszel = options.beszel
+    this.pollIntervalMs = options.pollIntervalMs
     this.key = options.signingKey ?? generateKeyPairSync('ed25519').privateKey
     const jwk = this.key.export({ format: 'jwk' }) as { x?: string }
     this.publicKeyRaw = Buffer.from(jwk.x ?? '', 'base64url')
@@ -289,6 +366,19 @@ export class TestHub {
       const connection = await this.connection(index, Math.max(1, deadline - Date.now()))
       const result = await connection.verdict
       if (result.accepted) return connection
+    }
+  }
+
+  /** What the Beszel hub stored for a system (default: the pinned fingerprint). */
+  stored(id: string | undefined = this.fingerprint): StoredSystem {
+    if (id === undefined) throw new Error('no system yet')
+    const sample = this.store.history(id).filter((s) => s.cacheTimeMs === 60_000).at(-1)
+    return {
+      details: this.store.details(id),
+      detailsWrites: this.store.detailsWrites(id),
+      info: sample?.data.info,
+      sample,
+      smart: this.store.smartDevices(id),
     }
   }
 
@@ -375,7 +465,10 @@ export class TestHub {
 
   /** Stops listening and cuts every connection (a hub going down). */
   async stop(): Promise<void> {
-    for (const connection of this.connections) connection.terminate()
+    for (const connection of this.connections) {
+      connection.system?.stop()
+      connection.terminate()
+    }
     const server = this.server
     this.server = undefined
     if (!server) return

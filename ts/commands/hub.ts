@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { DEFAULT_HUB_VERSION, parseHubVersion, type HubVersion } from '../hub/hub-version.js'
 import { createLogger, type LogLevel } from '../log.js'
 import { UsageError } from './usage.js'
 
@@ -22,6 +23,8 @@ interface HubFlags {
   dataDir: string | undefined
   ssh: string[]
   agent: boolean
+  /** the Beszel hub version to play: 0.18.8 (default) or 0.17 */
+  beszelVersion: HubVersion
 }
 
 export function parseHubFlags(args: readonly string[]): HubFlags {
@@ -33,6 +36,7 @@ export function parseHubFlags(args: readonly string[]): HubFlags {
       data: { type: 'string', short: 'd' },
       ssh: { type: 'string', multiple: true },
       agent: { type: 'boolean' },
+      'beszel-version': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -41,7 +45,13 @@ export function parseHubFlags(args: readonly string[]): HubFlags {
   if (!/^\d{1,5}$/.test(values.port ?? '8090') || port > 65535) throw new UsageError(`--port ${JSON.stringify(values.port)}: expected a port number 0–65535 (0 picks a free one)`)
   const host = values.host ?? '127.0.0.1'
   if (host === '') throw new UsageError('--host is empty: give an address to listen on, e.g. 127.0.0.1')
-  return { port, host, dataDir: values.data, ssh: values.ssh ?? [], agent: values.agent ?? false }
+  let beszelVersion = DEFAULT_HUB_VERSION
+  try {
+    if (values['beszel-version'] !== undefined) beszelVersion = parseHubVersion(values['beszel-version'])
+  } catch (error) {
+    throw new UsageError(`--beszel-version: ${(error as Error).message}`)
+  }
+  return { port, host, dataDir: values.data, ssh: values.ssh ?? [], agent: values.agent ?? false, beszelVersion }
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {
@@ -101,13 +111,13 @@ export async function hubCommand(args: string[]): Promise<number> {
   const dataDir = flags.dataDir ?? defaultHubDataDir()
   const store = new HubStore()
   const web = createWebHandler(store, { hostNames: flags.host ? [flags.host] : [] })
-  const hub = await startDevHub({ dataDir, host: flags.host, port: flags.port, store, logger, ssh: flags.ssh, web })
+  const hub = await startDevHub({ dataDir, host: flags.host, port: flags.port, store, logger, ssh: flags.ssh, web, version: flags.beszelVersion })
 
   // listening for signals before anything is printed: whoever reads the banner may signal at once
   const signalled = waitForSignal()
   const out = process.stdout
   out.write(`\n  ${HUB_BANNER}\n\n`)
-  out.write(`  page:  ${hub.url}\n  data:  ${dataDir}\n\n`)
+  out.write(`  page:  ${hub.url}\n  data:  ${dataDir}\n  plays: Beszel hub ${hub.version} (--beszel-version ${hub.version === '0.17' ? '0.18.8' : '0.17'} for the other)\n\n`)
   out.write(`${agentInstructions({ publicKey: hub.key, token: hub.token }, hub.agentUrl).replace(/^/gm, '  ')}\n\n`)
   if (flags.host !== '127.0.0.1' && flags.host !== 'localhost' && flags.host !== '::1') {
     logger.warn('listening beyond this machine: the page has no login and the token is printed above', { host: flags.host })

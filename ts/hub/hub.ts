@@ -1,8 +1,9 @@
 /**
  * The embedded DEV hub's connection side: one HTTP server that admits agents over WebSocket on both
  * route prefixes (spec §2.4: 400/401 as a real hub answers), verifies them (§2.6/§2.7) and polls
- * them (ws-session.ts, poller.ts), optionally dials agents over SSH, and hands every other HTTP
- * request to the web page's handler. In-memory, one process: for trying SONAR and for tests.
+ * them (ws-session.ts, poller.ts) as the chosen Beszel hub version does (hub-version.ts: 0.18.8
+ * unless told 0.17), optionally dials agents over SSH, and hands every other HTTP request to the
+ * web page's handler. In-memory, one process: for trying SONAR and for tests.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -11,7 +12,9 @@ import { WebSocketServer } from 'ws'
 import { silentLogger, type Logger } from '../log.js'
 import { MAX_FRAME_BYTES } from '../protocol/envelope.js'
 import { loadHubIdentity, signHubChallenge } from './keys.js'
+import { DEFAULT_HUB_VERSION, type HubVersion } from './hub-version.js'
 import { FingerprintPins } from './pins.js'
+import { SmartFetchLog } from './smart-schedule.js'
 import { parseSshTarget, SshDial } from './ssh-dial.js'
 import { HubStore } from './store.js'
 import { AgentSession } from './ws-session.js'
@@ -42,6 +45,8 @@ export interface DevHubOptions {
   ssh?: string[]
   /** the web page (ts/hub/web), mounted on the same server */
   web?: HttpHandler
+  /** the Beszel hub to play (default DEFAULT_HUB_VERSION, 0.18.8) */
+  version?: HubVersion
   /** timings, shortened by tests */
   intervalMs?: number
   realtimeMs?: number
@@ -58,6 +63,8 @@ export interface DevHub {
   token: string
   /** OpenSSH private key text (tests that act as this hub over SSH) */
   privateKey: string
+  /** the Beszel hub it plays */
+  version: HubVersion
   store: HubStore
   server: Server
   /** sessions of verified WebSocket agents, and the SSH dials */
@@ -86,6 +93,9 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
   const dials = (options.ssh ?? []).map(parseSshTarget)
   const sessions = new Set<AgentSession>()
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES })
+  const hubVersion = options.version ?? DEFAULT_HUB_VERSION
+  // the hub's SMART attempts per system, kept across reconnects (beszel-v0.18.md §5.2)
+  const smartLog = new SmartFetchLog()
 
   const timings = {
     ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
@@ -157,6 +167,8 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
         store,
         pins,
         logger,
+        version: hubVersion,
+        smartLog,
         ...timings,
         onAccepted: (accepted) => {
           // a newer session of the same system replaces the older one, as a real hub does
@@ -189,7 +201,7 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
   const { port } = server.address() as AddressInfo
   const base = `http://${formatHost(options.host ?? '127.0.0.1')}:${port}`
 
-  const sshDials = dials.map((target) => new SshDial({ target, privateKey: identity.privateKey, store, logger: logger.child('ssh'), ...timings }))
+  const sshDials = dials.map((target) => new SshDial({ target, privateKey: identity.privateKey, store, logger: logger.child('ssh'), version: hubVersion, smartLog, ...timings }))
   for (const dial of sshDials) dial.start()
 
   let closing: Promise<void> | undefined
@@ -199,6 +211,7 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
     key: identity.publicKey,
     token: identity.token,
     privateKey: identity.privateKey,
+    version: hubVersion,
     store,
     server,
     sessions: () => [...sessions].filter((s) => s.id !== undefined && s.open),

@@ -1,15 +1,16 @@
 /**
  * CombinedData as an agent sends it (integer-keyed CBOR maps, spec data-model.md §1) → the JSON
  * names of index.d.ts, with key 3 (§1.8) as `services`. The keys, names and types come from the
- * core's own declaration (model.generated.ts, `npm run gen:model`); only Details (key 4, which
- * HEAD agents send and this core does not) is declared here.
+ * core's own declaration (model.generated.ts, `npm run gen:model`); only Details (key 4,
+ * beszel-v0.18.md §3.1) is declared elsewhere (details.ts) until the core declares it.
  *
  * Like the Go hub: unknown keys are dropped, a value of the wrong type rejects the whole payload
  * (with a message naming the key), and fields an agent left out take Go's zero value.
  */
 import * as z from 'zod/mini'
 import type { CombinedDataJson, InfoJson, ServiceJson } from '../../index.js'
-import { PAYLOAD_FIELDS, type PayloadName, type WireType } from './model.generated.js'
+import { DETAILS_FIELDS, type DetailsJson } from './details.js'
+import { PAYLOAD_FIELDS, type PayloadName, type WireField, type WireType } from './model.generated.js'
 
 type Field = readonly [name: string, schema: z.ZodMiniType]
 type Table = Readonly<Record<number, Field>>
@@ -122,13 +123,21 @@ function zero(type: WireType): unknown {
   }
 }
 
+function tableOf(fields: readonly WireField[]): Table {
+  return Object.fromEntries(fields.map((f) => [f.key, [f.name, decoder(f.type)] as const]))
+}
+
 function table(name: PayloadName): Table {
-  return Object.fromEntries(PAYLOAD_FIELDS[name].map((f) => [f.key, [f.name, decoder(f.type)] as const]))
+  return tableOf(PAYLOAD_FIELDS[name])
 }
 
 /** The fields an agent always sends: absent, they take Go's zero value. */
+function defaultsOf(fields: readonly WireField[]): Record<string, unknown> {
+  return Object.fromEntries(fields.filter((f) => !f.optional).map((f) => [f.name, zero(f.type)]))
+}
+
 function defaults(name: PayloadName): Record<string, unknown> {
-  return Object.fromEntries(PAYLOAD_FIELDS[name].filter((f) => !f.optional).map((f) => [f.name, zero(f.type)]))
+  return defaultsOf(PAYLOAD_FIELDS[name])
 }
 
 const decoders = new Map<PayloadName, z.ZodMiniType<Record<string, unknown>>>()
@@ -142,8 +151,7 @@ function payload(name: PayloadName): z.ZodMiniType<Record<string, unknown>> {
   return schema
 }
 
-/** HEAD agents move host facts to Details (CombinedData key 4); the page still wants them in info. */
-const DETAILS = struct({ 0: ['h', text], 1: ['k', text], 2: ['c', uint], 3: ['t', uint], 4: ['m', text], 5: ['os', uint] }, {})
+const DETAILS = struct(tableOf(DETAILS_FIELDS), defaultsOf(DETAILS_FIELDS))
 
 const COMBINED = struct({ ...table('CombinedData'), 4: ['details', DETAILS] }, defaults('CombinedData'))
 
@@ -152,23 +160,38 @@ export type HubPayload = Omit<CombinedDataJson, 'systemd'> & { services?: Servic
 
 export type DecodeResult = { ok: true; data: HubPayload } | { ok: false; message: string }
 
+/** A GetData answer as a hub reads it: the payload, and Details (key 4) when the agent sent them. */
+export type AgentDataResult = { ok: true; data: HubPayload; details: DetailsJson | undefined } | { ok: false; message: string }
+
 /** Decodes the value of AgentResponse key 1 (already CBOR-decoded: Maps with integer keys). */
-export function decodeCombinedData(value: unknown): DecodeResult {
+export function decodeAgentData(value: unknown): AgentDataResult {
   const parsed = COMBINED.safeParse(value)
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => (issue.path.length ? `key ${issue.path.map(String).join(' → ')} ${issue.message}` : issue.message))
     return { ok: false, message: `bad CombinedData: ${problems.slice(0, 3).join('; ')}` }
   }
-  const { details, systemd, ...rest } = parsed.data as Record<string, unknown> & { details?: Record<string, unknown> }
+  const { details, systemd, ...rest } = parsed.data as Record<string, unknown> & { details?: DetailsJson }
   // The table's names are index.d.ts's (both generated from the core; its own JSON is checked in test/hub-payload.test.ts).
   const data = (systemd === undefined ? rest : { ...rest, services: systemd }) as unknown as HubPayload
-  if (details) fillFromDetails(data.info, details)
-  return { ok: true, data }
+  return { ok: true, data, details }
 }
 
-function fillFromDetails(info: InfoJson, details: Record<string, unknown>): void {
+/** The payload as one flat view: host facts from Details (key 4) fill the Info fields they replace. */
+export function decodeCombinedData(value: unknown): DecodeResult {
+  const decoded = decodeAgentData(value)
+  if (!decoded.ok) return decoded
+  if (decoded.details) fillFromDetails(decoded.data.info, decoded.details)
+  return { ok: true, data: decoded.data }
+}
+
+/** Details field → the legacy Info field it replaced (§3.4). */
+const INFO_OF_DETAILS: Readonly<Partial<Record<keyof DetailsJson, keyof InfoJson>>> = { Hostname: 'h', Kernel: 'k', Cores: 'c', Threads: 't', CpuModel: 'm', Os: 'os', Podman: 'p' }
+
+function fillFromDetails(info: InfoJson, details: DetailsJson): void {
   const target = info as unknown as Record<string, unknown>
-  for (const [name, value] of Object.entries(details)) {
+  for (const [field, name] of Object.entries(INFO_OF_DETAILS)) {
+    const value = details[field as keyof DetailsJson]
+    if (value === undefined || name === undefined) continue
     if (target[name] === undefined || target[name] === '' || target[name] === 0) target[name] = value
   }
 }

@@ -12,8 +12,10 @@ import { decodeResponse, encodeRequest, type AgentResponse } from '../protocol/e
 import { CborItemScanner } from '../transport/cbor-item.js'
 import { Backoff } from '../transport/backoff.js'
 import type { Logger } from '../log.js'
+import { DEFAULT_HUB_VERSION, hubRules, type HubVersion } from './hub-version.js'
 import { Poller } from './poller.js'
 import { REQUEST_TIMEOUT_MS } from './requests.js'
+import type { SmartFetchLog } from './smart-schedule.js'
 import type { HubStore } from './store.js'
 
 export const HUB_SSH_ALGORITHMS = {
@@ -23,7 +25,9 @@ export const HUB_SSH_ALGORITHMS = {
 } satisfies ConnectConfig['algorithms']
 
 /** The text after `_` is what agents parse: ≥ 0.13.0 means request/response sessions. */
-export const HUB_SSH_IDENT = 'sonar-dev-hub_0.17.0'
+export function hubSshIdent(version: HubVersion): string {
+  return `sonar-dev-hub_${hubRules(version).sshVersion}`
+}
 const MAX_REPLY_BYTES = 16 * 1024 * 1024
 
 export type SshTarget = { host: string; port: number; label: string } | { path: string; label: string }
@@ -45,6 +49,10 @@ export interface SshDialOptions {
   privateKey: string
   store: HubStore
   logger: Logger
+  /** the Beszel hub played (default: hub-version.ts's) */
+  version?: HubVersion
+  /** the hub's SMART attempts (they outlive connections) */
+  smartLog?: SmartFetchLog
   intervalMs?: number
   realtimeMs?: number
   requestTimeoutMs?: number
@@ -60,8 +68,16 @@ export class SshDial {
   /** why the last connection ended, for the page */
   private lastError: string | undefined
 
+  readonly version: HubVersion
+
   constructor(private readonly options: SshDialOptions) {
     this.id = `ssh:${options.target.label}`
+    this.version = options.version ?? DEFAULT_HUB_VERSION
+  }
+
+  /** The hub's polling of the current connection. */
+  get polling(): Poller | undefined {
+    return this.poller
   }
 
   start(): void {
@@ -104,20 +120,27 @@ export class SshDial {
         connected: true,
         connectedAt: Date.now(),
         lastSampleAt: this.options.store.get(this.id)?.lastSampleAt ?? null,
+        hubVersion: this.version,
       })
       this.poller = new Poller({
         id: this.id,
         store: this.options.store,
         logger,
-        getData: async (cacheTimeMs) => {
-          const response = await this.exchange(client, encodeRequest({ action: Action.GetData, data: new Map([[0, cacheTimeMs]]), id: undefined }))
-          const version = agentVersionOf(response)
-          if (version && version !== agentVersion) {
-            agentVersion = version
-            const system = this.options.store.get(this.id)
-            if (system) this.options.store.upsertSystem({ ...system, agentVersion })
-          }
-          return response
+        version: this.version,
+        ...(this.options.smartLog ? { smartLog: this.options.smartLog } : {}),
+        transport: {
+          // GetData over SSH: the same options object, no request id (beszel-v0.18.md §2)
+          getData: async (options) => {
+            const response = await this.exchange(client, encodeRequest({ action: Action.GetData, data: options, id: undefined }))
+            const version = agentVersionOf(response)
+            if (version && version !== agentVersion) {
+              agentVersion = version
+              const system = this.options.store.get(this.id)
+              if (system) this.options.store.upsertSystem({ ...system, agentVersion })
+            }
+            return response
+          },
+          getSmartData: (timeoutMs) => this.exchange(client, encodeRequest({ action: Action.GetSmartData, data: undefined, id: undefined }), timeoutMs),
         },
         onFailure: (reason) => {
           this.lastError = reason
@@ -137,7 +160,7 @@ export class SshDial {
       username: 'u',
       privateKey: this.options.privateKey,
       algorithms: HUB_SSH_ALGORITHMS,
-      ident: HUB_SSH_IDENT,
+      ident: hubSshIdent(this.version),
       // hubs do not check agent host keys (§3.3)
       hostVerifier: () => true,
       readyTimeout: 4_000,
@@ -159,8 +182,7 @@ export class SshDial {
   }
 
   /** One request: a `shell` session, the CBOR request, EOF, one CBOR reply, exit status 0. */
-  private exchange(client: Client, request: Buffer): Promise<AgentResponse> {
-    const timeoutMs = this.options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+  private exchange(client: Client, request: Buffer, timeoutMs: number = this.options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS): Promise<AgentResponse> {
     return new Promise((resolve, reject) => {
       let channel: ClientChannel | undefined
       const timer = setTimeout(() => {

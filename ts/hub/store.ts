@@ -4,6 +4,9 @@
  * only — the dev hub is a demo and test tool, not a database.
  */
 import type { CombinedDataJson, ServiceJson } from '../../index.js'
+import type { DetailsJson, DetailsSource } from './details.js'
+import type { HubVersion } from './hub-version.js'
+import type { SmartDeviceRecord } from './smart-records.js'
 
 /** A systemd unit as the hub receives it (data-model §1.8, JSON names). */
 export type { ServiceJson }
@@ -32,11 +35,23 @@ export interface SystemSummary {
   lastSampleAt: number | null
   /** the last error the hub saw from this system (verification, timeout…), if any */
   lastError?: string
+  /** the Beszel hub version played for it (what GetData carries, Details, SMART rules) */
+  hubVersion?: HubVersion
+}
+
+/** The system_details record of a v0.18.8 hub. */
+export interface StoredDetails {
+  details: DetailsJson
+  source: DetailsSource
+  /** ms since the epoch */
+  at: number
 }
 
 export type StoreEvent =
   | { type: 'systems' }
   | { type: 'sample'; id: string; sample: HubSample }
+  | { type: 'details'; id: string }
+  | { type: 'smart'; id: string }
 
 /** Samples kept per system: 10 minutes of 1 s realtime samples, plus every 60 s sample of 24 h. */
 export const REALTIME_KEEP = 600
@@ -48,6 +63,10 @@ export class HubStore {
   private readonly listeners = new Set<(event: StoreEvent) => void>()
   private readonly watchers = new Map<string, number>()
   private readonly watchListeners = new Set<(id: string, watched: boolean) => void>()
+  private readonly detailsRecords = new Map<string, StoredDetails>()
+  /** every details write, oldest first (tests tell the agent's from synthesized ones) */
+  private readonly detailsLog = new Map<string, StoredDetails[]>()
+  private readonly smartRecords = new Map<string, ReadonlyMap<string, SmartDeviceRecord>>()
 
   list(): SystemSummary[] {
     return [...this.systems.values()].sort((a, b) => a.name.localeCompare(b.name))
@@ -103,6 +122,38 @@ export class HubStore {
       if (sample.data.info.h) system.name = sample.data.info.h
     }
     this.emit({ type: 'sample', id, sample })
+  }
+
+  /** Stores a system's details (the system_details record); its hostname names the system. */
+  setDetails(id: string, details: DetailsJson, source: DetailsSource, at: number = Date.now()): void {
+    const record: StoredDetails = { details: { ...details }, source, at }
+    this.detailsRecords.set(id, record)
+    let log = this.detailsLog.get(id)
+    if (!log) this.detailsLog.set(id, (log = []))
+    log.push(record)
+    const system = this.systems.get(id)
+    if (system && details.Hostname) system.name = details.Hostname
+    this.emit({ type: 'details', id })
+  }
+
+  details(id: string): StoredDetails | undefined {
+    return this.detailsRecords.get(id)
+  }
+
+  detailsWrites(id: string): readonly StoredDetails[] {
+    return this.detailsLog.get(id) ?? []
+  }
+
+  /** Replaces a system's smart_devices records (smart-records.ts decides what they become). */
+  setSmartDevices(id: string, records: ReadonlyMap<string, SmartDeviceRecord>): void {
+    if (this.smartRecords.get(id) === records) return
+    this.smartRecords.set(id, records)
+    this.emit({ type: 'smart', id })
+  }
+
+  /** A system's smart_devices records by record id. */
+  smartDevices(id: string): ReadonlyMap<string, SmartDeviceRecord> {
+    return this.smartRecords.get(id) ?? new Map()
   }
 
   /** Subscribes to changes; returns the unsubscribe function. */

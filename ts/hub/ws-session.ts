@@ -7,9 +7,11 @@
 import { WebSocket, type RawData } from 'ws'
 import { Action } from '../protocol/actions.js'
 import type { Logger } from '../log.js'
+import type { HubVersion } from './hub-version.js'
 import type { FingerprintPins } from './pins.js'
-import { Poller } from './poller.js'
+import { Poller, type HubTransport } from './poller.js'
 import { RequestManager, RequestTimeoutError } from './requests.js'
+import type { SmartFetchLog } from './smart-schedule.js'
 import type { HubStore } from './store.js'
 
 export interface SessionOptions {
@@ -26,6 +28,10 @@ export interface SessionOptions {
   store: HubStore
   pins: FingerprintPins
   logger: Logger
+  /** the Beszel hub played (default: hub-version.ts's) */
+  version?: HubVersion
+  /** the hub's SMART attempts (they outlive connections) */
+  smartLog?: SmartFetchLog
   intervalMs?: number
   realtimeMs?: number
   requestTimeoutMs?: number
@@ -115,6 +121,7 @@ export class AgentSession {
       connected: true,
       connectedAt: Date.now(),
       lastSampleAt: known?.lastSampleAt ?? null,
+      ...(this.options.version ? { hubVersion: this.options.version } : {}),
     })
     logger.info(firstContact ? 'agent connected (fingerprint pinned on first contact)' : 'agent connected', {
       address,
@@ -123,11 +130,17 @@ export class AgentSession {
       version: agentVersion,
       hubProof: this.options.hubProof,
     })
+    const transport: HubTransport = {
+      getData: async (options) => (await this.requests.request(Action.GetData, options)).response,
+      getSmartData: async (timeoutMs) => (await this.requests.request(Action.GetSmartData, undefined, { timeoutMs })).response,
+    }
     this.poller = new Poller({
       id: fingerprint,
       store,
       logger,
-      getData: async (cacheTimeMs) => (await this.requests.request(Action.GetData, new Map([[0, cacheTimeMs]]))).response,
+      transport,
+      ...(this.options.version ? { version: this.options.version } : {}),
+      ...(this.options.smartLog ? { smartLog: this.options.smartLog } : {}),
       // as a real hub: a failed data request costs the connection (§2.11); the agent redials
       onFailure: (reason) => this.close(reason),
       ...(this.options.intervalMs !== undefined ? { intervalMs: this.options.intervalMs } : {}),
@@ -138,6 +151,11 @@ export class AgentSession {
 
   get realtimeActive(): boolean {
     return this.poller?.realtimeActive ?? false
+  }
+
+  /** The hub's polling of this connection, once verified. */
+  get polling(): Poller | undefined {
+    return this.poller
   }
 
   private refuse(reason: string): void {

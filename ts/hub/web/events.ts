@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { HubStore, StoreEvent } from '../store.js'
-import type { SampleEvent, SystemView } from './api-types.js'
+import type { SampleEvent, SmartDeviceView, SystemView } from './api-types.js'
 
 /** A comment line this often keeps proxies and the browser from timing the stream out. */
 const KEEPALIVE_MS = 15_000
@@ -17,10 +17,15 @@ const SYSTEMS_THROTTLE_MS = 1_000
 export function systemViews(store: HubStore): SystemView[] {
   return store.list().map((system) => {
     const latest = store.latest(system.id)
+    const smart = [...store.smartDevices(system.id).values()]
+      .map(({ attributes, ...record }): SmartDeviceView => ({ ...record, attributeCount: attributes.length }))
+      .sort((a, b) => a.name.localeCompare(b.name))
     return {
       ...system,
       watched: store.isWatched(system.id),
       latest: latest ? { at: latest.at, cpu: latest.data.stats.cpu, mp: latest.data.stats.mp, dp: latest.data.stats.dp } : null,
+      details: store.details(system.id) ?? null,
+      smart,
     }
   })
 }

@@ -1,15 +1,16 @@
 /**
- * The dev hub page: the list of systems, and for the selected one its summary, live charts and the
- * containers and services tables. History comes from /api/systems/:id/history, new samples from the
+ * The dev hub page: the list of systems, and for the selected one its summary (host facts from the
+ * stored Details, else the legacy Info fields), live charts and the containers, services and SMART
+ * tables. History comes from /api/systems/:id/history, new samples from the
  * /api/events stream (opening it for a system makes the hub poll that system every second).
  */
 import 'uplot/dist/uPlot.min.css'
 import './style.css'
 import type { HistoryResponse, HubSample, SampleEvent, ServiceJson, SystemView } from '../api-types.js'
 import { LiveChart } from './chart.js'
-import { ago, duration, percent } from './format.js'
+import { ago, bytes, duration, gib, percent } from './format.js'
 import { CHART_SPECS } from './specs.js'
-import { containersTable, servicesTable } from './tables.js'
+import { containersTable, servicesTable, smartTable } from './tables.js'
 
 const WINDOWS: [string, number][] = [
   ['5 min', 300],
@@ -28,6 +29,7 @@ interface View {
   summary: HTMLElement
   containers: HTMLElement
   services: HTMLElement
+  smart: HTMLElement
   lastAt: number
   latest: HubSample | undefined
   lastServices: ServiceJson[] | undefined
@@ -61,17 +63,42 @@ function renderSystems(): void {
   }
 }
 
+type Fact = [term: string, detail: string, key?: string]
+
+/** Host facts as Beszel's info bar picks them: Details first, the legacy Info fields as fallback. */
+function hostFacts(system: SystemView | undefined, info: HubSample['data']['info'] | undefined, memGiB: number | undefined): Fact[] {
+  const stored = system?.details
+  const details = stored?.details
+  if (!details && !info) return []
+  const os = details?.Os ?? info?.os ?? 0
+  const kernel = details?.Kernel || info?.k || ''
+  const facts: Fact[] = [
+    ['OS', details?.OsName || OS_NAMES[os] || 'unknown', 'os'],
+    ['Architecture', details?.Arch || '—', 'arch'],
+    ['Kernel', kernel || '—', 'kernel'],
+  ]
+  const model = details?.CpuModel || info?.m || ''
+  const cores = details?.Cores || info?.c || 0
+  const threads = details?.Threads || info?.t || 0
+  facts.push(['CPU', `${model || 'unknown'} · ${cores} cores${threads ? ` / ${threads} threads` : ''}`, 'cpu'])
+  const memory = details?.MemoryTotal ? bytes(details.MemoryTotal) : memGiB ? `${gib(memGiB)} (from the memory figure)` : '—'
+  facts.push(['Memory', memory, 'memory'])
+  if (details?.SmartInterval) facts.push(['SMART every', duration(details.SmartInterval / 1e9), 'smart-interval'])
+  if (stored) facts.push(['Details', stored.source === 'agent' ? 'sent by the agent' : 'synthesized by the hub from legacy Info (no OS name, architecture or SMART interval)', 'details-source'])
+  return facts
+}
+
 function renderSummary(target: View): void {
   const system = systems.find((s) => s.id === target.id)
   const info = target.latest?.data.info
-  const rows: [string, string][] = []
+  const rows: Fact[] = []
   if (system) {
     rows.push(['Status', system.connected ? `connected (${system.transport}, ${system.address})` : `disconnected${system.lastError ? `: ${system.lastError}` : ''}`])
     rows.push(['Agent', `protocol ${system.agentVersion}${system.watched ? ' · live (1 s)' : ''}`])
+    if (system.hubVersion) rows.push(['Hub', `plays Beszel ${system.hubVersion}`, 'hub-version'])
   }
+  rows.push(...hostFacts(system, info, target.latest?.data.stats.m))
   if (info) {
-    rows.push(['OS', `${OS_NAMES[info.os] ?? 'unknown'}${info.k ? `, kernel ${info.k}` : ''}`])
-    rows.push(['CPU', `${info.m} · ${info.c} cores${info.t ? ` / ${info.t} threads` : ''}`])
     rows.push(['Uptime', duration(info.u)])
     rows.push(['Load', info.la.map((n) => n.toFixed(2)).join(' / ')])
     if (info.bat) rows.push(['Battery', `${info.bat[0]} %`])
@@ -79,13 +106,23 @@ function renderSummary(target: View): void {
   if (target.latest) rows.push(['Last sample', `${ago(target.latest.at)} (${target.latest.cacheTimeMs === 1000 ? '1 s' : '60 s'} poll)`])
   const heading = element('h1', undefined, system?.name ?? target.id)
   const list = element('dl', 'facts')
-  for (const [term, detail] of rows) list.append(element('dt', undefined, term), element('dd', undefined, detail))
+  for (const [term, detail, key] of rows) {
+    const dd = element('dd', undefined, detail)
+    if (key) dd.dataset.fact = key
+    list.append(element('dt', undefined, term), dd)
+  }
   target.summary.replaceChildren(heading, list)
 }
 
 function renderTables(target: View): void {
   target.containers.replaceChildren(element('h2', undefined, 'Containers'), containersTable(target.latest?.data.container ?? null))
   target.services.replaceChildren(element('h2', undefined, 'Services'), servicesTable(target.lastServices))
+  renderSmart(target)
+}
+
+function renderSmart(target: View): void {
+  const system = systems.find((s) => s.id === target.id)
+  target.smart.replaceChildren(element('h2', undefined, 'S.M.A.R.T.'), smartTable(system?.smart ?? []))
 }
 
 function addSamples(target: View, samples: HubSample[]): void {
@@ -151,6 +188,7 @@ function select(id: string | undefined): void {
     summary: element('div', 'summary'),
     containers: element('section', 'tables'),
     services: element('section', 'tables'),
+    smart: element('section', 'tables'),
     lastAt: 0,
     latest: undefined,
     lastServices: undefined,
@@ -161,7 +199,7 @@ function select(id: string | undefined): void {
   delete main.dataset.lastAt
   const grid = element('div', 'charts')
   grid.append(...target.charts.map((chart) => chart.element))
-  main.replaceChildren(target.summary, windowButtons(), grid, target.containers, target.services)
+  main.replaceChildren(target.summary, windowButtons(), grid, target.containers, target.services, target.smart)
   renderSummary(target)
   renderTables(target)
   renderSystems()
@@ -221,7 +259,10 @@ function onSystems(): void {
     return
   }
   renderSystems()
-  if (view) renderSummary(view)
+  if (view) {
+    renderSummary(view)
+    renderSmart(view)
+  }
 }
 
 async function refreshSystems(): Promise<void> {

@@ -1,6 +1,6 @@
 /** The containers and services tables (latest sample that has them). */
 import type { ContainerJson } from '../../../../index.js'
-import type { ServiceJson } from '../api-types.js'
+import type { ServiceJson, SmartDeviceView } from '../api-types.js'
 import { bytes, bytesPerSecond, MIB, mib, percent } from './format.js'
 
 const HEALTH = ['—', 'starting', 'healthy', 'unhealthy']
@@ -75,4 +75,21 @@ export function servicesTable(services: ServiceJson[] | undefined): HTMLElement 
     ])
   const empty = services === undefined ? 'No systemd services reported (they come with the 60 s samples, on Linux with systemd).' : 'No services.'
   return table('services', ['Service', 'State', 'Sub-state', 'CPU', 'CPU peak', 'Memory', 'Memory peak'], rows, empty)
+}
+
+/** The smart_devices records (what a hub keeps: a vanished drive is gone only once a 0.18.8 hub pruned it). */
+export function smartTable(devices: SmartDeviceView[]): HTMLElement {
+  const rows = devices.map((d): Cell[] => [
+    d.name,
+    d.model || '—',
+    { text: d.state || '—', className: d.state === 'PASSED' ? 'good' : d.state === 'FAILED' ? 'bad' : '' },
+    d.capacity ? bytes(d.capacity) : '—',
+    d.temp ? `${d.temp} °C` : '—',
+    d.firmware || '—',
+    d.serial || '—',
+    d.type || '—',
+    d.hours === undefined ? '—' : String(d.hours),
+    d.cycles === undefined ? '—' : String(d.cycles),
+  ])
+  return table('smart', ['Device', 'Model', 'State', 'Capacity', 'Temp', 'Firmware', 'Serial', 'Type', 'Power-on hours', 'Power cycles'], rows, 'No S.M.A.R.T. data stored for this system.')
 }
