@@ -106,29 +106,30 @@ export interface ContainerJson {
 
 /**
  * The host's slow-changing facts a v0.18 hub asks for once per connection (system.Details,
- * spec beszel-v0.18.md §3.1); the v0.17 shape carries most of them in Info instead.
+ * spec beszel-v0.18.md §3.1); the v0.17 shape carries most of them in Info instead. The Go
+ * struct has no JSON tags, so its JSON names are the Go field names.
  */
 export interface DetailsJson {
-  hostname: string
+  Hostname: string
   /** kernel release */
-  kernel?: string
+  Kernel?: string
   /** physical cores (lowered to the logical count under LXC limits) */
-  cores: number
+  Cores: number
   /** logical CPUs */
-  threads: number
-  cpu_model: string
+  Threads: number
+  CpuModel: string
   /** 0 Linux, 1 Darwin, 2 Windows, 3 FreeBSD */
-  os: number
+  Os: number
   /** os-release PRETTY_NAME, e.g. "Debian GNU/Linux 12 (bookworm)" */
-  os_name: string
+  OsName: string
   /** uname machine: x86_64, aarch64, armv7l… */
-  arch: string
+  Arch: string
   /** a Podman engine is monitored */
-  podman?: boolean
+  Podman?: boolean
   /** bytes */
-  memory_total: number
+  MemoryTotal: number
   /** SMART_INTERVAL in nanoseconds (the hub fetches SMART data that often) */
-  smart_interval?: number
+  SmartInterval?: number
 }
 
 /** A filesystem of `Stats.efs` (FsStats). */

@@ -83,7 +83,8 @@ describe('dev hub: WebSocket agents', () => {
     const { hub } = await startHub({ version: '0.17' })
     const agent = startAgent(agentEnv(hub), 'fp-sonar-route')
     const system = await until('a connected system', () => hub.store.list().find((s) => s.connected && s.lastSampleAt !== null))
-    expect(system).toMatchObject({ id: 'fp-sonar-route', transport: 'websocket', address: '127.0.0.1', agentVersion: '0.17.0' })
+    // the version of the upgrade's X-Beszel header: the newest dialect the agent speaks
+    expect(system).toMatchObject({ id: 'fp-sonar-route', transport: 'websocket', address: '127.0.0.1', agentVersion: '0.18.8' })
     expect(hub.sessions().map((s) => s.route)).toEqual(['/api/sonar/agent-connect'])
     const sample = hub.store.latest(system.id) as HubSample
     expect(sample.cacheTimeMs).toBe(60_000)

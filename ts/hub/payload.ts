@@ -8,8 +8,7 @@
  * (with a message naming the key), and fields an agent left out take Go's zero value.
  */
 import * as z from 'zod/mini'
-import type { CombinedDataJson, InfoJson, ServiceJson } from '../../index.js'
-import { DETAILS_FIELDS, type DetailsJson } from './details.js'
+import type { CombinedDataJson, DetailsJson, InfoJson, ServiceJson } from '../../index.js'
 import { PAYLOAD_FIELDS, type PayloadName, type WireField, type WireType } from './model.generated.js'
 
 type Field = readonly [name: string, schema: z.ZodMiniType]
@@ -151,9 +150,7 @@ function payload(name: PayloadName): z.ZodMiniType<Record<string, unknown>> {
   return schema
 }
 
-const DETAILS = struct(tableOf(DETAILS_FIELDS), defaultsOf(DETAILS_FIELDS))
-
-const COMBINED = struct({ ...table('CombinedData'), 4: ['details', DETAILS] }, defaults('CombinedData'))
+const COMBINED = payload('CombinedData')
 
 /** The store and the page call the systemd list (JSON name `systemd`) `services`. */
 export type HubPayload = Omit<CombinedDataJson, 'systemd'> & { services?: ServiceJson[] }

@@ -67,28 +67,29 @@ payload! {
 
 payload! {
     /// The host's slow-changing facts a v0.18 hub asks for once per connection (system.Details,
-    /// spec beszel-v0.18.md §3.1); the v0.17 shape carries most of them in Info instead.
+    /// spec beszel-v0.18.md §3.1); the v0.17 shape carries most of them in Info instead. The Go
+    /// struct has no JSON tags, so its JSON names are the Go field names.
     pub struct Details => "DetailsJson" {
-        pub hostname: String = 0 "hostname",
+        pub hostname: String = 0 "Hostname",
         /// kernel release
-        pub kernel: String = 1 "kernel" omitempty,
+        pub kernel: String = 1 "Kernel" omitempty,
         /// physical cores (lowered to the logical count under LXC limits)
-        pub cores: u64 = 2 "cores",
+        pub cores: u64 = 2 "Cores",
         /// logical CPUs
-        pub threads: u64 = 3 "threads",
-        pub cpu_model: String = 4 "cpu_model",
+        pub threads: u64 = 3 "Threads",
+        pub cpu_model: String = 4 "CpuModel",
         /// 0 Linux, 1 Darwin, 2 Windows, 3 FreeBSD
-        pub os: u8 = 5 "os",
+        pub os: u8 = 5 "Os",
         /// os-release PRETTY_NAME, e.g. "Debian GNU/Linux 12 (bookworm)"
-        pub os_name: String = 6 "os_name",
+        pub os_name: String = 6 "OsName",
         /// uname machine: x86_64, aarch64, armv7l…
-        pub arch: String = 7 "arch",
+        pub arch: String = 7 "Arch",
         /// a Podman engine is monitored
-        pub podman: bool = 8 "podman" omitempty,
+        pub podman: bool = 8 "Podman" omitempty,
         /// bytes
-        pub memory_total: u64 = 9 "memory_total",
+        pub memory_total: u64 = 9 "MemoryTotal",
         /// SMART_INTERVAL in nanoseconds (the hub fetches SMART data that often)
-        pub smart_interval: u64 = 10 "smart_interval" omitempty,
+        pub smart_interval: u64 = 10 "SmartInterval" omitempty,
     }
 }
 
