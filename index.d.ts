@@ -532,12 +532,6 @@ export interface NativeBinding {
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */
   setConnectionType(type: 0 | 1 | 2): void
   /**
-   * One glibc malloc arena for every thread that allocates from now on (a daemon's memory
-   * setting: each thread's own arena keeps freed pages). False where the C library has no
-   * arenas (musl, other OSes).
-   */
-  limitMallocArenas(): boolean
-  /**
    * The core's warnings since the last call, oldest first: a HOST_PROC/HOST_SYS that is missing,
    * a key file under it missing or garbled, a setting that names nothing (EXTRA_FILESYSTEMS…).
    * Each is reported once per process, naming the setting and the path; the caller logs them.

@@ -78,8 +78,6 @@ export async function runCommand(args: string[]): Promise<number> {
   for (const flag of DAEMON_V8_FLAGS) setFlagsFromString(flag)
   const flags = parseRunFlags(args)
   const native = loadNative()
-  // before the collectors' and the thread pool's threads first allocate (bench:footprint)
-  native.limitMallocArenas()
   const config = loadConfig(flags, process.env, { native })
   const logger = createLogger(config.logLevel)
   // The core gets the merged settings (flags > env > file), not just the environment.

@@ -4,7 +4,6 @@
 #![deny(clippy::all)]
 
 pub mod agent;
-pub mod allocator;
 pub mod baselines;
 pub mod cache;
 pub mod collect;

@@ -35,7 +35,6 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("snapshot", Kind::Promise, snapshot),
             Property::method("isFresh", Kind::Sync, is_fresh),
             Property::method("setConnectionType", Kind::Sync, set_connection_type),
-            Property::method("limitMallocArenas", Kind::Sync, limit_malloc_arenas),
             Property::method("globMatch", Kind::Sync, glob_match),
             Property::method("parseDuration", Kind::Sync, parse_duration),
             Property::method("smartConfigure", Kind::Sync, smart_configure),
@@ -386,12 +385,6 @@ fn set_connection_type<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>>
     let connection_type = args::connection_type(&read_arg(env, args.get(0))?)?;
     state::set_connection_type(connection_type);
     env.undefined()
-}
-
-/// `limitMallocArenas(): boolean` — one glibc arena for threads that allocate from now on
-/// (sonar_core::allocator); false where the C library has none.
-fn limit_malloc_arenas<'s>(env: Env<'s>, _args: &Args<'s>) -> Result<JsValue<'s>> {
-    env.boolean(sonar_core::allocator::limit_arenas(1))
 }
 
 /// Hidden test hook: `__panicForTest(stage)` panics at the given stage; the promise must reject
