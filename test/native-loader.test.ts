@@ -34,6 +34,6 @@ describe('native loader', () => {
 
   it('loads the real addon from the local build', () => {
     const binding = loadNative()
-    expect(binding.agentVersion).toBe('0.17.0')
+    expect(binding.agentVersion).toBe('0.18.8')
   })
 })

@@ -145,8 +145,9 @@ describe('WebSocket conversation with the test hub', () => {
     const connection = await hub.nextAccepted()
     expect(connection.route).toBe('sonar')
     expect(connection.headers['x-token']).toBe(hub.token)
-    expect(connection.headers['x-beszel']).toBe('0.17.0')
-    expect(connection.headers['x-sonar']).toBe('0.17.0')
+    // the newest dialect the agent speaks; Info.v below is the dialect of this (v0.17) hub
+    expect(connection.headers['x-beszel']).toBe('0.18.8')
+    expect(connection.headers['x-sonar']).toBe('0.18.8')
     expect(connection.headers['user-agent']).toBe('sonar-agent/9.9.9-test')
     expect(connection.headers['sec-websocket-extensions']).toBeUndefined()
     expect(hub.fingerprint).toBe(FINGERPRINT)
@@ -439,7 +440,7 @@ describe('hub nonce on the SONAR route (docs/extensions.md)', () => {
     expect(beszel?.headers['x-sonar-nonce']).toBeUndefined()
     const names = (headers: object | undefined) => Object.keys(headers ?? {}).sort()
     expect(names(beszel?.headers)).toEqual(names(sonar?.headers).filter((name) => name !== 'x-sonar-nonce'))
-    expect(['x-token', 'x-beszel', 'x-sonar', 'user-agent'].map((name) => beszel?.headers[name])).toEqual([hub.token, '0.17.0', '0.17.0', 'sonar-agent/9.9.9-test'])
+    expect(['x-token', 'x-beszel', 'x-sonar', 'user-agent'].map((name) => beszel?.headers[name])).toEqual([hub.token, '0.18.8', '0.18.8', 'sonar-agent/9.9.9-test'])
     await expectServes(connection)
     // token-only, and no hint: this route offered nothing to sign
     expect(logText()).toMatch(/hubProof=token-only\n/)
