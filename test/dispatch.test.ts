@@ -477,7 +477,7 @@ describe('answers', () => {
 
   it('SONAR actions 6–13 are refused with no side effect', async () => {
     const h = harness()
-    const session = websocket()
+    const session: Session = { ...websocket(), route: 'sonar' }
     await verify(h, session)
     const dir = mkdtempSync(join(tmpdir(), 'sonar-dispatch-'))
     const victim = join(dir, 'keep-me')

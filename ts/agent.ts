@@ -10,9 +10,12 @@ import { listenPort, type AgentConfig } from './config/config.js'
 import { ContainerMonitor } from './containers/monitor.js'
 import { containerSettings } from './containers/settings.js'
 import { Dispatcher } from './dispatch.js'
+import type { Capabilities } from './extensions/gate.js'
+import { createHostActions } from './extensions/host-actions.js'
 import { CONTAINER_WAIT_MS, collectWithContainers, snapshotWithContainers } from './handlers/data.js'
 import { HealthFile, healthFilePath } from './health.js'
 import type { Logger } from './log.js'
+import { loadNative } from './native.js'
 import type { BackoffOptions } from './transport/backoff.js'
 import { ConnectionManager, type SshServerFactory } from './transport/connection-manager.js'
 import { hubDialSettings } from './transport/hub-dial.js'
@@ -29,6 +32,8 @@ export interface AgentOptions {
   userAgent: string
   /** the container engines; default: from DOCKER_HOST / DOCKER_TIMEOUT / EXCLUDE_CONTAINERS */
   containers?: ContainerMonitor
+  /** what host actions (6–13) can do; absent: every one is refused unread (host-actions.ts) */
+  capabilities?: Capabilities
   /** health file path; false: none (tests running several agents) */
   healthFile?: string | false
   /** environment for proxy variables not in the config (lower-case names) */
@@ -89,6 +94,19 @@ export class Agent {
       listenPort: () => listenPort(config.listen),
       systemName: () => config.systemName,
       requireHubNonce: () => requireHubNonce,
+      ...(options.capabilities
+        ? {
+            hostActions: createHostActions({
+              config,
+              keys: () => config.keys,
+              fingerprint: () => options.fingerprint,
+              dataDir: options.dataDir ?? config.dataDir,
+              capabilities: options.capabilities,
+              parseDuration: (text) => loadNative().parseDuration(text),
+              logger,
+            }),
+          }
+        : {}),
       logger,
     })
 

@@ -9,12 +9,14 @@
  */
 import { handleContainerInfo, handleContainerLogs, type ContainerActions } from './handlers/containers.js'
 import { handleGetData, type ContainerSource, type DataCollector } from './handlers/data.js'
+import { HostActions, unknownAction } from './extensions/gate.js'
 import { refuseExtension } from './handlers/extensions.js'
 import { UNSUPPORTED_OVER_SSH, handleCheckFingerprint, type FingerprintDeps, type FingerprintSources, type VerifySignature } from './handlers/fingerprint.js'
 import { errorResult, type HandlerResult } from './handlers/handler.js'
 import { handleGetSmartData, type SmartSource } from './handlers/smart.js'
 import { handleGetSystemdInfo, type SystemdSource } from './handlers/systemd.js'
 import { verifyHubSignature } from './identity/keys.js'
+import type { HubFlavor } from './transport/hub-url.js'
 import type { Logger } from './log.js'
 import { Action, actionName, dialectOf, type HubDialect, isExtensionAction, isKnownAction, parseActionData } from './protocol/actions.js'
 import { ProtocolError, decodeRequest, encodeLegacyPayload, encodeResponse, type HubRequest } from './protocol/envelope.js'
@@ -27,6 +29,10 @@ export interface Session {
   readonly hubNonce?: Uint8Array
   /** the hub generation, set by every GetData on this connection (protocol/actions.ts) */
   dialect?: HubDialect
+  /** the WebSocket route this connection upgraded on; host actions (6–13) exist on SONAR's only */
+  readonly route?: HubFlavor
+  /** a `ws:` connection to a host that is not this machine: host actions that change it are refused */
+  readonly plainRemote?: boolean
 }
 
 export interface DispatchResult {
@@ -45,6 +51,8 @@ export interface DispatcherDeps extends FingerprintSources {
   /** GetSystemdInfo; undefined when SKIP_SYSTEMD=true */
   systemd?: SystemdSource
   logger: Logger
+  /** SONAR's host actions (6–13); absent: each is refused, nothing is looked at */
+  hostActions?: HostActions
   /** signature check; defaults to identity/keys.ts verifyHubSignature (tests inject their own) */
   verify?: VerifySignature
 }
@@ -91,7 +99,12 @@ export class Dispatcher {
     const { action } = request
     if (action !== Action.CheckFingerprint && !session.verified) return errorResult(NOT_VERIFIED)
     if (!isKnownAction(action)) return errorResult(`unknown action: ${action}`)
-    if (isExtensionAction(action)) return refuseExtension(action)
+    if (isExtensionAction(action)) {
+      // SONAR's numbers: on Beszel's route (whose newer releases give 6 and 7 other meanings) they
+      // are what a Beszel agent answers for any action it does not know
+      if (session.transport === 'websocket' && session.route !== 'sonar') return unknownAction(action)
+      return this.deps.hostActions?.handle(action, request.data, session, request.id) ?? refuseExtension(action)
+    }
     switch (action) {
       case Action.GetData: {
         const parsed = parseActionData(action, request.data)

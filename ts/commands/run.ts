@@ -35,15 +35,17 @@ export const RUN_FLAG_OPTIONS = {
   url: { type: 'string', short: 'u' },
   token: { type: 'string', short: 't' },
   config: { type: 'string', short: 'c' },
+  'read-only': { type: 'boolean' },
 } as const
 
 /** The run flags given in parsed `values` (absent ones left out). */
-export function runFlagsFrom(values: Partial<Record<(typeof FLAGS)[number], string | boolean | undefined>>): CliFlags {
+export function runFlagsFrom(values: Partial<Record<(typeof FLAGS)[number] | 'read-only', string | boolean | undefined>>): CliFlags {
   const flags: CliFlags = {}
   for (const name of FLAGS) {
     const value = values[name]
     if (typeof value === 'string') flags[name] = value
   }
+  if (values['read-only'] === true) flags.readOnly = true
   return flags
 }
 

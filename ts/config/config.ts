@@ -53,6 +53,8 @@ export interface CliFlags {
   url?: string
   token?: string
   config?: string
+  /** `--read-only`: READ_ONLY=true whatever the environment and the file say */
+  readOnly?: boolean
 }
 
 export interface LoadOptions {
@@ -200,7 +202,7 @@ export function loadConfig(flags: CliFlags, env: NodeJS.ProcessEnv = process.env
   const fromEnv = (name: string): string | undefined => lookupSetting(name, env as Environment)
   const fromFile = (name: string): string | undefined => file.get(name)
   const merged = (name: string): string | undefined => fromEnv(name) ?? fromFile(name)
-  const flagValues: Record<string, string | undefined> = { KEY: flags.key, LISTEN: flags.listen, HUB_URL: flags.url, TOKEN: flags.token }
+  const flagValues: Record<string, string | undefined> = { KEY: flags.key, LISTEN: flags.listen, HUB_URL: flags.url, TOKEN: flags.token, READ_ONLY: flags.readOnly ? 'true' : undefined }
   const setting = (name: string): string | undefined => {
     const upper = name.toUpperCase()
     const flag = flagValues[upper]

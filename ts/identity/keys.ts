@@ -110,7 +110,7 @@ function keyObject(key: HubKey): KeyObject {
 }
 
 /** The first key whose Ed25519 signature over `message` matches (64-byte blob only), or undefined. */
-function verifyEd25519(keys: readonly HubKey[], message: Uint8Array, signature: Uint8Array): HubKey | undefined {
+export function verifyEd25519(keys: readonly HubKey[], message: Uint8Array, signature: Uint8Array): HubKey | undefined {
   if (signature.length !== 64) return undefined
   for (const key of keys) {
     try {

@@ -46,6 +46,7 @@ export type ResponseBody =
   | { kind: 'smartRaw'; cbor: Uint8Array; complete?: boolean } // key 5 as the native core encoded it (+ key 8 when complete); an empty map is omitted (Go omitempty)
   | { kind: 'service'; info: Map<string, unknown> } // key 6
   | { kind: 'serviceRaw'; cbor: Uint8Array } // key 6 as the native core encoded it
+  | { kind: 'result'; value: Map<number, unknown> } // key 7: a SONAR host action's answer (docs/extensions.md)
   | { kind: 'error'; message: string } // key 3
 
 /** Pre-encoded CBOR for a request's Data (Go's cbor.RawMessage): written as-is by encodeRequest. */
@@ -66,6 +67,8 @@ export const ResponseKey = {
   String: 4,
   SmartData: 5,
   ServiceInfo: 6,
+  /** the generic data key (v0.18 hubs read it too); SONAR's host actions answer under it */
+  Data: 7,
   SmartComplete: 8,
 } as const
 
@@ -246,6 +249,8 @@ function payloadEntries(body: ResponseBody): Buffer[][] {
     }
     case 'service':
       return [[encodeUint(ResponseKey.ServiceInfo), encoder.encode(body.info)]]
+    case 'result':
+      return [[encodeUint(ResponseKey.Data), encoder.encode(body.value)]]
     case 'serviceRaw':
       return [[encodeUint(ResponseKey.ServiceInfo), Buffer.from(body.cbor.buffer, body.cbor.byteOffset, body.cbor.length)]]
   }

@@ -36,6 +36,22 @@ export function agentConnectUrl(hubUrl: URL, flavor: HubFlavor): URL {
   return url
 }
 
+/** The flavour whose route an agent-connect URL ends with. */
+export function flavorOf(url: URL): HubFlavor {
+  return url.pathname.endsWith(`/${AGENT_CONNECT_ROUTES.sonar}`) ? 'sonar' : 'beszel'
+}
+
+/**
+ * Whether a connection to `url` travels in the clear beyond this machine: `ws:` to anything but a
+ * loopback name or address (host actions that change the host are refused over it).
+ */
+export function isPlainRemote(url: URL): boolean {
+  if (url.protocol !== 'ws:') return false
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  const loopback = host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::ffff:127.0.0.1'
+  return !loopback
+}
+
 /** A URL fit for logs: no user info (it may carry credentials). */
 export function redactUrl(url: URL): string {
   const copy = new URL(url.href)

@@ -9,7 +9,7 @@ import type { Dispatcher, Session } from '../dispatch.js'
 import type { Logger } from '../log.js'
 import { ProtocolError, decodeRequest, encodeResponse } from '../protocol/envelope.js'
 import { hubClientOptions, isCertificateError, readRefusalBody, type HubDialSettings } from './hub-dial.js'
-import { redactUrl } from './hub-url.js'
+import { flavorOf, isPlainRemote, redactUrl } from './hub-url.js'
 import type { ProxyAgentSource } from './proxy.js'
 
 /** No message for this long means the socket is dead even if TCP has not noticed (spec §2.11). */
@@ -133,7 +133,13 @@ export async function runConnection(options: ConnectionOptions, events: Connecti
 
   return await new Promise<ConnectionOutcome>((resolve) => {
     // the nonce of this dial, if it sent one, is what the hub's signature may cover
-    const session: Session = { transport: 'websocket', verified: false, ...(dial.hubNonce ? { hubNonce: dial.hubNonce } : {}) }
+    const session: Session = {
+      transport: 'websocket',
+      verified: false,
+      route: flavorOf(url),
+      plainRemote: isPlainRemote(url),
+      ...(dial.hubNonce ? { hubNonce: dial.hubNonce } : {}),
+    }
     let opened = false
     let served = false
     let announced = false

@@ -17,6 +17,8 @@ pub enum Component {
     Logging,
     /// Docker/Podman engines (TypeScript, over the engine's HTTP API)
     Containers,
+    /// SONAR's host actions 6–13: policy, READ_ONLY, audit (TypeScript)
+    Extensions,
     /// the host's kernel files and system information (core)
     Host,
     Memory,
@@ -45,6 +47,7 @@ impl Component {
             Component::Identity => "identity",
             Component::Logging => "logging",
             Component::Containers => "containers",
+            Component::Extensions => "extensions",
             Component::Host => "host",
             Component::Memory => "memory",
             Component::Disks => "disks",
@@ -62,7 +65,8 @@ impl Component {
             | Component::Ssh
             | Component::Identity
             | Component::Logging
-            | Component::Containers => Side::Agent,
+            | Component::Containers
+            | Component::Extensions => Side::Agent,
             _ => Side::Core,
         }
     }
@@ -264,6 +268,9 @@ pub const SETTINGS: &[Setting] = &[
     // identity and logging
     setting("DATA_DIR", Kind::Path, "/var/lib/sonar-agent, else ~/.config/sonar-agent", &[Identity], "where the fingerprint and the SSH host key live", "/var/lib/sonar-agent"),
     setting("LOG_LEVEL", Kind::Enum { values: LOG_LEVELS, aliases: &[("warning", "warn")] }, "info", &[Logging], "debug, info, warn or error", "info"),
+    setting("EXTENSIONS_FILE", Kind::Path, "/etc/sonar-agent/extensions.yml", &[Extensions], "the host-action policy (commands, services, files): the only way to enable actions 6–13; must be writable by root or the agent's user alone", "/etc/sonar-agent/extensions.yml"),
+    setting("READ_ONLY", Kind::Bool, "false", &[Extensions], "true: running commands, service actions, file writes and deletes are refused whatever EXTENSIONS_FILE allows", "true"),
+    setting("AUDIT_LOG", Kind::Path, "<DATA_DIR>/audit.jsonl", &[Extensions], "where every host-action decision is appended (JSON lines, 0600, rotated at 10 MiB, 5 old files kept)", "/var/log/sonar-agent/audit.jsonl"),
     // the host
     setting("HOST_PROC", Kind::Path, "/proc", &[Host, Identity], "where the host's /proc is (an agent in a container with the host mounted)", "/host/proc"),
     setting("HOST_SYS", Kind::Path, "/sys", &[Host, Identity], "where the host's /sys is", "/host/sys"),
