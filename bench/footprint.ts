@@ -5,6 +5,7 @@
  * the addon, anonymous memory).
  *
  *   node --import tsx bench/footprint.ts [--idle 120] [--realtime 600] [--levels info,debug] [--no-ssh]
+ *     [--env NAME=value,…] [--compare "NAME=value,…|NAME=value,…"] [--node-options=…]
  *
  * One agent per log level runs with the default configuration (the SSH fallback enabled: it listens
  * whenever the WebSocket is down). Phases: idle = the hub's 60 s GetData poll only; realtime = plus a
@@ -31,11 +32,28 @@ const { values } = parseArgs({
     'no-ssh': { type: 'boolean', default: false },
     /** extra node flags for the agents (e.g. --max-semi-space-size=1), to try memory settings */
     'node-options': { type: 'string', default: '' },
+    /** extra environment for the agents (NAME=value,NAME=value), to try memory settings */
+    env: { type: 'string', default: '' },
+    /**
+     * more agents beside each level's, one per variant (`|`-separated; each NAME=value,NAME=value),
+     * to compare settings under the same conditions in one run
+     */
+    compare: { type: 'string', default: '' },
   },
 })
 const idleSeconds = Number(values.idle)
 const realtimeSeconds = Number(values.realtime)
 const levels = values.levels.split(',').map((l) => l.trim()).filter(Boolean)
+/** `NAME=value,NAME=value` → an environment */
+const envOf = (text: string): Record<string, string> =>
+  Object.fromEntries(
+    text
+      .split(',')
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1)]),
+  )
+const extraEnv = envOf(values.env)
+const variants = ['', ...values.compare.split('|').map((v) => v.trim()).filter(Boolean)]
 const BIN = new URL('../dist/bin.cjs', import.meta.url).pathname
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -166,8 +184,9 @@ interface RunningAgent {
   connection: HubConnection
 }
 
-async function startAgent(hub: TestHub, dir: string, level: string, nodeFlags: string[]): Promise<RunningAgent> {
-  const home = join(dir, level)
+async function startAgent(hub: TestHub, dir: string, level: string, nodeFlags: string[], variant = ''): Promise<RunningAgent> {
+  const name = variant ? `${level}, ${variant}` : level
+  const home = join(dir, name.replace(/[^\w.-]+/g, '_'))
   mkdirSync(home, { recursive: true })
   // the agent's own log goes to a file, as a journal would take it (debug writes a line per request)
   const log = openSync(join(home, 'agent.log'), 'a')
@@ -183,12 +202,14 @@ async function startAgent(hub: TestHub, dir: string, level: string, nodeFlags: s
       LISTEN: `127.0.0.1:${await freePort()}`,
       ...(values['no-ssh'] ? { DISABLE_SSH: 'true' } : {}),
       LOG_LEVEL: level,
+      ...extraEnv,
+      ...envOf(variant),
     },
     stdio: ['ignore', log, log],
   })
   const connection = await hub.nextAccepted(30_000)
   await connection.getData(60_000)
-  return { name: `agent (${level})`, child, connection }
+  return { name: `agent (${name})`, child, connection }
 }
 
 async function main(): Promise<number> {
@@ -201,16 +222,18 @@ async function main(): Promise<number> {
     const nodeFlags = values['node-options'].split(/\s+/).filter(Boolean)
     const agents: RunningAgent[] = []
     for (const level of levels) {
-      const agent = await startAgent(hub, dir, level, nodeFlags)
-      children.push(agent.child)
-      agents.push(agent)
+      for (const variant of variants) {
+        const agent = await startAgent(hub, dir, level, nodeFlags, variant)
+        children.push(agent.child)
+        agents.push(agent)
+      }
     }
     // Let start-up garbage settle before the idle phase, as a long-running agent would be.
     await sleep(5_000)
     const pids: Record<string, number> = { 'bare node': floor.pid ?? 0 }
     for (const agent of agents) pids[agent.name] = agent.child.pid ?? 0
     console.log(
-      `sonar-agent footprint (node ${process.version}, ${process.arch}); idle ${idleSeconds} s, realtime ${realtimeSeconds} s; SSH fallback ${values['no-ssh'] ? 'disabled' : 'enabled'}${nodeFlags.length ? `; node ${nodeFlags.join(' ')}` : ''}`,
+      `sonar-agent footprint (node ${process.version}, ${process.arch}); idle ${idleSeconds} s, realtime ${realtimeSeconds} s; SSH fallback ${values['no-ssh'] ? 'disabled' : 'enabled'}${nodeFlags.length ? `; node ${nodeFlags.join(' ')}` : ''}${values.env ? `; env ${values.env}` : ''}`,
     )
 
     let failures = 0
