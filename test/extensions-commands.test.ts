@@ -372,6 +372,7 @@ describe('bounds: output, time, concurrency, shutdown', () => {
     expect(r.durationMs).toBeGreaterThanOrEqual(1_000)
     expect(r.durationMs).toBeLessThan(10_000)
     const [grandchild, parent] = pids(r)
+    expect(pids(r)).toHaveLength(2)
     expect(grandchild).toBeGreaterThan(1)
     expect(parent).toBeGreaterThan(1)
     await expectDead(parent as number, 'sh')
@@ -383,6 +384,7 @@ describe('bounds: output, time, concurrency, shutdown', () => {
     const r = ran(await executeCommand(commands, ask('leave')))
     expect(r).toMatchObject({ exit: 0, timedOut: false })
     expect(r.durationMs).toBeLessThan(5_000)
+    expect(pids(r)[0]).toBeGreaterThan(1)
     await expectDead(pids(r)[0] as number, 'sleep')
   })
 
@@ -426,19 +428,24 @@ describe('bounds: output, time, concurrency, shutdown', () => {
   })
 
   it('killRunningCommands kills every running group (for the agent\'s shutdown) and waits for them', async () => {
-    const commands = [entry({ id: 'long', argv: [SH, '-c', `${SLEEP} 60 & echo $! $$; wait`], timeoutMs: 60_000, concurrency: 2 })]
-    const runs = [executeCommand(commands, ask('long')), executeCommand(commands, ask('long'))]
-    for (let i = 0; i < 200 && runningGroups() < 2; i++) await new Promise((r) => setTimeout(r, 10))
+    // each run writes "grandchild parent" to pids-<tag> once its sleeper runs
+    const script = `${SLEEP} 60 & echo $! $$ > ${dir}/pids-$1; wait`
+    const commands = [entry({ id: 'long', argv: [SH, '-c', script, 'sh', '{tag}'], slots: new Map([['tag', NAME]]), timeoutMs: 60_000, concurrency: 2 })]
+    const runs = ['a', 'b'].map((tag) => executeCommand(commands, ask('long', { tag })))
+    const files = ['a', 'b'].map((tag) => join(dir, `pids-${tag}`))
+    for (let i = 0; i < 500 && !files.every((f) => existsSync(f) && readFileSync(f, 'utf8').endsWith('\n')); i++) await new Promise((r) => setTimeout(r, 10))
+    const started = files.map((f) => readFileSync(f, 'utf8').trim().split(' ').map(Number))
+    for (const [grandchild, parent] of started) {
+      expect(alive(grandchild as number, 'sleep')).toBe(true)
+      expect(alive(parent as number, 'sh')).toBe(true)
+    }
     expect(runningGroups()).toBe(2)
-    await new Promise((r) => setTimeout(r, 200)) // let the shells start their sleepers
-    const started = Date.now()
+    const killedAt = Date.now()
     await killRunningCommands()
-    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(Date.now() - killedAt).toBeLessThan(5_000)
     expect(runningGroups()).toBe(0)
-    for (const run of runs) {
-      const r = ran(await run)
-      expect(r).toMatchObject({ exit: -1, signal: 'SIGKILL', timedOut: false })
-      const [grandchild, parent] = pids(r)
+    for (const run of runs) expect(ran(await run)).toMatchObject({ exit: -1, signal: 'SIGKILL', timedOut: false })
+    for (const [grandchild, parent] of started) {
       await expectDead(parent as number, 'sh')
       await expectDead(grandchild as number, 'sleep')
     }
