@@ -95,10 +95,13 @@ function printed(outcome: Outcome): Printed {
   return JSON.parse(r.stdout.toString()) as Printed
 }
 
-/** alive = /proc/<pid> exists, is still `comm` (not a reused pid) and is not a zombie */
-function alive(pid: number, comm?: string): boolean {
+/**
+ * alive = /proc/<pid> exists, is not a zombie and its name is one of `comms` (a reused pid is not
+ * the process; a forked child is `sh` until it has exec'd `sleep`)
+ */
+function alive(pid: number, ...comms: string[]): boolean {
   try {
-    if (comm !== undefined && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== comm) return false
+    if (comms.length && !comms.includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) return false
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const state = stat.slice(stat.lastIndexOf(')') + 2).charAt(0)
     return state !== 'Z' && state !== 'X'
@@ -108,9 +111,9 @@ function alive(pid: number, comm?: string): boolean {
 }
 
 /** SIGKILL is delivered asynchronously: give the kernel a moment, then the process must be gone */
-async function expectDead(pid: number, comm: string): Promise<void> {
-  for (let i = 0; i < 100 && alive(pid, comm); i++) await new Promise((r) => setTimeout(r, 10))
-  expect(alive(pid, comm), `pid ${pid} (${comm}) still alive`).toBe(false)
+async function expectDead(pid: number, ...comms: string[]): Promise<void> {
+  for (let i = 0; i < 100 && alive(pid, ...comms); i++) await new Promise((r) => setTimeout(r, 10))
+  expect(alive(pid, ...comms), `pid ${pid} (${comms.join('/')}) still alive`).toBe(false)
 }
 
 const pids = (r: Ran) => r.stdout.toString().trim().split(/\s+/).map(Number)
@@ -376,7 +379,7 @@ describe('bounds: output, time, concurrency, shutdown', () => {
     expect(grandchild).toBeGreaterThan(1)
     expect(parent).toBeGreaterThan(1)
     await expectDead(parent as number, 'sh')
-    await expectDead(grandchild as number, 'sleep')
+    await expectDead(grandchild as number, 'sh', 'sleep')
   })
 
   it('what a command leaves running in its group when it exits is killed, and does not hold up the answer', async () => {
@@ -385,7 +388,7 @@ describe('bounds: output, time, concurrency, shutdown', () => {
     expect(r).toMatchObject({ exit: 0, timedOut: false })
     expect(r.durationMs).toBeLessThan(5_000)
     expect(pids(r)[0]).toBeGreaterThan(1)
-    await expectDead(pids(r)[0] as number, 'sleep')
+    await expectDead(pids(r)[0] as number, 'sh', 'sleep')
   })
 
   it('a process that leaves the group (its own setsid) escapes the kill but cannot hold up the answer', async () => {
@@ -433,8 +436,11 @@ describe('bounds: output, time, concurrency, shutdown', () => {
     const commands = [entry({ id: 'long', argv: [SH, '-c', script, 'sh', '{tag}'], slots: new Map([['tag', NAME]]), timeoutMs: 60_000, concurrency: 2 })]
     const runs = ['a', 'b'].map((tag) => executeCommand(commands, ask('long', { tag })))
     const files = ['a', 'b'].map((tag) => join(dir, `pids-${tag}`))
-    for (let i = 0; i < 500 && !files.every((f) => existsSync(f) && readFileSync(f, 'utf8').endsWith('\n')); i++) await new Promise((r) => setTimeout(r, 10))
+    const written = () => files.every((f) => existsSync(f) && readFileSync(f, 'utf8').endsWith('\n'))
+    for (let i = 0; i < 500 && !written(); i++) await new Promise((r) => setTimeout(r, 10))
     const started = files.map((f) => readFileSync(f, 'utf8').trim().split(' ').map(Number))
+    // $! is known right after the fork, before the child has exec'd sleep
+    for (let i = 0; i < 500 && !started.every(([grandchild]) => alive(grandchild as number, 'sleep')); i++) await new Promise((r) => setTimeout(r, 10))
     for (const [grandchild, parent] of started) {
       expect(alive(grandchild as number, 'sleep')).toBe(true)
       expect(alive(parent as number, 'sh')).toBe(true)
@@ -447,7 +453,7 @@ describe('bounds: output, time, concurrency, shutdown', () => {
     for (const run of runs) expect(ran(await run)).toMatchObject({ exit: -1, signal: 'SIGKILL', timedOut: false })
     for (const [grandchild, parent] of started) {
       await expectDead(parent as number, 'sh')
-      await expectDead(grandchild as number, 'sleep')
+      await expectDead(grandchild as number, 'sh', 'sleep')
     }
   })
 })
