@@ -30,7 +30,8 @@ export const MUTATING_ACTIONS: ReadonlySet<number> = new Set([Action.ExecuteComm
 
 /** What each capability does with a checked request (commands.ts, services.ts, files.ts). */
 export interface Capabilities {
-  executeCommand(commands: ExtensionsPolicy['commands'], params: CommandParams): Promise<Outcome>
+  /** `source`: the policy file, for refusals that name it */
+  executeCommand(commands: ExtensionsPolicy['commands'], params: CommandParams, source?: string): Promise<Outcome>
   listServices(policy: ExtensionsPolicy['services']): Promise<Outcome>
   getServiceStatus(policy: ExtensionsPolicy['services'], params: ServiceParams): Promise<Outcome>
   performServiceAction(policy: ExtensionsPolicy['services'], params: ServiceActionParams): Promise<Outcome>
@@ -126,7 +127,7 @@ export class HostActions {
     const c = this.deps.capabilities
     switch (action) {
       case 6:
-        return c.executeCommand(policy.commands, params as CommandParams)
+        return c.executeCommand(policy.commands, params as CommandParams, policy.source)
       case 7:
         return c.listServices(policy.services)
       case 8:
