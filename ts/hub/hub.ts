@@ -18,6 +18,7 @@ import { SmartFetchLog } from './smart-schedule.js'
 import { parseSshTarget, SshDial } from './ssh-dial.js'
 import { HubStore } from './store.js'
 import { AgentSession } from './ws-session.js'
+import { HubActions, type ActionPort } from './actions/hub-actions.js'
 import { isStrictSemver } from '../protocol/semver.js'
 import { HUB_NONCE_HEADER, parseHubNonceHeader } from '../identity/hub-nonce.js'
 import { AGENT_CONNECT_ROUTES } from '../transport/hub-url.js'
@@ -30,6 +31,8 @@ export const AGENT_ROUTES: readonly string[] = Object.values(AGENT_CONNECT_ROUTE
 export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => boolean) & {
   /** ends long-lived responses (event streams) so the server can close */
   closeStreams?: () => void
+  /** given the hub's host actions once it has its key and sessions (the page's Actions panel) */
+  useActions?: (actions: ActionPort) => void
 }
 
 export interface DevHubOptions {
@@ -51,6 +54,8 @@ export interface DevHubOptions {
   intervalMs?: number
   realtimeMs?: number
   requestTimeoutMs?: number
+  /** how long a host action waits for its answer (default: per action, hub-actions.ts) */
+  actionTimeoutMs?: number
 }
 
 export interface DevHub {
@@ -70,6 +75,8 @@ export interface DevHub {
   /** sessions of verified WebSocket agents, and the SSH dials */
   sessions(): AgentSession[]
   dials(): SshDial[]
+  /** signs and sends host actions (6–13) to SONAR agents on WebSocket */
+  actions: HubActions
   close(): Promise<void>
 }
 
@@ -102,6 +109,15 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
     ...(options.realtimeMs !== undefined ? { realtimeMs: options.realtimeMs } : {}),
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
   }
+
+  const liveSessions = () => [...sessions].filter((s) => s.id !== undefined && s.open)
+  const actions = new HubActions({
+    signingKey: identity.signingKey,
+    sessions: liveSessions,
+    logger: logger.child('actions'),
+    ...(options.actionTimeoutMs !== undefined ? { timeoutMs: options.actionTimeoutMs } : {}),
+  })
+  options.web?.useActions?.(actions)
 
   const server = createServer((req, res) => {
     try {
@@ -214,8 +230,9 @@ export async function startDevHub(options: DevHubOptions): Promise<DevHub> {
     version: hubVersion,
     store,
     server,
-    sessions: () => [...sessions].filter((s) => s.id !== undefined && s.open),
+    sessions: liveSessions,
     dials: () => [...sshDials],
+    actions,
     close: () => {
       closing ??= (async () => {
         for (const dial of sshDials) dial.stop()

@@ -28,6 +28,8 @@ export interface SystemSummary {
   transport: 'websocket' | 'ssh'
   /** remote address (WebSocket) or host:port (SSH) */
   address: string
+  /** the route a WebSocket agent came in on: SONAR's (host actions possible) or Beszel's (transport/hub-url.ts) */
+  route?: 'sonar' | 'beszel'
   /** protocol version the agent reported (X-Beszel header or SSH banner) */
   agentVersion: string
   connected: boolean

@@ -11,6 +11,7 @@ import type { HubVersion } from './hub-version.js'
 import type { FingerprintPins } from './pins.js'
 import { Poller, type HubTransport } from './poller.js'
 import { RequestManager, RequestTimeoutError } from './requests.js'
+import { AGENT_CONNECT_ROUTES } from '../transport/hub-url.js'
 import type { SmartFetchLog } from './smart-schedule.js'
 import type { HubStore } from './store.js'
 
@@ -117,6 +118,7 @@ export class AgentSession {
       name: known?.name ?? address,
       transport: 'websocket',
       address,
+      route: this.route === `/${AGENT_CONNECT_ROUTES.sonar}` ? 'sonar' : 'beszel',
       agentVersion,
       connected: true,
       connectedAt: Date.now(),

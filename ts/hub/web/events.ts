@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { HubStore, StoreEvent } from '../store.js'
+import type { ActionPort } from '../actions/hub-actions.js'
 import type { SampleEvent, SmartDeviceView, SystemView } from './api-types.js'
 
 /** A comment line this often keeps proxies and the browser from timing the stream out. */
@@ -14,7 +15,10 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 /** The list of systems changes on every sample (headline numbers): sent at most this often. */
 const SYSTEMS_THROTTLE_MS = 1_000
 
-export function systemViews(store: HubStore): SystemView[] {
+/** Without a hub that signs (the stand-alone web server), no system offers actions. */
+const NO_ACTIONS = { available: false, reason: 'this page runs without a hub that signs actions' } as const
+
+export function systemViews(store: HubStore, actions?: ActionPort): SystemView[] {
   return store.list().map((system) => {
     const latest = store.latest(system.id)
     const smart = [...store.smartDevices(system.id).values()]
@@ -26,6 +30,7 @@ export function systemViews(store: HubStore): SystemView[] {
       latest: latest ? { at: latest.at, cpu: latest.data.stats.cpu, mp: latest.data.stats.mp, dp: latest.data.stats.dp } : null,
       details: store.details(system.id) ?? null,
       smart,
+      actions: actions ? actions.availability(system) : NO_ACTIONS,
     }
   })
 }
@@ -33,7 +38,11 @@ export function systemViews(store: HubStore): SystemView[] {
 export class EventStreams {
   private readonly open = new Map<ServerResponse, () => void>()
 
-  constructor(private readonly store: HubStore) {}
+  constructor(
+    private readonly store: HubStore,
+    /** the hub's host actions, once the hub gave them */
+    private readonly actions: () => ActionPort | undefined = () => undefined,
+  ) {}
 
   get size(): number {
     return this.open.size
@@ -62,7 +71,7 @@ export class EventStreams {
     const sendSystems = (): void => {
       systemsTimer = undefined
       systemsSentAt = Date.now()
-      send('systems', systemViews(this.store))
+      send('systems', systemViews(this.store, this.actions()))
     }
     const scheduleSystems = (): void => {
       if (systemsTimer) return

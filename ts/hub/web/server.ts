@@ -7,15 +7,20 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isIP, type AddressInfo } from 'node:net'
 import * as z from 'zod/mini'
 import type { HubStore } from '../store.js'
+import type { ActionPort } from '../actions/hub-actions.js'
+import { ACTIONS_PATH, serveAction } from './actions-endpoint.js'
 import type { ApiError, HistoryResponse } from './api-types.js'
 import { loadAssets, type Asset } from './assets.js'
 import { EventStreams, systemViews } from './events.js'
 import { PAGE_HTML } from './html.js'
+import { send, sendJson } from './respond.js'
 
 /** Handles the request and returns true when the path is the web side's; false leaves it to the caller. */
 export type WebHandler = ((req: IncomingMessage, res: ServerResponse) => boolean) & {
   /** ends every open event stream (before the server closes, which would otherwise wait for them) */
   closeStreams(): void
+  /** the hub's host actions (POST /api/systems/:id/actions); without them the Actions panel says so */
+  useActions(actions: ActionPort): void
 }
 
 const SystemIdSchema = z.string().check(z.minLength(1), z.maxLength(256))
@@ -37,17 +42,29 @@ export function hostAllowed(hostHeader: string | undefined, extraNames: readonly
   return extraNames.some((n) => n.toLowerCase() === lower)
 }
 
-export function createWebHandler(store: HubStore, options: { hostNames?: readonly string[] } = {}): WebHandler {
-  const streams = new EventStreams(store)
+export function createWebHandler(store: HubStore, options: { hostNames?: readonly string[]; actions?: ActionPort } = {}): WebHandler {
+  let actions = options.actions
+  const streams = new EventStreams(store, () => actions)
   let assets: Promise<Map<string, Asset>> | undefined
 
   const route = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
     const path = url.pathname
-    const mine = path === '/' || path === '/index.html' || path.startsWith('/assets/') || path === '/api/systems' || path === '/api/events' || HISTORY_PATH.test(path)
+    const actionsPath = ACTIONS_PATH.exec(path)
+    const mine =
+      path === '/' || path === '/index.html' || path.startsWith('/assets/') || path === '/api/systems' || path === '/api/events' || HISTORY_PATH.test(path) || actionsPath !== null
     if (!mine) return false
     const host = req.headers?.host
     if (!hostAllowed(host, options.hostNames)) {
       sendJson(res, 403, { error: `Host ${JSON.stringify(host)} is not allowed (DNS rebinding protection): open the page by IP or localhost, or start the hub with --host ${host?.replace(/:\d*$/, '') ?? ''}` })
+      return true
+    }
+    if (actionsPath) {
+      const id = decodeId(res, actionsPath[1] ?? '')
+      if (id === undefined) return true
+      serveAction(req, res, id, store, actions).catch((error: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) })
+        else res.destroy()
+      })
       return true
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -64,7 +81,7 @@ export function createWebHandler(store: HubStore, options: { hostNames?: readonl
       })
       void serveAsset(req, res, assets, path.slice('/assets/'.length))
     } else if (path === '/api/systems') {
-      sendJson(res, 200, systemViews(store))
+      sendJson(res, 200, systemViews(store, actions))
     } else if (path === '/api/events') {
       const query = EventsQuerySchema.safeParse(Object.fromEntries(url.searchParams))
       if (!query.success) return badRequest(res, query.error)
@@ -73,14 +90,8 @@ export function createWebHandler(store: HubStore, options: { hostNames?: readonl
       if (req.method === 'HEAD') res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' }).end()
       else streams.serve(req, res, id)
     } else {
-      const rawId = HISTORY_PATH.exec(path)?.[1] ?? ''
-      let id: string
-      try {
-        id = decodeURIComponent(rawId)
-      } catch {
-        sendJson(res, 400, { error: `malformed system id ${JSON.stringify(rawId)}` })
-        return true
-      }
+      const id = decodeId(res, HISTORY_PATH.exec(path)?.[1] ?? '')
+      if (id === undefined) return true
       const query = HistoryQuerySchema.safeParse(Object.fromEntries(url.searchParams))
       if (!query.success) return badRequest(res, query.error)
       if (!store.get(id)) return unknownSystem(res, id)
@@ -106,7 +117,12 @@ export function createWebHandler(store: HubStore, options: { hostNames?: readonl
       return true
     }
   }
-  return Object.assign(handler, { closeStreams: () => streams.closeAll() })
+  return Object.assign(handler, {
+    closeStreams: () => streams.closeAll(),
+    useActions: (port: ActionPort) => {
+      actions = port
+    },
+  })
 }
 
 export interface WebServer {
@@ -161,19 +177,14 @@ async function serveAsset(req: IncomingMessage, res: ServerResponse, pending: Pr
   send(res, 200, asset.contentType, asset.body, { etag: asset.etag })
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
-  res.writeHead(status, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-cache',
-    'x-content-type-options': 'nosniff',
-    ...headers,
-  })
-  res.end(res.req.method === 'HEAD' ? undefined : body)
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers)
+/** A system id from the path, or undefined after answering 400. */
+function decodeId(res: ServerResponse, rawId: string): string | undefined {
+  try {
+    return decodeURIComponent(rawId)
+  } catch {
+    sendJson(res, 400, { error: `malformed system id ${JSON.stringify(rawId)}` })
+    return undefined
+  }
 }
 
 function badRequest(res: ServerResponse, error: z.core.$ZodError): true {

@@ -7,7 +7,9 @@
 import 'uplot/dist/uPlot.min.css'
 import './style.css'
 import type { HistoryResponse, HubSample, SampleEvent, ServiceJson, SystemView } from '../api-types.js'
+import { ActionsPanel } from './actions.js'
 import { LiveChart } from './chart.js'
+import { element } from './dom.js'
 import { ago, bytes, duration, gib, percent } from './format.js'
 import { CHART_SPECS } from './specs.js'
 import { containersTable, servicesTable, smartTable } from './tables.js'
@@ -30,6 +32,7 @@ interface View {
   containers: HTMLElement
   services: HTMLElement
   smart: HTMLElement
+  actions: ActionsPanel
   lastAt: number
   latest: HubSample | undefined
   lastServices: ServiceJson[] | undefined
@@ -41,13 +44,6 @@ let systems: SystemView[] = []
 let view: View | undefined
 let events: EventSource | undefined
 let windowSeconds = WINDOWS[0]?.[1] ?? 300
-
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag)
-  if (className) node.className = className
-  if (text !== undefined) node.textContent = text
-  return node
-}
 
 function renderSystems(): void {
   systemsNav.replaceChildren(element('h2', undefined, 'Systems'))
@@ -189,6 +185,7 @@ function select(id: string | undefined): void {
     containers: element('section', 'tables'),
     services: element('section', 'tables'),
     smart: element('section', 'tables'),
+    actions: new ActionsPanel(id),
     lastAt: 0,
     latest: undefined,
     lastServices: undefined,
@@ -199,7 +196,8 @@ function select(id: string | undefined): void {
   delete main.dataset.lastAt
   const grid = element('div', 'charts')
   grid.append(...target.charts.map((chart) => chart.element))
-  main.replaceChildren(target.summary, windowButtons(), grid, target.containers, target.services, target.smart)
+  main.replaceChildren(target.summary, windowButtons(), grid, target.containers, target.services, target.smart, target.actions.element)
+  target.actions.update(systems.find((s) => s.id === id))
   renderSummary(target)
   renderTables(target)
   renderSystems()
@@ -262,6 +260,8 @@ function onSystems(): void {
   if (view) {
     renderSummary(view)
     renderSmart(view)
+    const current = view
+    current.actions.update(systems.find((s) => s.id === current.id))
   }
 }
 
