@@ -6,12 +6,12 @@
  */
 import * as z from 'zod/mini'
 import type { ExtensionAction } from '../../extensions/wire.js'
-import type { AgentResponse } from '../../protocol/envelope.js'
+import { ResponseKey, type AgentResponse } from '../../protocol/envelope.js'
 import type { ActionResultJson, BytesJson, FileEntryJson, ServiceUnitJson } from '../web/api-types.js'
 
 /** The generic data key of a v0.18 AgentResponse, which SONAR's actions answer under. */
-export const RESULT_KEY = 7
-const ERROR_KEY = 3
+export const RESULT_KEY = ResponseKey.Data
+const ERROR_KEY = ResponseKey.Error
 
 export class AnswerError extends Error {
   override readonly name = 'AnswerError'
