@@ -153,11 +153,17 @@ impl std::fmt::Display for ControlError {
                     "{unit} cannot be acted on: its load state is {load_state}"
                 )
             }
-            ControlError::Denied(d) => write!(
-                f,
-                "{} of {} refused ({} for {}): {}",
-                d.method, d.unit, d.error, d.polkit_action, d.detail
-            ),
+            ControlError::Denied(d) => {
+                write!(
+                    f,
+                    "{} of {} refused ({} for {}): {}",
+                    d.method, d.unit, d.error, d.polkit_action, d.detail
+                )?;
+                if d.files_changed {
+                    f.write_str(" (the unit files were changed; systemd has not reloaded them)")?;
+                }
+                Ok(())
+            }
         }
     }
 }
