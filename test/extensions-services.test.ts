@@ -320,6 +320,23 @@ describe.skipIf(!systemd)('services capability as the unprivileged sonar-agent u
     expect(await show('ext-managed.service', ...UNTOUCHED)).toEqual(before)
   })
 
+  it('polkitd not running (polkit.service masked): still a refusal that names polkit; nothing done', async () => {
+    await busctl('call', ...MANAGER, 'MaskUnitFiles', 'asbb', '1', 'polkit.service', 'true', 'true')
+    await busctl('call', ...MANAGER, 'Reload')
+    await job('Stop', 'polkit.service')
+    try {
+      const before = await show('ext-managed.service', ...UNTOUCHED)
+      const refusal = message(await asAgent('action', POLICY, { unit: 'ext-managed', action: 'start' }))
+      expect(refusal).toContain('polkit refused to let user')
+      expect(refusal).toContain('Unit polkit.service is masked')
+      expect(refusal).toContain(POLKIT_RULE_FILE)
+      expect(await show('ext-managed.service', ...UNTOUCHED)).toEqual(before)
+    } finally {
+      await busctl('call', ...MANAGER, 'UnmaskUnitFiles', 'asb', '1', 'polkit.service', 'true')
+      await busctl('call', ...MANAGER, 'Reload')
+    }
+  })
+
   it('with the rule polkitRule() writes: start, restart, stop allowed; units and verbs outside the rule refused by polkit', async () => {
     await polkitRuleInstalled(rule({ list: [], manage: ['ext-managed'], actions: ['start', 'stop', 'restart'] }))
     expect(result(await asAgent('action', POLICY, { unit: 'ext-managed', action: 'start' })).get(3)).toBe('active')

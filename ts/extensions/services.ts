@@ -42,7 +42,7 @@ function failure(error: unknown, what: string, action?: ServiceAction): Outcome 
     case 'ERR_SONAR_SERVICE_DENIED': {
       const files = action === 'enable' || action === 'disable'
       return refused(
-        `polkit refused to let user ${agentUser()} ${what}: ${message}. ` +
+        `polkit refused to let user ${agentUser()} ${what}: ${message.replace(/\.$/, '')}. ` +
           `Install the polkit rule ${POLKIT_RULE_FILE} (packaging/polkit/50-sonar-agent.rules) listing the same units and actions as services.manage and services.actions` +
           (files ? ', with the unit-file grant (manage-unit-files and reload-daemon, which polkit cannot limit to units)' : '') +
           ` — see ${DOCS}`,

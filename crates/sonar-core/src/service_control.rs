@@ -217,7 +217,7 @@ mod linux {
     /// A refusal of an unprivileged call: polkit said no (InteractiveAuthorizationRequired: no
     /// rule allows it and nobody can type a password), systemd refused without a polkitd to ask
     /// (AccessDenied), or the polkit service itself could not be started.
-    fn denial(e: &BusError) -> Option<(String, String)> {
+    pub(super) fn denial(e: &BusError) -> Option<(String, String)> {
         let BusError::Method { name, detail } = e else {
             return None;
         };
@@ -531,6 +531,47 @@ mod tests {
         assert!(!allowed(&[], "nginx.service"));
         // a malformed pattern matches nothing
         assert!(!allowed(&["[".to_string()], "["));
+    }
+
+    /// What systemd 252 answers an unprivileged caller (seen against the real one): no rule, no
+    /// polkitd at all, polkit.service masked — each is polkit's refusal; other errors are not.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn polkit_refusals_are_told_apart() {
+        use crate::collect::systemd::bus::BusError;
+        let method = |name: &str, detail: &str| BusError::Method {
+            name: name.into(),
+            detail: detail.into(),
+        };
+        for e in [
+            method(
+                "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
+                "Interactive authentication required.",
+            ),
+            method(
+                "org.freedesktop.DBus.Error.AccessDenied",
+                "Permission denied",
+            ),
+            method(
+                "org.freedesktop.systemd1.UnitMasked",
+                "Unit polkit.service is masked.",
+            ),
+        ] {
+            assert!(linux::denial(&e).is_some(), "{e:?}");
+        }
+        for e in [
+            method(
+                "org.freedesktop.systemd1.UnitMasked",
+                "Unit nginx.service is masked.",
+            ),
+            method(
+                "org.freedesktop.systemd1.JobTypeNotApplicable",
+                "Job type reload is not applicable for unit x.service.",
+            ),
+            BusError::Io("the system bus closed the connection".into()),
+        ] {
+            assert!(linux::denial(&e).is_none(), "{e:?}");
+        }
     }
 
     #[test]
