@@ -22,6 +22,11 @@ const started = await RealSystemd.start()
 if (!started.ok) console.warn(`SKIPPED real-systemd service action tests: ${started.reason}`)
 const systemd = started.ok ? started.systemd : undefined
 
+// the container this file started, if it started one (scripts/test.sh shares its own)
+afterAll(async () => {
+  await systemd?.close()
+}, 60_000)
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const run = promisify(execFile)
 const podmanEnv = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? '/var/tmp/sonar-systemd/containers.conf' }
