@@ -476,6 +476,39 @@ export interface ProbeReport {
   sensors?: SensorsProbe
 }
 
+/** A unit of ListServices (host action 7), as systemd lists it. */
+export interface ServiceRow {
+  name: string
+  loadState: string
+  activeState: string
+  subState: string
+  description: string
+}
+
+/** GetServiceStatus (host action 8). */
+export interface ServiceStatusJson extends ServiceRow {
+  /** systemd's UnitFileState: enabled, disabled, static, indirect, … ("" without a file) */
+  unitFileState: string
+  /** 0 when none, or not a service */
+  mainPid: number
+  /** µs since the epoch; 0 when never active */
+  activeEnterTimestampUs: number
+}
+
+export type ServiceActionName = 'start' | 'stop' | 'restart' | 'reload' | 'enable' | 'disable'
+
+/** PerformServiceAction (host action 9), done. */
+export interface ServiceActionDone {
+  /** the unit systemd acted on (its own name, also when asked through an alias) */
+  unit: string
+  action: ServiceActionName
+  /** the job's object path; "" for enable/disable */
+  job: string
+  /** ActiveState once the job ended, or when the 30 s wait ran out */
+  activeState: string
+  waitRanOut: boolean
+}
+
 export interface NativeBinding {
   /** The protocol version reported to hubs ("0.17.0"). */
   readonly agentVersion: string
@@ -520,6 +553,27 @@ export interface NativeBinding {
    * or ERR_SONAR_SYSTEMD (systemd's own error, e.g. "Unit x.service not loaded."). Ends within 4.5 s.
    */
   systemdInfo(name: string): Promise<Buffer>
+  /**
+   * Host action 7: the units systemd holds and the unit files it finds whose names match one of
+   * the Go `path.Match` patterns (the core's globMatch), sorted by name. Over the system bus
+   * (DBUS_SYSTEM_BUS_ADDRESS), off the JS thread, within 10 s. Rejects with ERR_SONAR_SYSTEMD_UNAVAILABLE
+   * (no bus) or ERR_SONAR_SYSTEMD.
+   */
+  serviceList(patterns: string[]): Promise<ServiceRow[]>
+  /**
+   * Host action 8: one unit's state. `unit` is a full unit name (with its type); the unit systemd
+   * resolves it to (an alias's target) must match one of `patterns`, else ERR_SONAR_SERVICE_NOT_ALLOWED.
+   * Also ERR_SONAR_SERVICE_NAME, ERR_SONAR_SYSTEMD_UNAVAILABLE, ERR_SONAR_SYSTEMD. Within 5 s.
+   */
+  serviceStatus(unit: string, patterns: string[]): Promise<ServiceStatusJson>
+  /**
+   * Host action 9: start/stop/restart/reload (a job in mode "replace", waited for up to 30 s) or
+   * enable/disable (unit files, then a daemon reload) of `unit`, which must resolve to a unit
+   * `patterns` allows. Rejects with ERR_SONAR_SERVICE_DENIED when polkit (or systemd without
+   * polkitd) refuses the agent's user, ERR_SONAR_SERVICE_NOT_LOADED (no unit file, masked…),
+   * ERR_SONAR_SERVICE_NOT_ALLOWED, ERR_SONAR_SERVICE_NAME, ERR_SONAR_SYSTEMD_UNAVAILABLE or ERR_SONAR_SYSTEMD.
+   */
+  serviceAction(unit: string, action: ServiceActionName, patterns: string[]): Promise<ServiceActionDone>
   /** The systemd collector's state (never blocks). */
   systemdStatus(): SystemdStatus
   /**

@@ -43,8 +43,11 @@ run_ignored() { # cargo test selection (-p, --lib/--test), then the test's exact
 echo "== cargo test: ignored tests whose prerequisite is here"
 if [ -n "${SONAR_TEST_SYSTEM_BUS:-}" ]; then
   run_ignored -p sonar-core --test systemd_live real_systemd_units
+  for t in real_systemd_unit_actions alias_of_an_unlisted_unit_is_refused units_without_a_file_and_bad_names; do
+    run_ignored -p sonar-core --test service_control_live "$t"
+  done
 else
-  echo "not run: real_systemd_units (no real systemd bus)"
+  echo "not run: real_systemd_units, service_control_live (no real systemd bus)"
 fi
 if [ -e /dev/nvidia0 ] || [ -n "$(ls -A /sys/class/drm 2>/dev/null)" ]; then
   echo "not run: no_gpu_here_means_no_key_22 (this machine has a GPU)"

@@ -56,7 +56,7 @@ afterAll(() => {
 describe('the sonar-agent tarball', () => {
   it('holds the CLI bundle, its runtime files and types, and nothing from the source tree', async () => {
     const files = (await tarList(cli.file)).map((f) => f.replace(/^package\//, ''))
-    for (const needed of ['package.json', 'README.md', 'index.d.ts', 'dist/bin.cjs', 'dist/index.js', 'dist/index.d.ts', 'dist/hub-web/app.js', 'dist/hub-web/app.css', 'config.example.yml', 'packaging/systemd/sonar-agent.service']) {
+    for (const needed of ['package.json', 'README.md', 'index.d.ts', 'dist/bin.cjs', 'dist/index.js', 'dist/index.d.ts', 'dist/hub-web/app.js', 'dist/hub-web/app.css', 'config.example.yml', 'packaging/systemd/sonar-agent.service', 'packaging/polkit/50-sonar-agent.rules']) {
       expect(files, needed).toContain(needed)
     }
     const stray = files.filter((f) => /\.(map|node|ts)$/.test(f) && !f.endsWith('.d.ts'))

@@ -4,7 +4,8 @@
 # Recipe and pitfalls: shared/notes/systemd.md (this host: PID 1 is not systemd, hybrid cgroups with
 # cpu and cpuacct mounted apart, root without CAP_SYS_RESOURCE).
 #
-#   systemd-host.sh build   debootstrap a minimal rootfs, add the test units, podman import (~65 s, once)
+#   systemd-host.sh build   debootstrap a minimal rootfs (systemd, dbus, polkitd), add the test units and
+#                           the sonar-agent user, podman import (~65 s, once)
 #   systemd-host.sh up      start the container, wait until systemd is running/degraded (~1 s)
 #   systemd-host.sh down    stop and remove the container and the socket
 #   systemd-host.sh ensure  build if the image is missing, then up
@@ -13,7 +14,7 @@
 set -euo pipefail
 
 WORK=${WORK:-/var/tmp/sonar-systemd}
-IMAGE=${IMAGE:-localhost/sonar-systemd-test:bookworm-2}
+IMAGE=${IMAGE:-localhost/sonar-systemd-test:bookworm-3}
 NAME=${NAME:-sonar-systemd-test}
 BUS_DIR=${BUS_DIR:-$WORK/bus-$NAME}
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$WORK/containers.conf}
@@ -70,6 +71,14 @@ INIT
   unit sonar-flapping "$(printf "ExecStart=/bin/sh -c 'sleep 1; exit 1'\nRestart=always\nRestartSec=1")" 'StartLimitIntervalSec=0'
   # a unit name with a character systemd escapes in object paths and a dash
   unit 'sonar-web@blue' 'ExecStart=/bin/sleep infinity'
+  # Host actions (test/extensions-services.test.ts, crates/sonar-core/tests/service_control_live.rs):
+  # small units nothing enables, acted on by the tests; an alias of one (a symlink, as Alias= makes);
+  # and the agent's own unprivileged user, whose calls systemd hands to polkit (rules come per test).
+  unit ext-managed "$(printf 'Type=simple\nExecStart=/bin/sleep infinity\nExecReload=/bin/true')"
+  unit ext-other "$(printf 'Type=simple\nExecStart=/bin/sleep infinity\nExecReload=/bin/true')"
+  unit ext-core "$(printf 'Type=simple\nExecStart=/bin/sleep infinity\nExecReload=/bin/true')"
+  ln -s ext-other.service "$ROOTFS/etc/systemd/system/ext-alias.service"
+  useradd --root "$ROOTFS" --system --uid 990 --home-dir /var/lib/sonar-agent --shell /usr/sbin/nologin sonar-agent
   systemctl --root="$ROOTFS" enable sonar-running.service sonar-busy.service sonar-failing.service \
     sonar-oneshot.service sonar-flapping.service >/dev/null 2>&1
 }
@@ -84,7 +93,9 @@ build() {
   ROOTFS=$WORK/rootfs
   rm -rf "$ROOTFS"
   log "debootstrap bookworm from $m (about a minute, once)"
-  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$ROOTFS" "$m" > "$WORK/debootstrap.log" 2>&1 \
+  # polkitd: systemd asks it about every unprivileged unit action (the agent runs as sonar-agent);
+  # libpam-systemd provides the logind polkitd depends on (debootstrap does not pick one itself).
+  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,polkitd,libpam-systemd bookworm "$ROOTFS" "$m" > "$WORK/debootstrap.log" 2>&1 \
     || { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
   customize
   tar --numeric-owner -C "$ROOTFS" -cf "$WORK/rootfs.tar" .

@@ -14,6 +14,7 @@ pub mod json;
 pub mod model;
 pub mod probe;
 pub mod roots;
+pub mod service_control;
 pub mod settings;
 pub mod units;
 pub mod value;

@@ -3,6 +3,7 @@
 
 use crate::napi::JsError;
 use sonar_core::probe::Area;
+use sonar_core::service_control::UnitAction;
 use sonar_core::{DataRequest, Dialect, SettingError, Settings};
 use std::collections::HashMap;
 
@@ -313,6 +314,22 @@ pub fn probe_area(index: u32, arg: &Arg) -> Result<Area, JsError> {
                 other.received()
             ),
         )),
+    }
+}
+
+/// `serviceAction(unit, action, …)`: one of the host actions on a systemd unit.
+pub fn service_action(arg: Arg) -> Result<UnitAction, JsError> {
+    match &arg {
+        Arg::Text(name) => UnitAction::parse(name).ok_or_else(|| {
+            JsError::type_error(
+                ERR_INVALID_ARG_VALUE,
+                format!(
+                    "The \"action\" argument must be 'start', 'stop', 'restart', 'reload', 'enable' or 'disable'. {}",
+                    arg.received()
+                ),
+            )
+        }),
+        other => Err(type_error("action", "of type string", other)),
     }
 }
 

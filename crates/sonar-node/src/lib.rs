@@ -7,6 +7,7 @@
 mod args;
 #[allow(unsafe_code)]
 mod napi;
+mod services;
 mod settings;
 mod smart;
 mod state;
@@ -41,6 +42,9 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("smartData", Kind::Promise, smart_data),
             Property::method("systemdInfo", Kind::Promise, systemd_info),
             Property::method("systemdStatus", Kind::Sync, systemd_status),
+            Property::method("serviceList", Kind::Promise, services::list),
+            Property::method("serviceStatus", Kind::Promise, services::status),
+            Property::method("serviceAction", Kind::Promise, services::action),
             Property::method("probe", Kind::Promise, probe),
             Property::method("takeWarnings", Kind::Sync, take_warnings),
             Property::method("__panicForTest", Kind::Promise, panic_for_test).hidden(),

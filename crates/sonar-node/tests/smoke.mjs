@@ -54,7 +54,7 @@ function assertPlain(value, at = 'snapshot') {
 
 await check('exports', () => {
   assert.deepEqual(Object.keys(m).sort(), [
-    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'probe', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus', 'takeWarnings',
+    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'probe', 'serviceAction', 'serviceList', 'serviceStatus', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus', 'takeWarnings',
   ]);
   // the newest dialect, announced in the header and SSH banner
   assert.equal(m.agentVersion, '0.18.8');
@@ -290,6 +290,19 @@ await check('probe: a promise of the areas asked for; bad input rejects', async 
   await rejectsWith(m.probe({ GPU_COLLECTOR: 'bogus' }), { name: 'Error', code: 'ERR_SONAR_SETTING', includes: 'GPU_COLLECTOR="bogus"' });
   await rejectsWith(m.probe({}, 'gpu'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"areas"' });
   await rejectsWith(m.probe({}, ['gpu', 'disks']), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', includes: '"areas[1]"' });
+});
+
+await check('services: bad arguments reject before any bus call; no bus rejects naming it', async () => {
+  await rejectsWith(m.serviceList('x.service'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"patterns"' });
+  await rejectsWith(m.serviceStatus('x.service', ['ok', 5]), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"patterns[1]"' });
+  await rejectsWith(m.serviceAction('x.service', 'mask', ['*']), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', includes: '"action"' });
+  await rejectsWith(m.serviceAction(1, 'start', ['*']), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"unit"' });
+  m.configure({ DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent-sonar-bus' });
+  // the name is checked before connecting; then the missing bus is the error
+  await rejectsWith(m.serviceAction('x;reboot.service', 'start', ['*']), { name: 'Error', code: 'ERR_SONAR_SERVICE_NAME' });
+  await rejectsWith(m.serviceAction('x.service', 'start', ['*']), { name: 'Error', code: 'ERR_SONAR_SYSTEMD_UNAVAILABLE', includes: '/nonexistent-sonar-bus' });
+  await rejectsWith(m.serviceList(['*']), { name: 'Error', code: 'ERR_SONAR_SYSTEMD_UNAVAILABLE' });
+  m.configure({});
 });
 
 await check('SMART_DEVICES entries that look like options are refused', () => {

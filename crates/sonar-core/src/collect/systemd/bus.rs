@@ -18,6 +18,38 @@ const MANAGER: &str = "org.freedesktop.systemd1.Manager";
 const PROPERTIES: &str = "org.freedesktop.DBus.Properties";
 pub const UNIT_IFACE: &str = "org.freedesktop.systemd1.Unit";
 pub const SERVICE_IFACE: &str = "org.freedesktop.systemd1.Service";
+const JOB_IFACE: &str = "org.freedesktop.systemd1.Job";
+
+/// One row of ListUnitsByPatterns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedUnit {
+    pub name: String,
+    pub description: String,
+    pub load_state: String,
+    pub active_state: String,
+    pub sub_state: String,
+    pub path: String,
+}
+
+/// The unit methods that queue a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobVerb {
+    Start,
+    Stop,
+    Restart,
+    Reload,
+}
+
+impl JobVerb {
+    pub fn method(self) -> &'static str {
+        match self {
+            JobVerb::Start => "Start",
+            JobVerb::Stop => "Stop",
+            JobVerb::Restart => "Restart",
+            JobVerb::Reload => "Reload",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BusError {
@@ -391,6 +423,21 @@ impl SystemBus {
         &self,
         patterns: &[String],
     ) -> Result<Vec<(String, String, String, String)>, BusError> {
+        Ok(self
+            .list_units_by_patterns(&["loaded"], patterns)?
+            .into_iter()
+            .map(|u| (u.name, u.active_state, u.sub_state, u.path))
+            .collect())
+    }
+
+    /// ListUnitsByPatterns: the units systemd holds in memory in one of `states` (all when empty)
+    /// whose names match one of systemd's fnmatch `patterns` (all when empty). Aliases are not
+    /// rows of their own.
+    pub fn list_units_by_patterns(
+        &self,
+        states: &[&str],
+        patterns: &[String],
+    ) -> Result<Vec<ListedUnit>, BusError> {
         type Row = (
             String,
             String,
@@ -403,7 +450,6 @@ impl SystemBus {
             String,
             OwnedObjectPath,
         );
-        let states = vec!["loaded"];
         let rows: Vec<Row> = self.call(
             MANAGER_PATH,
             MANAGER,
@@ -412,8 +458,70 @@ impl SystemBus {
         )?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.0, r.3, r.4, r.6.as_str().to_string()))
+            .map(|r| ListedUnit {
+                name: r.0,
+                description: r.1,
+                load_state: r.2,
+                active_state: r.3,
+                sub_state: r.4,
+                path: r.6.as_str().to_string(),
+            })
             .collect())
+    }
+
+    /// ListUnitFiles: the path of every unit file systemd finds, loaded or not.
+    pub fn unit_file_paths(&self) -> Result<Vec<String>, BusError> {
+        let rows: Vec<(String, String)> = self.call(MANAGER_PATH, MANAGER, "ListUnitFiles", &())?;
+        Ok(rows.into_iter().map(|(path, _state)| path).collect())
+    }
+
+    /// Queues a start/stop/restart/reload job for the unit at `unit_path` (mode "replace", as
+    /// systemctl does); the job's object path. systemd asks polkit
+    /// (org.freedesktop.systemd1.manage-units, details unit and verb) when the caller is not root.
+    pub fn queue_job(&self, unit_path: &str, verb: JobVerb) -> Result<String, BusError> {
+        let job: OwnedObjectPath =
+            self.call(unit_path, UNIT_IFACE, verb.method(), &("replace",))?;
+        Ok(job.as_str().to_string())
+    }
+
+    /// Whether the job still exists (systemd drops its object when the job finishes).
+    pub fn job_pending(&self, job_path: &str) -> Result<bool, BusError> {
+        match self.get(job_path, JOB_IFACE, "State") {
+            Ok(_) => Ok(true),
+            Err(BusError::Method { name, .. })
+                if name == "org.freedesktop.DBus.Error.UnknownObject"
+                    || name == "org.freedesktop.systemd1.NoSuchJob" =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// EnableUnitFiles(names, runtime=false, force=false); polkit action
+    /// org.freedesktop.systemd1.manage-unit-files (no unit detail).
+    pub fn enable_unit_files(&self, names: &[&str]) -> Result<(), BusError> {
+        let _: (bool, Vec<(String, String, String)>) = self.call(
+            MANAGER_PATH,
+            MANAGER,
+            "EnableUnitFiles",
+            &(names, false, false),
+        )?;
+        Ok(())
+    }
+
+    /// DisableUnitFiles(names, runtime=false); polkit as for enabling.
+    pub fn disable_unit_files(&self, names: &[&str]) -> Result<(), BusError> {
+        let _: Vec<(String, String, String)> =
+            self.call(MANAGER_PATH, MANAGER, "DisableUnitFiles", &(names, false))?;
+        Ok(())
+    }
+
+    /// Manager.Reload (daemon-reload); answers once the reload is done. Polkit action
+    /// org.freedesktop.systemd1.reload-daemon.
+    pub fn reload_daemon(&self) -> Result<(), BusError> {
+        let _: () = self.call(MANAGER_PATH, MANAGER, "Reload", &())?;
+        Ok(())
     }
 
     /// The object path of a unit, loading it when it is not loaded (as reading its path does for
