@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 mod args;
+mod files;
 #[allow(unsafe_code)]
 mod napi;
 mod settings;
@@ -42,6 +43,10 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("systemdInfo", Kind::Promise, systemd_info),
             Property::method("systemdStatus", Kind::Sync, systemd_status),
             Property::method("probe", Kind::Promise, probe),
+            Property::method("filesList", Kind::Promise, files::list),
+            Property::method("filesRead", Kind::Promise, files::read),
+            Property::method("filesWrite", Kind::Promise, files::write),
+            Property::method("filesDelete", Kind::Promise, files::delete),
             Property::method("takeWarnings", Kind::Sync, take_warnings),
             Property::method("__panicForTest", Kind::Promise, panic_for_test).hidden(),
             Property::method("__panicForTestSync", Kind::Sync, panic_for_test_sync).hidden(),
