@@ -4,9 +4,9 @@
  * entry), the answer maps, and the attacks that must stay refused end to end. The jail's full
  * attack suite (both resolutions, racing swaps) is crates/sonar-core/tests/files_jail.rs.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, linkSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -135,6 +135,35 @@ describe('answers', () => {
     writeFileSync(join(logs, 'conf'), 'old', { mode: 0o640 })
     result(await writeFile(roots, { root: 'drop', path: 'conf', content: Buffer.from('new') }, context))
     expect(statSync(join(logs, 'conf')).mode & 0o7777).toBe(0o640)
+  })
+})
+
+describe('an agent that is not root', () => {
+  // A real unprivileged process (setpriv, as the shipped unit's sonar-agent user would be): it
+  // may replace only files it could keep the owner and group of.
+  it.runIf(process.getuid?.() === 0)('never changes the owner or group of a file it replaces', () => {
+    chmodSync(base, 0o755)
+    chownSync(logs, 65534, 65534)
+    writeFileSync(join(logs, 'roots-file'), 'old')
+    writeFileSync(join(logs, 'group-0'), 'old')
+    chownSync(join(logs, 'group-0'), 65534, 0)
+    const script = `
+      import { writeFile } from ${JSON.stringify(join(import.meta.dirname, '../ts/extensions/files.ts'))}
+      const roots = [{ name: 'drop', path: ${JSON.stringify(logs)}, writable: true, maxReadBytes: 1024, maxWriteBytes: 1024 }]
+      for (const path of ['roots-file', 'group-0', 'new']) {
+        const o = await writeFile(roots, { root: 'drop', path, content: Buffer.from('x') }, { source: 'policy', protect: [] })
+        console.log(o.ok ? 'ok' : o.message)
+      }`
+    const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: join(import.meta.dirname, '..') })
+    expect(run.stderr).toBe('')
+    expect(run.stdout.trim().split('\n')).toEqual([
+      'root "drop": "roots-file" is owned by uid 0 and the agent runs as uid 65534: replacing it would change its owner',
+      'root "drop": "group-0" belongs to group 0, which the agent\'s user is not in: replacing it would change its group',
+      'ok',
+    ])
+    expect(readFileSync(join(logs, 'roots-file'), 'utf8')).toBe('old')
+    expect(statSync(join(logs, 'new')).uid).toBe(65534)
+    expect(readdirSync(logs).filter((n) => n.startsWith('.sonar-'))).toEqual([])
   })
 })
 

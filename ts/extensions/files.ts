@@ -6,7 +6,7 @@
  * docs/extensions-files.md). Nothing in params is trusted: the root is looked up by name, the
  * path is checked by the jail.
  */
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { DEFAULT_CONFIG_FILE } from '../config/file.js'
 import { beszelDataDirs, dataDirCandidates } from '../identity/data-dir.js'
 import { loadNative, type NativeBinding } from '../native.js'
@@ -41,7 +41,8 @@ export function defaultProtectedPaths(env: NodeJS.ProcessEnv = process.env): str
 function settle(context: Partial<FilesContext> | undefined): { source: string; protect: string[]; native: FilesBinding } {
   return {
     source: context?.source ?? DEFAULT_SOURCE,
-    protect: [...defaultProtectedPaths(), ...(context?.protect ?? [])],
+    // a relative DATA_DIR means relative to where the agent runs, as it does everywhere else
+    protect: [...defaultProtectedPaths(), ...(context?.protect ?? [])].map((path) => resolve(path)),
     native: context?.native ?? loadNative(),
   }
 }

@@ -717,6 +717,8 @@ fn reads_honour_offset_length_and_hash_only_whole_files() {
         // exactly the whole file: the end is found, so the hash is given
         let r = jail.read(tree.root(), "f", 0, 100).unwrap();
         assert_eq!((r.eof, r.sha256), (true, Some(sha256(&content))));
+        let r = jail.read(tree.root(), "f", u64::MAX, 10).unwrap();
+        assert_eq!((r.data.len(), r.eof, r.sha256), (0, true, None));
         let r = jail.read(tree.root(), "f", 500, 10).unwrap();
         assert_eq!((r.data.len(), r.eof, r.sha256), (0, true, None));
         let r = jail.read(tree.root(), "empty", 0, 10).unwrap();

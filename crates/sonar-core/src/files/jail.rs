@@ -194,7 +194,7 @@ impl Request {
                 return Ok(hasher.finish());
             }
             hasher.update(&buf[..n]);
-            at += n as u64;
+            at = at.saturating_add(n as u64);
         }
     }
 
@@ -332,11 +332,16 @@ pub fn read(
     let length = length.min(MAX_READ_BYTES);
     let mut data = Vec::with_capacity(length.min(CHUNK));
     let mut buf = vec![0u8; CHUNK.min(length.max(1))];
-    let mut eof = false;
-    while data.len() < length {
+    // past what a file offset can be (i64): nothing there, as past the end
+    let mut eof = offset > i64::MAX as u64 - length as u64;
+    while !eof && data.len() < length {
         let want = (length - data.len()).min(buf.len());
-        let n = read_at(&file, &mut buf[..want], offset + data.len() as u64)
-            .map_err(|e| io_error(e, &req.rel))?;
+        let n = read_at(
+            &file,
+            &mut buf[..want],
+            offset.saturating_add(data.len() as u64),
+        )
+        .map_err(|e| io_error(e, &req.rel))?;
         if n == 0 {
             eof = true;
             break;
@@ -346,7 +351,7 @@ pub fn read(
     if !eof {
         // exactly `length` bytes came: the file ends here only if nothing follows
         let mut one = [0u8; 1];
-        eof = read_at(&file, &mut one, offset + data.len() as u64)
+        eof = read_at(&file, &mut one, offset.saturating_add(data.len() as u64))
             .map_err(|e| io_error(e, &req.rel))?
             == 0;
     }
