@@ -509,8 +509,73 @@ export interface ServiceActionDone {
   waitRanOut: boolean
 }
 
+/** What every files* call names: a root (absolute, resolved by the policy) and a path beneath it. */
+export interface FileRequest {
+  /** the root's absolute path, without symbolic links */
+  root: string
+  /** relative to the root: plain names, no `..`, no leading `/` ("" is the root itself, for filesList) */
+  path: string
+  /** paths never served beyond the built-in deny list, each with everything beneath it (DATA_DIR, the config directory, EXTENSIONS_FILE, AUDIT_LOG) */
+  protect: readonly string[]
+}
+
+export interface FileListEntry {
+  /** as UTF-8 (a name that is not shows U+FFFD) */
+  name: string
+  /** 0 file, 1 directory, 2 symbolic link (never followed), 3 anything else */
+  kind: 0 | 1 | 2 | 3
+  size: number
+  /** mode & 0o7777 */
+  mode: number
+  mtimeMs: number
+}
+
+export interface FileListing {
+  /** sorted by name, at most 10000 */
+  entries: FileListEntry[]
+  /** the directory has more than 10000 entries */
+  truncated: boolean
+}
+
+export interface FileRead {
+  data: Buffer
+  /** the file's size when the read ended */
+  size: number
+  /** nothing follows `data` */
+  eof: boolean
+  /** SHA-256 of the whole file, only when `data` is the whole file */
+  sha256: Buffer | null
+}
+
+export interface FileWritten {
+  written: number
+  /** SHA-256 of the new content */
+  sha256: Buffer
+}
+
+/**
+ * The error codes the files* functions reject with (anything else is a bad argument or an
+ * internal error): ERR_SONAR_FILES_PATH (the hub's path: absolute, `..`, NUL, too long),
+ * _ROOT (the root cannot be used now), _NOT_FOUND, _SYMLINK (a symbolic link on the way or at the
+ * end: never followed), _KIND (not a regular file / directory: devices, FIFOs, sockets), _DENIED
+ * (the built-in deny list or `protect`), _REFUSED (hard links, /proc and /sys from outside them,
+ * a file swapped while being opened, an owner the agent cannot keep), _CONFLICT (expectedSha256),
+ * _IO, _UNSUPPORTED (not Linux).
+ */
+export type FileErrorCode =
+  | 'ERR_SONAR_FILES_PATH'
+  | 'ERR_SONAR_FILES_ROOT'
+  | 'ERR_SONAR_FILES_NOT_FOUND'
+  | 'ERR_SONAR_FILES_SYMLINK'
+  | 'ERR_SONAR_FILES_KIND'
+  | 'ERR_SONAR_FILES_DENIED'
+  | 'ERR_SONAR_FILES_REFUSED'
+  | 'ERR_SONAR_FILES_CONFLICT'
+  | 'ERR_SONAR_FILES_IO'
+  | 'ERR_SONAR_FILES_UNSUPPORTED'
+
 export interface NativeBinding {
-  /** The protocol version reported to hubs ("0.17.0"). */
+  /** The newest protocol version this agent speaks, announced to hubs before they say theirs ("0.18.8"). */
   readonly agentVersion: string
   /** The settings table: every setting the agent knows, core's and TypeScript's, in documentation order. */
   settings(): SettingSpec[]
@@ -583,6 +648,22 @@ export interface NativeBinding {
    * bus within deadlineMs, smartctl --version within 3 s). Starts no collector.
    */
   probe(settings: Record<string, string | undefined>, areas?: ProbeArea[]): Promise<ProbeReport>
+  /**
+   * Host action 10: the entries of a directory beneath a root (docs/extensions-files.md). All four
+   * files* functions resolve without following any symbolic link (openat2 RESOLVE_BENEATH where
+   * the kernel has it), run off the JS thread, and reject with a FileErrorCode.
+   */
+  filesList(request: FileRequest): Promise<FileListing>
+  /** Host action 11: at most `length` bytes of a regular file from `offset`. */
+  filesRead(request: FileRequest & { offset: number; length: number }): Promise<FileRead>
+  /**
+   * Host action 12: replaces (or creates) a regular file atomically, keeping its mode (less
+   * set-uid/set-gid) and owner. `expectedSha256`: absent no check, empty the file must not
+   * exist, 32 bytes the SHA-256 it must have now.
+   */
+  filesWrite(request: FileRequest & { content: Uint8Array; expectedSha256?: Uint8Array }): Promise<FileWritten>
+  /** Host action 13: removes a regular file (never a directory or a link); `expectedSha256` 32 bytes. */
+  filesDelete(request: FileRequest & { expectedSha256?: Uint8Array }): Promise<void>
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */
   setConnectionType(type: 0 | 1 | 2): void
   /**

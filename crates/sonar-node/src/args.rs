@@ -30,7 +30,7 @@ pub enum Arg {
 
 impl Arg {
     /// The "Received …" part of a message, as Node words it.
-    fn received(&self) -> String {
+    pub fn received(&self) -> String {
         match self {
             Arg::Undefined => "Received undefined".to_string(),
             Arg::Number(n) => format!("Received {}", js_number(*n)),

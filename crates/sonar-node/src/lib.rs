@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 mod args;
+mod files;
 #[allow(unsafe_code)]
 mod napi;
 mod services;
@@ -46,6 +47,10 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("serviceStatus", Kind::Promise, services::status),
             Property::method("serviceAction", Kind::Promise, services::action),
             Property::method("probe", Kind::Promise, probe),
+            Property::method("filesList", Kind::Promise, files::list),
+            Property::method("filesRead", Kind::Promise, files::read),
+            Property::method("filesWrite", Kind::Promise, files::write),
+            Property::method("filesDelete", Kind::Promise, files::delete),
             Property::method("takeWarnings", Kind::Sync, take_warnings),
             Property::method("__panicForTest", Kind::Promise, panic_for_test).hidden(),
             Property::method("__panicForTestSync", Kind::Sync, panic_for_test_sync).hidden(),

@@ -54,7 +54,7 @@ function assertPlain(value, at = 'snapshot') {
 
 await check('exports', () => {
   assert.deepEqual(Object.keys(m).sort(), [
-    'agentVersion', 'collect', 'configure', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'probe', 'serviceAction', 'serviceList', 'serviceStatus', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus', 'takeWarnings',
+    'agentVersion', 'collect', 'configure', 'filesDelete', 'filesList', 'filesRead', 'filesWrite', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'probe', 'serviceAction', 'serviceList', 'serviceStatus', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus', 'takeWarnings',
   ]);
   // the newest dialect, announced in the header and SSH banner
   assert.equal(m.agentVersion, '0.18.8');
@@ -312,6 +312,30 @@ await check('SMART_DEVICES entries that look like options are refused', () => {
   }
   assert.equal(m.parseSettings({ SMART_DEVICES: '--smart=off' }).errors[0].name, 'SMART_DEVICES');
   assert.equal(typeof m.smartConfigure({ SMART_DEVICES: '/dev/sda:sat' }).available, 'boolean');
+});
+
+await check('files: a write, a read and a delete beneath a root; bad input rejects', async () => {
+  const { mkdtempSync, realpathSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const root = realpathSync(mkdtempSync(path.join(tmpdir(), 'sonar-smoke-')));
+  try {
+    const base = { root, path: 'a.txt', protect: [] };
+    const written = await m.filesWrite({ ...base, content: Buffer.from('hello'), expectedSha256: new Uint8Array() });
+    assert.equal(written.written, 5);
+    const read = await m.filesRead({ ...base, offset: 0, length: 100 });
+    assert.equal(read.data.toString(), 'hello');
+    assert.deepEqual(read.sha256, written.sha256);
+    assert.deepEqual((await m.filesList({ root, path: '', protect: [] })).entries.map((e) => [e.name, e.kind]), [['a.txt', 0]]);
+    assert.equal(await m.filesDelete({ ...base, expectedSha256: written.sha256 }), undefined);
+    await rejectsWith(m.filesRead({ ...base, offset: 0, length: 1 }), { name: 'Error', code: 'ERR_SONAR_FILES_NOT_FOUND' });
+    await rejectsWith(m.filesRead({ ...base, path: '../x', offset: 0, length: 1 }), { name: 'Error', code: 'ERR_SONAR_FILES_PATH' });
+    await rejectsWith(m.filesRead(null), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"request"' });
+    await rejectsWith(m.filesWrite({ ...base, content: 'text' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"content"' });
+    await rejectsWith(m.filesWrite({ ...base, content: Buffer.from('x'), expectedSha256: new Uint8Array(3) }), { name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE' });
+    await rejectsWith(m.filesList({ root, path: '' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"protect"' });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 await check('setConnectionType', async () => {

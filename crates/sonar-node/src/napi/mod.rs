@@ -279,6 +279,44 @@ impl<'s> Env<'s> {
         Ok(b)
     }
 
+    /// A copy of the bytes of a Uint8Array (a Buffer is one); None for any other value.
+    pub fn get_bytes(self, value: JsValue<'s>) -> Result<Option<Vec<u8>>> {
+        let mut is_typed = false;
+        // SAFETY: live env, handle of the current scope, valid out-pointer.
+        let status = unsafe { sys::napi_is_typedarray(self.raw, value.raw, &mut is_typed) };
+        error::check(self.raw, status, "napi_is_typedarray")?;
+        if !is_typed {
+            return Ok(None);
+        }
+        let mut kind: sys::napi_typedarray_type = -1;
+        let mut len = 0usize;
+        let mut data: *mut c_void = ptr::null_mut();
+        // SAFETY: `value` is a typed array; the optional out-pointers may be null.
+        let status = unsafe {
+            sys::napi_get_typedarray_info(
+                self.raw,
+                value.raw,
+                &mut kind,
+                &mut len,
+                &mut data,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        error::check(self.raw, status, "napi_get_typedarray_info")?;
+        if kind != sys::napi_uint8_array {
+            return Ok(None);
+        }
+        if len == 0 || data.is_null() {
+            return Ok(Some(Vec::new()));
+        }
+        // SAFETY: Node reports `len` bytes at `data` (the view's start), alive for this call;
+        // they are copied before anything can run JS and move or detach the buffer.
+        Ok(Some(unsafe {
+            std::slice::from_raw_parts(data.cast::<u8>(), len).to_vec()
+        }))
+    }
+
     /// `array.length` of a JS array.
     pub fn array_length(self, array: JsValue<'s>) -> Result<u32> {
         let mut len = 0u32;

@@ -30,6 +30,7 @@ opaque! {
 pub type napi_status = c_int;
 pub type napi_valuetype = c_int;
 pub type napi_property_attributes = c_int;
+pub type napi_typedarray_type = c_int;
 
 // napi_status
 pub const napi_ok: napi_status = 0;
@@ -47,6 +48,9 @@ pub const napi_object: napi_valuetype = 6;
 pub const napi_function: napi_valuetype = 7;
 pub const napi_external: napi_valuetype = 8;
 pub const napi_bigint: napi_valuetype = 9;
+
+// napi_typedarray_type (a Buffer is a Uint8Array)
+pub const napi_uint8_array: napi_typedarray_type = 1;
 
 // napi_property_attributes
 pub const napi_writable: napi_property_attributes = 1;
@@ -194,6 +198,17 @@ extern "C" {
         env: napi_env,
         deferred: napi_deferred,
         rejection: napi_value,
+    ) -> napi_status;
+
+    pub fn napi_is_typedarray(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
+    pub fn napi_get_typedarray_info(
+        env: napi_env,
+        typedarray: napi_value,
+        type_: *mut napi_typedarray_type,
+        length: *mut usize,
+        data: *mut *mut c_void,
+        arraybuffer: *mut napi_value,
+        byte_offset: *mut usize,
     ) -> napi_status;
 
     pub fn napi_create_buffer_copy(
