@@ -667,6 +667,12 @@ export interface NativeBinding {
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */
   setConnectionType(type: 0 | 1 | 2): void
   /**
+   * Drops the pages of the addon and of the node executable that this process has not used
+   * (fault-around and readahead map far more than a daemon runs); the bytes of the mappings it
+   * trimmed. Linux; 0 elsewhere.
+   */
+  trimResidentPages(): number
+  /**
    * The core's warnings since the last call, oldest first: a HOST_PROC/HOST_SYS that is missing,
    * a key file under it missing or garbled, a setting that names nothing (EXTRA_FILESYSTEMS…).
    * Each is reported once per process, naming the setting and the path; the caller logs them.

@@ -92,10 +92,18 @@ export function fdCount(pid: number): number {
 
 export interface ProcessSample {
   rssKiB: number
+  /** RssAnon: the heap, malloc, stacks — where a leak shows (file pages are bounded code) */
+  anonKiB: number
   fds: number
   threads: number
 }
 
+/** RssAnon of /proc/PID/status, in KiB. */
+export function anonKiB(pid: number): number {
+  const match = /^RssAnon:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Number(match?.[1] ?? 0)
+}
+
 export function sampleProcess(pid: number): ProcessSample {
-  return { rssKiB: rssKiB(pid), fds: fdCount(pid), threads: threadCount(pid) }
+  return { rssKiB: rssKiB(pid), anonKiB: anonKiB(pid), fds: fdCount(pid), threads: threadCount(pid) }
 }

@@ -76,6 +76,9 @@ function waitForSignal(): Promise<NodeJS.Signals> {
  */
 export const DAEMON_V8_FLAGS = ['--no-opt', '--no-sparkplug'] as const
 
+/** When the daemon drops the executable's and the addon's unused pages (sonar_core::resident). */
+const TRIM_AFTER_MS = 5_000
+
 export async function runCommand(args: string[]): Promise<number> {
   for (const flag of DAEMON_V8_FLAGS) setFlagsFromString(flag)
   const flags = parseRunFlags(args)
@@ -111,7 +114,12 @@ export async function runCommand(args: string[]): Promise<number> {
     }
   })
   agent.start()
+  // Once start-up's code has run: drop the pages of node and the addon that fault-around and
+  // readahead mapped without this process ever using them (~22 MiB of RSS, bench:footprint).
+  const trim = setTimeout(() => logger.debug('resident pages trimmed', { mappedBytes: native.trimResidentPages() }), TRIM_AFTER_MS)
+  trim.unref()
   const why = await stop
+  clearTimeout(trim)
   if (why.dnsFailure !== undefined) {
     logger.error('the hub name did not resolve and EXIT_ON_DNS_ERROR=true: exiting', { reason: why.dnsFailure })
   } else if (why.parentGone) {

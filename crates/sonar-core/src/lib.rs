@@ -14,6 +14,7 @@ pub mod glob;
 pub mod json;
 pub mod model;
 pub mod probe;
+pub mod resident;
 pub mod roots;
 pub mod service_control;
 pub mod settings;

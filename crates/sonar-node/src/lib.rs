@@ -38,6 +38,7 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("isFresh", Kind::Sync, is_fresh),
             Property::method("setConnectionType", Kind::Sync, set_connection_type),
             Property::method("globMatch", Kind::Sync, glob_match),
+            Property::method("trimResidentPages", Kind::Sync, trim_resident_pages),
             Property::method("parseDuration", Kind::Sync, parse_duration),
             Property::method("smartConfigure", Kind::Sync, smart_configure),
             Property::method("smartData", Kind::Promise, smart_data),
@@ -286,6 +287,23 @@ fn glob_match<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
         return env.null();
     }
     env.boolean(sonar_core::filter::glob_match(&pattern, &name))
+}
+
+/// `trimResidentPages(): number` — drops the pages of the addon and of the executable that this
+/// process has not used (sonar_core::resident); the bytes of the mappings it trimmed. For the
+/// daemon, once at start.
+fn trim_resident_pages<'s>(env: Env<'s>, _args: &Args<'s>) -> Result<JsValue<'s>> {
+    let mut bytes = 0u64;
+    let files = [
+        sonar_core::resident::own_file(),
+        std::fs::canonicalize("/proc/self/exe").ok(),
+    ];
+    for file in files.into_iter().flatten() {
+        if let Ok(done) = sonar_core::resident::trim(&file) {
+            bytes += done.bytes;
+        }
+    }
+    env.number(bytes as f64)
 }
 
 /// `parseDuration(text): number | null` — a Go duration ("2100ms", "1m30s") in milliseconds, null

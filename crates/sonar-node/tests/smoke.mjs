@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { pbkdf2 } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 
 const addonPath = path.resolve(process.argv[2] ?? 'native/sonar-agent.linux-x64-gnu.node');
 const require = createRequire(import.meta.url);
@@ -54,7 +55,7 @@ function assertPlain(value, at = 'snapshot') {
 
 await check('exports', () => {
   assert.deepEqual(Object.keys(m).sort(), [
-    'agentVersion', 'collect', 'configure', 'filesDelete', 'filesList', 'filesRead', 'filesWrite', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'probe', 'serviceAction', 'serviceList', 'serviceStatus', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus', 'takeWarnings',
+    'agentVersion', 'collect', 'configure', 'filesDelete', 'filesList', 'filesRead', 'filesWrite', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'probe', 'serviceAction', 'serviceList', 'serviceStatus', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus', 'takeWarnings', 'trimResidentPages',
   ]);
   // the newest dialect, announced in the header and SSH banner
   assert.equal(m.agentVersion, '0.18.8');
@@ -90,6 +91,20 @@ await check('collect resolves with a CBOR Buffer', async () => {
   assert.ok(buf[0] >= 0xa0 && buf[0] <= 0xbb, `first byte ${buf[0].toString(16)} is not a CBOR map`);
   const defaulted = await m.collect();
   assert.ok(Buffer.isBuffer(defaulted));
+});
+
+await check('trimResidentPages drops unused pages and everything still runs', async () => {
+  const rss = () => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+  const before = rss();
+  const trimmed = m.trimResidentPages();
+  assert.equal(typeof trimmed, 'number');
+  if (process.platform === 'linux') {
+    assert.ok(trimmed > 1024 * 1024, `mapped bytes trimmed: ${trimmed}`);
+    assert.ok(rss() < before, `RSS ${before} kB → ${rss()} kB`);
+  }
+  // the addon's and node's code come back from the file as they are needed
+  const again = await m.snapshot({ cacheTimeMs: 0 });
+  assert.equal(typeof again.stats.cpu, 'number');
 });
 
 await check('snapshot shape', async () => {
