@@ -11,6 +11,7 @@ import { ContainerMonitor } from './containers/monitor.js'
 import { containerSettings } from './containers/settings.js'
 import { Dispatcher } from './dispatch.js'
 import type { Capabilities } from './extensions/gate.js'
+import { killRunningCommands } from './extensions/commands.js'
 import { createHostActions } from './extensions/host-actions.js'
 import { CONTAINER_WAIT_MS, collectWithContainers, snapshotWithContainers } from './handlers/data.js'
 import { HealthFile, healthFilePath } from './health.js'
@@ -32,7 +33,7 @@ export interface AgentOptions {
   userAgent: string
   /** the container engines; default: from DOCKER_HOST / DOCKER_TIMEOUT / EXCLUDE_CONTAINERS */
   containers?: ContainerMonitor
-  /** what host actions (6–13) can do; absent: every one is refused unread (host-actions.ts) */
+  /** what host actions (6–13) can do; default: the real capabilities (extensions/capabilities.ts) */
   capabilities?: Capabilities
   /** health file path; false: none (tests running several agents) */
   healthFile?: string | false
@@ -94,19 +95,15 @@ export class Agent {
       listenPort: () => listenPort(config.listen),
       systemName: () => config.systemName,
       requireHubNonce: () => requireHubNonce,
-      ...(options.capabilities
-        ? {
-            hostActions: createHostActions({
-              config,
-              keys: () => config.keys,
-              fingerprint: () => options.fingerprint,
-              dataDir: options.dataDir ?? config.dataDir,
-              capabilities: options.capabilities,
-              parseDuration: (text) => loadNative().parseDuration(text),
-              logger,
-            }),
-          }
-        : {}),
+      hostActions: createHostActions({
+        config,
+        keys: () => config.keys,
+        fingerprint: () => options.fingerprint,
+        dataDir: options.dataDir ?? config.dataDir,
+        ...(options.capabilities ? { capabilities: options.capabilities } : {}),
+        parseDuration: (text) => loadNative().parseDuration(text),
+        logger,
+      }),
       logger,
     })
 
@@ -211,6 +208,8 @@ export class Agent {
     if (!this.started) return
     this.started = false
     await this.manager.stop()
+    // a command a hub started must not outlive the agent
+    await killRunningCommands()
     this.health?.stop()
   }
 }

@@ -28,17 +28,19 @@ import { decodeEnvelope, decodeParams, type ExtensionAction } from './wire.js'
 /** The actions that change the host. */
 export const MUTATING_ACTIONS: ReadonlySet<number> = new Set([Action.ExecuteCommand, Action.PerformServiceAction, Action.WriteFile, Action.DeleteFile])
 
-/** What each capability does with a checked request (commands.ts, services.ts, files.ts). */
+/**
+ * What each capability does with a checked request (commands.ts, services.ts, files.ts; wired in
+ * capabilities.ts). `source` is the policy file: refusals name it.
+ */
 export interface Capabilities {
-  /** `source`: the policy file, for refusals that name it */
-  executeCommand(commands: ExtensionsPolicy['commands'], params: CommandParams, source?: string): Promise<Outcome>
-  listServices(policy: ExtensionsPolicy['services']): Promise<Outcome>
-  getServiceStatus(policy: ExtensionsPolicy['services'], params: ServiceParams): Promise<Outcome>
-  performServiceAction(policy: ExtensionsPolicy['services'], params: ServiceActionParams): Promise<Outcome>
-  listFiles(roots: ExtensionsPolicy['files'], params: ListFilesParams): Promise<Outcome>
-  readFile(roots: ExtensionsPolicy['files'], params: ReadFileParams): Promise<Outcome>
-  writeFile(roots: ExtensionsPolicy['files'], params: WriteFileParams): Promise<Outcome>
-  deleteFile(roots: ExtensionsPolicy['files'], params: DeleteFileParams): Promise<Outcome>
+  executeCommand(commands: ExtensionsPolicy['commands'], params: CommandParams, source: string): Promise<Outcome>
+  listServices(policy: ExtensionsPolicy['services'], source: string): Promise<Outcome>
+  getServiceStatus(policy: ExtensionsPolicy['services'], params: ServiceParams, source: string): Promise<Outcome>
+  performServiceAction(policy: ExtensionsPolicy['services'], params: ServiceActionParams, source: string): Promise<Outcome>
+  listFiles(roots: ExtensionsPolicy['files'], params: ListFilesParams, source: string): Promise<Outcome>
+  readFile(roots: ExtensionsPolicy['files'], params: ReadFileParams, source: string): Promise<Outcome>
+  writeFile(roots: ExtensionsPolicy['files'], params: WriteFileParams, source: string): Promise<Outcome>
+  deleteFile(roots: ExtensionsPolicy['files'], params: DeleteFileParams, source: string): Promise<Outcome>
 }
 
 /** The connection a request came on (the dispatcher's Session, as far as the gate needs it). */
@@ -125,23 +127,24 @@ export class HostActions {
 
   private run(action: ExtensionAction, policy: ExtensionsPolicy, params: unknown): Promise<Outcome> {
     const c = this.deps.capabilities
+    const { source } = policy
     switch (action) {
       case 6:
-        return c.executeCommand(policy.commands, params as CommandParams, policy.source)
+        return c.executeCommand(policy.commands, params as CommandParams, source)
       case 7:
-        return c.listServices(policy.services)
+        return c.listServices(policy.services, source)
       case 8:
-        return c.getServiceStatus(policy.services, params as ServiceParams)
+        return c.getServiceStatus(policy.services, params as ServiceParams, source)
       case 9:
-        return c.performServiceAction(policy.services, params as ServiceActionParams)
+        return c.performServiceAction(policy.services, params as ServiceActionParams, source)
       case 10:
-        return c.listFiles(policy.files, params as ListFilesParams)
+        return c.listFiles(policy.files, params as ListFilesParams, source)
       case 11:
-        return c.readFile(policy.files, params as ReadFileParams)
+        return c.readFile(policy.files, params as ReadFileParams, source)
       case 12:
-        return c.writeFile(policy.files, params as WriteFileParams)
+        return c.writeFile(policy.files, params as WriteFileParams, source)
       case 13:
-        return c.deleteFile(policy.files, params as DeleteFileParams)
+        return c.deleteFile(policy.files, params as DeleteFileParams, source)
     }
   }
 

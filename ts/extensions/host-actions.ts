@@ -9,18 +9,20 @@ import type { AgentConfig } from '../config/config.js'
 import type { HubKey } from '../identity/keys.js'
 import type { Logger } from '../log.js'
 import { AuditLog } from './audit.js'
+import { hostCapabilities } from './capabilities.js'
 import { HostActions, type Capabilities } from './gate.js'
 import { DEFAULT_EXTENSIONS_FILE, describePolicy, loadPolicy, type PolicyDeps, type PolicyState } from './policy.js'
 
 export const AUDIT_FILE = 'audit.jsonl'
 
 export interface HostActionsOptions {
-  config: Pick<AgentConfig, 'value'>
+  config: Pick<AgentConfig, 'value' | 'configFile'>
   keys: () => readonly HubKey[]
   fingerprint: () => string
   /** the resolved data directory: the audit log's default home */
   dataDir: string | undefined
-  capabilities: Capabilities
+  /** default: the real ones (capabilities.ts), given the paths no file root may serve */
+  capabilities?: Capabilities | ((protect: readonly string[]) => Capabilities)
   parseDuration: PolicyDeps['parseDuration']
   logger: Logger
 }
@@ -76,13 +78,17 @@ export function createHostActions(options: HostActionsOptions): HostActions {
   const auditPath = (config.value('AUDIT_LOG') as string | undefined) ?? join(options.dataDir ?? '.', AUDIT_FILE)
   const policy = new PolicyFile(path, { uid: process.getuid?.() ?? 0, parseDuration: options.parseDuration }, log)
   if (readOnly) log.info('READ_ONLY=true: commands, service actions, file writes and deletes are refused')
+  // what a file root may never serve, besides the core's deny list and the standard places
+  const protect = [path, auditPath, ...(options.dataDir ? [options.dataDir] : []), ...(config.configFile ? [config.configFile] : [])]
+  const given = options.capabilities ?? hostCapabilities
+  const capabilities = typeof given === 'function' ? given(protect) : given
   return new HostActions({
     policy: () => policy.current(),
     readOnly,
     audit: new AuditLog(auditPath),
     keys: options.keys,
     fingerprint: options.fingerprint,
-    capabilities: options.capabilities,
+    capabilities,
     logger,
   })
 }
