@@ -10,7 +10,7 @@
  * Where Chromium cannot start, these tests are skipped with the reason.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -249,9 +249,8 @@ describe.skipIf(!browser)('Actions panel in headless Chromium: systems that cann
   }, 60_000)
 })
 
-// Today's agent refuses every host action before looking at it (ts/handlers/extensions.ts); once the
-// gate is merged it verifies the hub's signature first and, with no EXTENSIONS_FILE, refuses naming it.
-const TODAY_REFUSAL = 'action 7 (ListServices) is not enabled on this agent'
+// The real agent with a policy file: one command, one file root, no services.
+const NO_SERVICES = 'no units may be listed: add unit names or globs to services.list in the extensions policy (EXTENSIONS_FILE, /etc/sonar-agent/extensions.yml)'
 
 describe.skipIf(!browser)('Actions panel in headless Chromium with the real agent (`sonar-agent run`)', () => {
   let agent: ChildProcess | undefined
@@ -263,13 +262,18 @@ describe.skipIf(!browser)('Actions panel in headless Chromium with the real agen
     }
   })
 
-  it('connects on SONAR route, the panel is on, and the agent refusal is shown as a refusal', async () => {
+  it('the real agent answers the panel: a command runs, a file in a root is read, what the policy lacks is refused', async () => {
     const hub = await startHub()
     const home = tempDir()
+    const notes = join(home, 'notes')
+    mkdirSync(notes)
+    writeFileSync(join(notes, 'todo.txt'), 'patch the hub\n')
+    const policy = join(home, 'extensions.yml')
+    writeFileSync(policy, `commands:\n  - id: greet\n    argv: [/bin/echo, hello, "{who}"]\n    slots: { who: "[a-z]{1,16}" }\nfiles:\n  - name: notes\n    path: ${notes}\n`, { mode: 0o600 })
     let log = ''
     agent = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'ts', 'bin.ts'), 'run'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: home, TMPDIR: home, LOG_LEVEL: 'info', KEY: hub.key, TOKEN: hub.token, HUB_URL: hub.agentUrl, DATA_DIR: join(home, 'data'), DISABLE_SSH: 'true', SMART_DEVICES: '', SKIP_SYSTEMD: 'true' },
+      env: { PATH: process.env.PATH, HOME: home, TMPDIR: home, LOG_LEVEL: 'info', KEY: hub.key, TOKEN: hub.token, HUB_URL: hub.agentUrl, DATA_DIR: join(home, 'data'), DISABLE_SSH: 'true', SMART_DEVICES: '', SKIP_SYSTEMD: 'true', EXTENSIONS_FILE: policy },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     agent.stdout?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)))
@@ -281,10 +285,30 @@ describe.skipIf(!browser)('Actions panel in headless Chromium with the real agen
       const panel = page.locator('[data-panel="actions"]')
       const answer = panel.locator('[data-action-answer] .answer')
       await expect.poll(() => panel.getAttribute('data-available')).toBe('true')
+
       await panel.locator('[data-action="list-services"]').click()
       await expect.poll(() => answer.getAttribute('data-outcome'), { timeout: 10_000 }).toBe('refused')
       expect(await answer.locator('strong').textContent()).toBe('List services: refused by the agent')
-      expect(await answer.locator('[data-refusal]').textContent()).toBe(TODAY_REFUSAL)
+      expect(await answer.locator('[data-refusal]').textContent()).toBe(NO_SERVICES)
+
+      await panel.locator('input[name="command"]').fill('greet')
+      await panel.locator('textarea[name="slots"]').fill('who=world')
+      await panel.locator('[data-action="run-command"]').click()
+      await expect.poll(() => answer.getAttribute('data-outcome'), { timeout: 10_000 }).toBe('done')
+      expect(await answer.textContent()).toContain('hello world')
+
+      await panel.locator('input[name="root"]').fill('notes')
+      await panel.locator('input[name="path"]').fill('todo.txt')
+      await panel.locator('[data-action="read-file"]').click()
+      await expect.poll(async () => (await answer.textContent()) ?? '', { timeout: 10_000 }).toContain('patch the hub')
+
+      await panel.locator('input[name="path"]').fill('../extensions.yml')
+      await panel.locator('[data-action="read-file"]').click()
+      await expect.poll(() => answer.getAttribute('data-outcome'), { timeout: 10_000 }).toBe('refused')
+
+      // every decision is in the agent's audit log, next to its data
+      const audit = readFileSync(join(home, 'data', 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { name: string; decision: string })
+      expect(audit.map((r) => `${r.name} ${r.decision}`)).toEqual(['ListServices allowed', 'ListServices failed', 'ExecuteCommand allowed', 'ExecuteCommand done', 'ReadFile allowed', 'ReadFile done', 'ReadFile allowed', 'ReadFile failed'])
       // a refusal is an answer: the connection stays up
       expect(hub.sessions().map((s) => s.id)).toEqual([id])
       expect(errors).toEqual([])
