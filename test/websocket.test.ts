@@ -19,7 +19,7 @@ import { INVALID_SIGNATURE, NONCE_REQUIRED } from '../ts/handlers/fingerprint.js
 import { signHubChallenge } from '../ts/hub/keys.js'
 import { createLogger, silentLogger } from '../ts/log.js'
 import { decodeRequest, encodeRequest } from '../ts/protocol/envelope.js'
-import { agentConnectUrl, websocketProtocol } from '../ts/transport/hub-url.js'
+import { agentConnectUrl, flavorOf, isPlainRemote, websocketProtocol } from '../ts/transport/hub-url.js'
 import { bypassesProxy, proxyForUrl, proxySettings } from '../ts/transport/proxy.js'
 import { WebSocketClient } from '../ts/transport/websocket-client.js'
 import { Actions, dataPayloadBytes, HUB_ROUTES, TestHub, type HubConnection } from './hub/test-hub.js'
@@ -121,6 +121,16 @@ describe('agent-connect URL (spec §2.1)', () => {
   it('wss stays wss (the Go agent downgrades it); other schemes are refused', () => {
     expect(websocketProtocol('wss:')).toBe('wss:')
     expect(() => websocketProtocol('ftp:')).toThrow(/scheme ftp/)
+  })
+
+  it('host actions: the route is read from the URL, and only ws:// beyond this machine counts as plain', () => {
+    const url = (hub: string, flavor: 'sonar' | 'beszel') => agentConnectUrl(new URL(hub), flavor)
+    expect(flavorOf(url('https://hub.example.com/base', 'sonar'))).toBe('sonar')
+    expect(flavorOf(url('https://hub.example.com/base', 'beszel'))).toBe('beszel')
+    for (const remote of ['http://10.0.0.1', 'http://hub.example.com', 'ws://[fd00::1]:8090']) expect(isPlainRemote(url(remote, 'sonar'))).toBe(true)
+    for (const local of ['http://localhost:8090', 'http://127.0.0.1', 'http://127.3.4.5:1', 'http://[::1]:8090', 'https://hub.example.com', 'wss://10.0.0.1']) {
+      expect(isPlainRemote(url(local, 'sonar'))).toBe(false)
+    }
   })
 })
 
