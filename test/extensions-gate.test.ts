@@ -197,7 +197,7 @@ describe('host actions: the gate', () => {
     }
     const reply = (await dispatcher.handle(encodeRequest({ action: 7, data: listServices(), id: 1 }), sonar)).reply
     expect(decodeResponse(reply as Buffer).fields.get(7)).toEqual(new Map([[0, 7]]))
-    expect(s.calls).toEqual([['listServices', undefined]])
+    expect(s.calls.map(([name]) => name)).toEqual(['listServices'])
   })
 
   it('over SSH host actions are refused', async () => {
