@@ -19,6 +19,8 @@ pub mod roots;
 pub mod service_control;
 pub mod settings;
 pub mod sha256;
+#[cfg(test)]
+mod test_tree;
 pub mod units;
 pub mod value;
 pub mod warnings;

@@ -10,11 +10,8 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
+mod common;
+use common::write;
 
 /// Counters at sample `n` (0 or 1): everything advances by a known amount in one second.
 fn write_counters(root: &Path, n: u64) {

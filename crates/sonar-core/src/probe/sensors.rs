@@ -94,11 +94,7 @@ mod tests {
     use crate::filter::NameFilter;
     use std::path::Path;
 
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
+    use crate::test_tree::write;
 
     fn settings(sys: &Path, sensors: SensorSelection) -> Settings {
         Settings {

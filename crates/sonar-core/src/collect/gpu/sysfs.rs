@@ -253,11 +253,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn write(root: &Path, rel: &str, content: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
-    }
+    use crate::test_tree::write;
 
     fn fixture(case: &str) -> Roots {
         Roots::under(
