@@ -8,6 +8,7 @@ import { request as httpsRequest } from 'node:https'
 import { readFile, stat } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { candidateSockets } from '../containers/discovery.js'
+import { ContainerExcluder } from '../containers/glob.js'
 import { parseOne } from '../config/catalog.js'
 import { DEFAULT_DOCKER_TIMEOUT_MS, parseDockerHost, type EngineAddress } from '../containers/settings.js'
 import { errorCode, formatMs, result, type CheckResult, type CheckStatus } from './check.js'
@@ -133,7 +134,8 @@ function timeout(context: DoctorContext, results: CheckResult[]): number {
 function checkExclude(context: DoctorContext): CheckResult | undefined {
   const text = context.setting('EXCLUDE_CONTAINERS')
   if (text === undefined || text.trim() === '' || !context.native) return undefined
-  const bad = text.split(',').map((p) => p.trim()).filter((p) => p !== '' && context.native?.globMatch(p, '') === null)
+  // the agent's own reading of the list (one splitter, the core's glob matcher)
+  const bad = new ContainerExcluder(text, context.native).invalid
   return bad.length === 0
     ? undefined
     : result(GROUP, 'EXCLUDE_CONTAINERS', 'warn', `malformed pattern${bad.length > 1 ? 's' : ''} ${bad.map((p) => JSON.stringify(p)).join(', ')} never match`, 'correct EXCLUDE_CONTAINERS, e.g. EXCLUDE_CONTAINERS=web-*,test')
