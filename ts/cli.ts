@@ -14,6 +14,7 @@ Commands:
     -u, --url <url>       hub URL (beats HUB_URL)
     -t, --token <token>   registration token (beats TOKEN)
     -c, --config <file>   YAML config file (default /etc/sonar-agent/config.yml when present)
+    --read-only           refuse commands, service actions, file writes and deletes (beats READ_ONLY)
   snapshot            collect this machine's metrics twice, --interval apart, and print them
     --json                print the CombinedData JSON (stats, info, container) instead of a table
     --interval <time>     time between the two samples: milliseconds or 500ms/2s (default 1s; 0 = one sample)
@@ -23,6 +24,9 @@ Commands:
   doctor              check every collector's prerequisites on this host and print the fixes
     -c, --config <file>   YAML config file (and -k/-l/-u/-t as for run)
     --json                print the checks as JSON; exit status 1 when something required is missing
+  polkit-rule         print the polkit rule for the service actions EXTENSIONS_FILE allows
+    -c, --config <file>   YAML config file (for EXTENSIONS_FILE)
+    --user <name>         the agent's user (default sonar-agent)
   hub                 start the embedded DEV hub (demo/testing only) with its web page on 127.0.0.1
     -p, --port <port>     listen port for agents and the page (default 8090; 0 = any free port)
     --host <addr>         listen address (default 127.0.0.1)
@@ -51,6 +55,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   health: async () => (await import('./commands/health.js')).healthCommand,
   hub: async () => (await import('./commands/hub.js')).hubCommand,
   doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
+  'polkit-rule': async () => (await import('./commands/polkit-rule.js')).polkitRuleCommand,
 }
 
 export async function main(argv: string[]): Promise<number> {
