@@ -23,6 +23,7 @@ import { createWebHandler } from '../ts/hub/web/server.js'
 import { decodeRequest } from '../ts/protocol/envelope.js'
 import { BLOB, knownAnswer, LOG_TEXT, REFUSE_COMMAND, sha256, STDOUT } from './helpers/action-results.js'
 import { FakeSonarAgent, type ActionReply } from './helpers/fake-sonar-agent.js'
+import { until } from './helpers/until.js'
 
 const collector = openCollector({ SKIP_GPU: 'true', SMART_DEVICES: '', SKIP_SYSTEMD: 'true' })
 const dirs: string[] = []
@@ -37,15 +38,6 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 async function startHub(options: { host?: string; actionTimeoutMs?: number } = {}): Promise<DevHub> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sonar-hub-actions-'))

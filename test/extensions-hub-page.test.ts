@@ -22,6 +22,7 @@ import { HubStore } from '../ts/hub/store.js'
 import { createWebHandler } from '../ts/hub/web/server.js'
 import { BLOB, knownAnswer, LOG_TEXT, REFUSE_COMMAND, REFUSE_ROOT, sha256, STDOUT } from './helpers/action-results.js'
 import { FakeSonarAgent } from './helpers/fake-sonar-agent.js'
+import { until as pollUntil } from './helpers/until.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const ARTIFACTS = join(ROOT, 'test', 'artifacts')
@@ -36,15 +37,8 @@ function tempDir(): string {
   return dir
 }
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
+/** polls with the shared helper; this file's waits default to 20 s */
+const until = <T,>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000) => pollUntil(what, probe, timeoutMs, 100)
 
 async function startHub(): Promise<DevHub> {
   const store = new HubStore()

@@ -28,6 +28,7 @@ import { SshServer } from '../ts/transport/ssh-server.js'
 import { startAgentProcess, type AgentProcess } from './helpers/agent-process.js'
 import { freePort } from './helpers/net.js'
 import { dataPayloadBytes, TestHub, type HubConnection } from './hub/test-hub.js'
+import { until as pollUntil } from './helpers/until.js'
 
 const FIXTURES = new URL('../crates/sonar-core/tests/fixtures/smart/', import.meta.url).pathname
 const SDA = '9C40918040082'
@@ -60,15 +61,8 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+/** polls with the shared helper; this file's waits default to 20 s */
+const until = <T,>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000) => pollUntil(what, probe, timeoutMs)
 
 /** PRETTY_NAME of /etc/os-release as the agent reads it (§3.1). */
 function prettyName(): string {

@@ -13,6 +13,7 @@ import { loadHubIdentity } from '../ts/hub/keys.js'
 import type { HubSample } from '../ts/hub/store.js'
 import { createLogger } from '../ts/log.js'
 import { freePort } from './helpers/net.js'
+import { until } from './helpers/until.js'
 
 const BIN = new URL('../dist/bin.cjs', import.meta.url).pathname
 const dirs: string[] = []
@@ -65,15 +66,6 @@ async function startHub(options: Partial<Parameters<typeof startDevHub>[0]> = {}
   return { hub, log: () => log }
 }
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 const agentEnv = (hub: DevHub, extra: Record<string, string> = {}) => ({ HUB_URL: hub.agentUrl, TOKEN: hub.token, KEY: hub.key, DISABLE_SSH: 'true', ...extra })
 

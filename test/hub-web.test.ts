@@ -25,6 +25,7 @@ import { bundlePage } from '../ts/hub/web/bundle.js'
 import { createWebHandler, startWebServer, type WebServer } from '../ts/hub/web/server.js'
 import { bytes } from '../ts/hub/web/page/format.js'
 import { Podman } from './podman/podman.js'
+import { until as pollUntil } from './helpers/until.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const ARTIFACTS = join(ROOT, 'test', 'artifacts')
@@ -61,15 +62,8 @@ function get(url: string, method = 'GET', headers: Record<string, string> = {}):
   })
 }
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
+/** polls with the shared helper; this file's waits default to 20 s */
+const until = <T,>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000) => pollUntil(what, probe, timeoutMs, 100)
 
 /** An open /api/events stream: the raw events as they arrive. */
 function openEvents(url: string): Promise<{ events: { event: string; data: string }[]; status: number; close(): void }> {
