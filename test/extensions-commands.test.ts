@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { executeCommand, killRunningCommands, MAX_SLOT_VALUE_CHARS } from '../ts/extensions/commands.js'
-import { runningGroups } from '../ts/extensions/process-group.js'
+import { runningGroups, type GroupResult } from '../ts/extensions/process-group.js'
+import { message as refusal } from './helpers/outcome.js'
 import type { CommandParams, CommandPolicy, Outcome } from '../ts/extensions/types.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -50,15 +51,8 @@ function ask(id: string, args: Record<string, string> = {}): CommandParams {
   return { id, args: new Map(Object.entries(args)) }
 }
 
-interface Ran {
-  exit: number
-  signal: string
-  stdout: Buffer
-  stderr: Buffer
-  truncated: boolean
-  timedOut: boolean
-  durationMs: number
-}
+/** the answer's result map read back into the shape the runner produced it from */
+type Ran = GroupResult
 
 function ran(outcome: Outcome): Ran {
   if (!outcome.ok) throw new Error(`refused: ${outcome.message}`)
@@ -75,10 +69,6 @@ function ran(outcome: Outcome): Ran {
   }
 }
 
-function refusal(outcome: Outcome): string {
-  if (outcome.ok) throw new Error(`ran: ${JSON.stringify([...outcome.result])}`)
-  return outcome.message
-}
 
 interface Printed {
   argv: string[]

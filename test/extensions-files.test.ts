@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { defaultProtectedPaths, deleteFile, listFiles, readFile, writeFile, type FilesContext } from '../ts/extensions/files.js'
-import type { FileRoot, Outcome } from '../ts/extensions/types.js'
+import type { FileRoot } from '../ts/extensions/types.js'
+import { message, result } from './helpers/outcome.js'
 
 const SOURCE = '/etc/sonar-agent/extensions.yml'
 let base: string
@@ -41,15 +42,6 @@ beforeEach(() => {
 
 afterEach(() => rmSync(base, { recursive: true, force: true }))
 
-function result(outcome: Outcome): Map<number, unknown> {
-  if (!outcome.ok) throw new Error(`refused: ${outcome.message}`)
-  return outcome.result
-}
-
-function message(outcome: Outcome): string {
-  if (outcome.ok) throw new Error(`expected a refusal, got ${JSON.stringify([...outcome.result])}`)
-  return outcome.message
-}
 
 const sha256 = (bytes: Uint8Array | string) => new Uint8Array(createHash('sha256').update(bytes).digest())
 

@@ -17,6 +17,7 @@ import { POLKIT_RULE_FILE, polkitRule } from '../ts/extensions/polkit-rule.js'
 import type { Outcome, ServiceAction, ServicePolicy } from '../ts/extensions/types.js'
 import { loadNative } from '../ts/native.js'
 import { RealSystemd } from './systemd/systemd.js'
+import { message, result } from './helpers/outcome.js'
 
 const started = await RealSystemd.start()
 if (!started.ok) console.warn(`SKIPPED real-systemd service action tests: ${started.reason}`)
@@ -104,15 +105,6 @@ async function reset(): Promise<void> {
   await busctl('call', ...MANAGER, 'Reload')
 }
 
-function result(outcome: Outcome): Map<number, unknown> {
-  if (!outcome.ok) throw new Error(`refused: ${outcome.message}`)
-  return outcome.result
-}
-
-function message(outcome: Outcome): string {
-  if (outcome.ok) throw new Error(`expected a refusal, got ${JSON.stringify([...outcome.result])}`)
-  return outcome.message
-}
 
 describe.skipIf(!systemd)('services capability as root (systemd asks no polkit)', () => {
   beforeAll(async () => {
