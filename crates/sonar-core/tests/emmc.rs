@@ -10,6 +10,9 @@ use sonar_core::roots::Roots;
 use sonar_core::Value;
 use std::path::Path;
 
+mod common;
+use common::{attributes, text};
+
 /// Writes `files` (path under `<root>/sys/class/block/<name>`, contents) for one block device.
 fn block(root: &Path, name: &str, files: &[(&str, &[u8])]) {
     let dir = root.join("sys/class/block").join(name);
@@ -79,33 +82,6 @@ fn host() -> (tempfile::TempDir, Roots) {
     block(root, "sda", &[("device/model", b"Samsung SSD\n")]);
     let roots = Roots::under(root);
     (dir, roots)
-}
-
-fn text(v: &Value, key: u64) -> Option<&str> {
-    match v.get(key) {
-        Some(Value::Text(t)) => Some(t),
-        _ => None,
-    }
-}
-
-/// Attributes as (name, rv, rs).
-fn attributes(v: &Value) -> Vec<(String, u64, String)> {
-    let Some(Value::Array(items)) = v.get(9) else {
-        panic!("no attributes in {v:?}")
-    };
-    items
-        .iter()
-        .map(|a| {
-            let Some(Value::UInt(rv)) = a.get(5) else {
-                panic!("rv in {a:?}")
-            };
-            (
-                text(a, 1).unwrap().to_string(),
-                *rv,
-                text(a, 6).unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 fn attr(name: &str, rv: u64, rs: &str) -> (String, u64, String) {

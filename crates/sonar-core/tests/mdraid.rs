@@ -6,6 +6,9 @@ use sonar_core::roots::Roots;
 use sonar_core::Value;
 use std::path::Path;
 
+mod common;
+use common::{attributes, text};
+
 fn host() -> Roots {
     Roots::under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mdraid/host"))
 }
@@ -15,34 +18,6 @@ fn array(name: &str) -> MdArray {
         .into_iter()
         .find(|a| a.name == name)
         .unwrap_or_else(|| panic!("{name} not scanned"))
-}
-
-fn text(v: &Value, key: u64) -> Option<&str> {
-    match v.get(key) {
-        Some(Value::Text(t)) => Some(t),
-        _ => None,
-    }
-}
-
-/// Attributes as (name, rv, rs) triples.
-fn attributes(v: &Value) -> Vec<(String, u64, String)> {
-    let Some(Value::Array(items)) = v.get(9) else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .map(|a| {
-            let rv = match a.get(5) {
-                Some(Value::UInt(u)) => *u,
-                other => panic!("rv {other:?}"),
-            };
-            (
-                text(a, 1).unwrap().to_string(),
-                rv,
-                text(a, 6).unwrap_or("").to_string(),
-            )
-        })
-        .collect()
 }
 
 fn attr(name: &str, rv: u64, rs: &str) -> (String, u64, String) {

@@ -16,6 +16,9 @@ use sonar_core::{Key, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod common;
+use common::text;
+
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -158,13 +161,6 @@ fn entry<'a>(answer: &'a SmartAnswer, key: &str) -> &'a Value {
         .find(|(k, _)| k.json_name() == key)
         .map(|(_, v)| v)
         .unwrap_or_else(|| panic!("no entry {key} in {:?}", keys(answer)))
-}
-
-fn text(v: &Value, key: u64) -> Option<&str> {
-    match v.get(key) {
-        Some(Value::Text(t)) => Some(t),
-        _ => None,
-    }
 }
 
 fn device(name: &str, device_type: &str, explicit: bool, parser: Option<Parser>) -> Device {

@@ -3,6 +3,7 @@
 
 use sonar_core::roots::Roots;
 use sonar_core::settings::Settings;
+use sonar_core::Value;
 use std::fs;
 use std::path::Path;
 
@@ -55,4 +56,34 @@ pub fn settings_for(roots: Roots) -> Settings {
         skip_systemd: true,
         ..Settings::default()
     }
+}
+
+/// A text field of an encoded map (a SmartData entry, an attribute).
+pub fn text(v: &Value, key: u64) -> Option<&str> {
+    match v.get(key) {
+        Some(Value::Text(t)) => Some(t),
+        _ => None,
+    }
+}
+
+/// The attributes (key 9) of an encoded SmartData entry as (name, raw value, raw string); none:
+/// an empty list.
+pub fn attributes(v: &Value) -> Vec<(String, u64, String)> {
+    let Some(Value::Array(items)) = v.get(9) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|a| {
+            let rv = match a.get(5) {
+                Some(Value::UInt(u)) => *u,
+                other => panic!("rv {other:?}"),
+            };
+            (
+                text(a, 1).expect("attribute name").to_string(),
+                rv,
+                text(a, 6).unwrap_or("").to_string(),
+            )
+        })
+        .collect()
 }
