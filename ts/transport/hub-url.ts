@@ -4,6 +4,7 @@
  * check both build their URLs here.
  */
 import { posix } from 'node:path'
+import { isLoopbackHost } from './loopback.js'
 
 export type HubFlavor = 'sonar' | 'beszel'
 
@@ -46,10 +47,7 @@ export function flavorOf(url: URL): HubFlavor {
  * loopback name or address (host actions that change the host are refused over it).
  */
 export function isPlainRemote(url: URL): boolean {
-  if (url.protocol !== 'ws:') return false
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()
-  const loopback = host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::ffff:127.0.0.1'
-  return !loopback
+  return url.protocol === 'ws:' && !isLoopbackHost(url.hostname)
 }
 
 /** A URL fit for logs: no user info (it may carry credentials). */

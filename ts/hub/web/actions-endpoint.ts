@@ -9,7 +9,7 @@
  *    send without a CORS preflight this hub never answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isIP } from 'node:net'
+import { isLoopbackAddress } from '../../transport/loopback.js'
 import type { HubStore } from '../store.js'
 import { ActionTimeoutError, ActionUnavailableError, AnswerError, type ActionPort } from '../actions/hub-actions.js'
 import { ActionRequestSchema } from '../actions/request.js'
@@ -20,12 +20,6 @@ export const ACTIONS_PATH = /^\/api\/systems\/([^/]+)\/actions$/
 /** a request body is a few names and slot values */
 export const MAX_ACTION_BODY_BYTES = 64 * 1024
 
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false
-  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address
-  if (isIP(v4) === 4) return v4.startsWith('127.')
-  return address === '::1'
-}
 
 /** Why a browser request comes from another site, or undefined when it is the page's own (or no browser's). */
 export function foreignOrigin(req: IncomingMessage): string | undefined {
