@@ -9,10 +9,10 @@
  */
 import { handleContainerInfo, handleContainerLogs, type ContainerActions } from './handlers/containers.js'
 import { handleGetData, type ContainerSource, type DataCollector } from './handlers/data.js'
-import { HostActions, unknownAction } from './extensions/gate.js'
+import { offSonarRoute, type HostActions } from './extensions/gate.js'
 import { refuseExtension } from './handlers/extensions.js'
 import { UNSUPPORTED_OVER_SSH, handleCheckFingerprint, type FingerprintDeps, type FingerprintSources, type VerifySignature } from './handlers/fingerprint.js'
-import { errorResult, type HandlerResult } from './handlers/handler.js'
+import { errorResult, unknownAction, type HandlerResult } from './handlers/handler.js'
 import { handleGetSmartData, type SmartSource } from './handlers/smart.js'
 import { handleGetSystemdInfo, type SystemdSource } from './handlers/systemd.js'
 import { verifyHubSignature } from './identity/keys.js'
@@ -98,12 +98,12 @@ export class Dispatcher {
   private route(request: HubRequest, session: Session): HandlerResult | Promise<HandlerResult> {
     const { action } = request
     if (action !== Action.CheckFingerprint && !session.verified) return errorResult(NOT_VERIFIED)
-    if (!isKnownAction(action)) return errorResult(`unknown action: ${action}`)
+    if (!isKnownAction(action)) return unknownAction(action)
     if (isExtensionAction(action)) {
-      // SONAR's numbers: on Beszel's route (whose newer releases give 6 and 7 other meanings) they
-      // are what a Beszel agent answers for any action it does not know
-      if (session.transport === 'websocket' && session.route !== 'sonar') return unknownAction(action)
-      return this.deps.hostActions?.handle(action, request.data, session, request.id) ?? refuseExtension(action)
+      // the gate decides (the route first); without one, SONAR's numbers are refused unread, and
+      // on Beszel's route (whose newer releases give 6 and 7 other meanings) they are unknown
+      if (this.deps.hostActions) return this.deps.hostActions.handle(action, request.data, session, request.id)
+      return offSonarRoute(session) ? unknownAction(action) : refuseExtension(action)
     }
     switch (action) {
       case Action.GetData: {
@@ -134,7 +134,7 @@ export class Dispatcher {
         return parsed.ok ? handleGetSystemdInfo(parsed.data, this.deps.systemd) : errorResult(parsed.message)
       }
       default:
-        return errorResult(`unknown action: ${String(action)}`)
+        return unknownAction(action)
     }
   }
 

@@ -15,8 +15,7 @@
  */
 import { createHash } from 'node:crypto'
 import { Action, actionName } from '../protocol/actions.js'
-import type { HandlerResult } from '../handlers/handler.js'
-import { errorResult } from '../handlers/handler.js'
+import { errorResult, unknownAction, type HandlerResult } from '../handlers/handler.js'
 import type { HubKey } from '../identity/keys.js'
 import type { Logger } from '../log.js'
 import type { AuditLog, AuditRecord } from './audit.js'
@@ -63,8 +62,11 @@ export interface HostActionsDeps {
   now?: () => number
 }
 
-/** What Beszel's own agent answers for an action it does not know (dispatch.ts says the same). */
-export const unknownAction = (action: number): HandlerResult => errorResult(`unknown action: ${action}`)
+
+/** A WebSocket that did not upgrade on SONAR's route: there, 6–13 are what a Beszel agent says of an unknown action. */
+export function offSonarRoute(session: ActionSession): boolean {
+  return session.transport === 'websocket' && session.route !== 'sonar'
+}
 
 export class HostActions {
   private readonly replay = new ReplayGuard()
@@ -75,7 +77,7 @@ export class HostActions {
   }
 
   async handle(action: number, data: unknown, session: ActionSession, id?: number): Promise<HandlerResult> {
-    if (session.transport === 'websocket' && session.route !== 'sonar') return unknownAction(action)
+    if (offSonarRoute(session)) return unknownAction(action)
     const name = actionName(action) ?? `action ${action}`
     const base: Pick<AuditRecord, 'action' | 'name' | 'id'> = { action, name, ...(id === undefined ? {} : { id }) }
     const refuse = async (reason: string, extra: Partial<AuditRecord> = {}): Promise<HandlerResult> => {

@@ -10,3 +10,8 @@ export interface HandlerResult {
 export function errorResult(message: string, close?: { reason: string }): HandlerResult {
   return close ? { body: { kind: 'error', message }, close } : { body: { kind: 'error', message } }
 }
+
+/** What Beszel's agent answers for an action it does not know (also SONAR's 6–13 on Beszel's route). */
+export function unknownAction(action: number): HandlerResult {
+  return errorResult(`unknown action: ${action}`)
+}
