@@ -7,7 +7,7 @@
  * rename or remove what is in it). Every field is checked; unknown fields are errors (a misspelt `writable` must not
  * silently mean read-only, nor a misspelt `slots` mean "no check").
  */
-import { readFileSync, realpathSync, statSync } from 'node:fs'
+import { readFileSync, realpathSync, statSync, type Stats } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, isAbsolute } from 'node:path'
 import * as z from 'zod/mini'
@@ -54,8 +54,7 @@ export function unsafeOwnership(path: string, uid: number): string | undefined {
   }
   const file = statSync(target)
   if (!file.isFile()) return `${target} is not a regular file`
-  const check = (at: string, what: string): string | undefined => {
-    const st = statSync(at)
+  const check = (at: string, what: string, st: Stats = statSync(at)): string | undefined => {
     if (st.uid !== 0 && st.uid !== uid) return `${what} ${at} is owned by uid ${st.uid}, not root or the agent's user (uid ${uid})`
     // a sticky directory owned by root (/tmp) is fine above the file: nobody else may rename or
     // remove what is in it, so the path below cannot be swapped
@@ -63,7 +62,7 @@ export function unsafeOwnership(path: string, uid: number): string | undefined {
     if ((st.mode & 0o022) !== 0 && !stickyAbove) return `${what} ${at} is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o7777).toString(8)}); only its owner may write it`
     return undefined
   }
-  const problem = check(target, 'the file')
+  const problem = check(target, 'the file', file)
   if (problem) return problem
   for (let dir = dirname(target); ; dir = dirname(dir)) {
     const above = check(dir, 'its directory')
