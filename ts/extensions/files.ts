@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG_FILE } from '../config/file.js'
 import { beszelDataDirs, dataDirCandidates } from '../identity/data-dir.js'
 import { loadNative, type NativeBinding } from '../native.js'
 import { refused, type DeleteFileParams, type FileRoot, type ListFilesParams, type Outcome, type ReadFileParams, type WriteFileParams } from './types.js'
+import { DEFAULT_EXTENSIONS_FILE } from './policy.js'
 
 type FilesBinding = Pick<NativeBinding, 'filesList' | 'filesRead' | 'filesWrite' | 'filesDelete'>
 
@@ -27,7 +28,7 @@ export interface FilesContext {
 }
 
 /** The policy file's default place (EXTENSIONS_FILE), for messages when the caller names none. */
-const DEFAULT_SOURCE = '/etc/sonar-agent/extensions.yml'
+const DEFAULT_SOURCE = DEFAULT_EXTENSIONS_FILE
 
 /**
  * Where the agent keeps what a hub must never read or replace, wherever DATA_DIR points: the

@@ -10,11 +10,12 @@ import { loadNative, type NativeBinding } from '../native.js'
 import { POLKIT_RULE_FILE } from './polkit-rule.js'
 import { unitName, unitPattern } from './unit-names.js'
 import { refused, type Outcome, type ServiceAction, type ServiceActionParams, type ServiceParams, type ServicePolicy } from './types.js'
+import { DEFAULT_EXTENSIONS_FILE } from './policy.js'
 
 type Native = Pick<NativeBinding, 'globMatch' | 'serviceList' | 'serviceStatus' | 'serviceAction'>
 
 /** Where a refusal points the administrator. */
-const POLICY_FILE = 'the extensions policy (EXTENSIONS_FILE, /etc/sonar-agent/extensions.yml)'
+const POLICY_FILE = `the extensions policy (EXTENSIONS_FILE, ${DEFAULT_EXTENSIONS_FILE})`
 const DOCS = 'docs/extensions-services.md'
 
 function matches(native: Native, patterns: readonly string[], unit: string): boolean {
