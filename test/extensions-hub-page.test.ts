@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { openCollector } from '../ts/collector.js'
 import { startDevHub, type DevHub } from '../ts/hub/hub.js'
@@ -23,6 +23,7 @@ import { createWebHandler } from '../ts/hub/web/server.js'
 import { BLOB, knownAnswer, LOG_TEXT, REFUSE_COMMAND, REFUSE_ROOT, sha256, STDOUT } from './helpers/action-results.js'
 import { FakeSonarAgent } from './helpers/fake-sonar-agent.js'
 import { until as pollUntil } from './helpers/until.js'
+import { launchBrowser } from './helpers/browser.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const ARTIFACTS = join(ROOT, 'test', 'artifacts')
@@ -55,14 +56,7 @@ async function fakeAgent(hub: DevHub, route: 'sonar' | 'beszel'): Promise<{ agen
   return { agent, id: fingerprint }
 }
 
-let browser: Browser | undefined
-let browserSkip = ''
-try {
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], headless: true })
-} catch (error) {
-  browserSkip = `Chromium cannot start (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); install it with: apt-get install chromium`
-  console.warn(`[extensions-hub-page.test] page tests SKIPPED: ${browserSkip}`)
-}
+const { browser } = await launchBrowser('extensions-hub-page.test')
 
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.close()))

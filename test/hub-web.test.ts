@@ -12,7 +12,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { hostname, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openCollector } from '../ts/collector.js'
 import { startDevHub, type DevHub } from '../ts/hub/hub.js'
@@ -26,6 +25,7 @@ import { createWebHandler, startWebServer, type WebServer } from '../ts/hub/web/
 import { bytes } from '../ts/hub/web/page/format.js'
 import { Podman } from './podman/podman.js'
 import { until as pollUntil } from './helpers/until.js'
+import { launchBrowser } from './helpers/browser.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const ARTIFACTS = join(ROOT, 'test', 'artifacts')
@@ -245,14 +245,7 @@ describe('dev hub web API (real handler, real samples of the native core)', () =
 // ---------------------------------------------------------------------------------------------
 // The page in a real browser, fed by the real dev hub and a real agent.
 
-let browser: Browser | undefined
-let browserSkip = ''
-try {
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], headless: true })
-} catch (error) {
-  browserSkip = `Chromium cannot start (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); install it with: apt-get install chromium`
-  console.warn(`[hub-web.test] page test SKIPPED: ${browserSkip}`)
-}
+const { browser } = await launchBrowser('hub-web.test')
 
 afterAll(async () => {
   await browser?.close()
