@@ -574,6 +574,41 @@ export type FileErrorCode =
   | 'ERR_SONAR_FILES_IO'
   | 'ERR_SONAR_FILES_UNSUPPORTED'
 
+/**
+ * Counters only the TypeScript side keeps (remote write's queue); the core renders them with the
+ * rest (`sonar_remote_write_*`). Omitted fields count 0.
+ */
+export interface MetricsCounters {
+  /** remote write is configured: its families are written */
+  remoteWrite?: boolean
+  remoteWriteSentSamples?: number
+  remoteWriteDroppedSamples?: number
+  remoteWriteFailedRequests?: number
+  remoteWritePendingSamples?: number
+  remoteWritePendingBytes?: number
+  remoteWriteOldestPendingSeconds?: number
+}
+
+export interface MetricsOptions {
+  /** The engines' last sample (the same input as collect's); omitted or null: no container series */
+  containers?: ContainerSampleInput[] | null
+  counters?: MetricsCounters
+}
+
+export interface RemoteWriteOptions extends MetricsOptions {
+  /** The samples' timestamp, ms since the Unix epoch */
+  timestampMs: number
+  /** Labels added to every series, [name, value] pairs; a name a series already has is replaced */
+  labels?: [string, string][]
+}
+
+export interface RemoteWriteBody {
+  /** A snappy-compressed prometheus.WriteRequest, the body of one remote-write POST */
+  body: Buffer
+  /** How many samples it carries */
+  samples: number
+}
+
 export interface NativeBinding {
   /** The newest protocol version this agent speaks, announced to hubs before they say theirs ("0.18.8"). */
   readonly agentVersion: string
@@ -664,6 +699,13 @@ export interface NativeBinding {
   filesWrite(request: FileRequest & { content: Uint8Array; expectedSha256?: Uint8Array }): Promise<FileWritten>
   /** Host action 13: removes a regular file (never a directory or a link); `expectedSha256` 32 bytes. */
   filesDelete(request: FileRequest & { expectedSha256?: Uint8Array }): Promise<void>
+  /**
+   * One Prometheus reading, read fresh (raw counters: the hub's rates and cache are untouched), as
+   * the text exposition format 0.0.4 or OpenMetrics 1.0.0 (docs/prometheus.md). Off the JS thread.
+   */
+  metricsExposition(format: 'text' | 'openmetrics', options?: MetricsOptions): Promise<Buffer>
+  /** The same reading as the body of a Prometheus remote-write request. Off the JS thread. */
+  metricsRemoteWrite(options: RemoteWriteOptions): Promise<RemoteWriteBody>
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */
   setConnectionType(type: 0 | 1 | 2): void
   /**

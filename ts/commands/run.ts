@@ -15,6 +15,7 @@ import { loadFingerprint } from '../identity/fingerprint.js'
 import { createLogger } from '../log.js'
 import { loadNative } from '../native.js'
 import { Agent } from '../agent.js'
+import { metricsWanted } from '../metrics/wanted.js'
 
 const FLAGS = ['key', 'listen', 'url', 'token', 'config'] as const
 /** A second signal during shutdown, or a shutdown that hangs, ends the process anyway. */
@@ -114,6 +115,10 @@ export async function runCommand(args: string[]): Promise<number> {
     }
   })
   agent.start()
+  // Prometheus (METRICS_LISTEN, REMOTE_WRITE_URL): its module is loaded only when one is set.
+  const metrics = metricsWanted(config)
+    ? await (await import('../metrics/start.js')).startMetrics({ config, native, logger, ...(agent.containers ? { containers: agent.containers } : {}) })
+    : undefined
   // Once start-up's code has run: drop the pages of node and the addon that fault-around and
   // readahead mapped without this process ever using them (~22 MiB of RSS, bench:footprint).
   const trim = setTimeout(() => logger.debug('resident pages trimmed', { mappedBytes: native.trimResidentPages() }), TRIM_AFTER_MS)
@@ -131,7 +136,7 @@ export async function runCommand(args: string[]): Promise<number> {
     logger.error(`shutdown took over ${FORCED_EXIT_MS / 1000} s; exiting anyway`)
     process.exit(1)
   }, FORCED_EXIT_MS).unref()
-  await agent.stop()
+  await Promise.all([agent.stop(), metrics?.close()])
   logger.info('stopped')
   return why.dnsFailure !== undefined ? 1 : 0
 }

@@ -14,6 +14,7 @@ use crate::collect::network::NetworkCollector;
 use crate::collect::sensors::SensorCollector;
 use crate::collect::system::{self, HostInfo};
 use crate::collect::systemd::{ServicesForSend, SystemdCollector};
+use crate::metrics::{self, AgentCounters, MetricSet};
 use crate::model::dialect::{self, Dialect};
 use crate::model::{current_os, CombinedData, Details, FsStats, Info, Stats};
 use crate::settings::Settings;
@@ -356,6 +357,22 @@ impl Agent {
             services: services.list,
             details: None,
         }
+    }
+
+    /// One reading for Prometheus (a scrape or a remote-write tick): raw counters and gauges,
+    /// read fresh. The hub's baselines, rates and snapshot cache are not touched.
+    pub fn metrics(
+        &mut self,
+        containers: Option<&[ContainerSample]>,
+        counters: &AgentCounters,
+    ) -> MetricSet {
+        let mut set = MetricSet::default();
+        metrics::node::families(&self.settings, &mut set);
+        if let Some(list) = containers {
+            metrics::cadvisor::families(list, &mut set);
+        }
+        metrics::sonar::agent_families(counters, &mut set);
+        set
     }
 
     /// How many cache times each per-cache-time store keeps (every one is bounded by

@@ -12,6 +12,7 @@ pub mod files;
 pub mod filter;
 pub mod glob;
 pub mod json;
+pub mod metrics;
 pub mod model;
 pub mod probe;
 pub mod resident;

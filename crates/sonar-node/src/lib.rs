@@ -6,6 +6,7 @@
 
 mod args;
 mod files;
+mod metrics;
 #[allow(unsafe_code)]
 mod napi;
 mod services;
@@ -53,6 +54,8 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
             Property::method("filesWrite", Kind::Promise, files::write),
             Property::method("filesDelete", Kind::Promise, files::delete),
             Property::method("takeWarnings", Kind::Sync, take_warnings),
+            Property::method("metricsExposition", Kind::Promise, metrics::exposition),
+            Property::method("metricsRemoteWrite", Kind::Promise, metrics::remote_write),
             Property::method("__panicForTest", Kind::Promise, panic_for_test).hidden(),
             Property::method("__panicForTestSync", Kind::Sync, panic_for_test_sync).hidden(),
         ],
@@ -143,7 +146,10 @@ fn collect_options<'s>(
 
 /// `options.containers` (ContainerSampleInput[] | null | undefined), checked field by field; a
 /// bad field rejects the call with an error naming it (`containers[3].cpuTotal`).
-fn read_containers<'s>(env: Env<'s>, list: JsValue<'s>) -> Result<Option<Vec<ContainerSample>>> {
+pub(crate) fn read_containers<'s>(
+    env: Env<'s>,
+    list: JsValue<'s>,
+) -> Result<Option<Vec<ContainerSample>>> {
     let Some(len) = args::containers_list(&read_arg(env, list)?)? else {
         return Ok(None);
     };

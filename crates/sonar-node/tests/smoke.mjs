@@ -55,7 +55,7 @@ function assertPlain(value, at = 'snapshot') {
 
 await check('exports', () => {
   assert.deepEqual(Object.keys(m).sort(), [
-    'agentVersion', 'collect', 'configure', 'filesDelete', 'filesList', 'filesRead', 'filesWrite', 'globMatch', 'isFresh', 'parseDuration', 'parseSettings', 'probe', 'serviceAction', 'serviceList', 'serviceStatus', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus', 'takeWarnings', 'trimResidentPages',
+    'agentVersion', 'collect', 'configure', 'filesDelete', 'filesList', 'filesRead', 'filesWrite', 'globMatch', 'isFresh', 'metricsExposition', 'metricsRemoteWrite', 'parseDuration', 'parseSettings', 'probe', 'serviceAction', 'serviceList', 'serviceStatus', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus', 'takeWarnings', 'trimResidentPages',
   ]);
   // the newest dialect, announced in the header and SSH banner
   assert.equal(m.agentVersion, '0.18.8');

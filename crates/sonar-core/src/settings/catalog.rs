@@ -19,6 +19,8 @@ pub enum Component {
     Containers,
     /// SONAR's host actions 6–13: policy, READ_ONLY, audit (TypeScript)
     Extensions,
+    /// Prometheus: the /metrics endpoint and remote write (TypeScript; the core renders)
+    Metrics,
     /// the host's kernel files and system information (core)
     Host,
     Memory,
@@ -48,6 +50,7 @@ impl Component {
             Component::Logging => "logging",
             Component::Containers => "containers",
             Component::Extensions => "extensions",
+            Component::Metrics => "metrics",
             Component::Host => "host",
             Component::Memory => "memory",
             Component::Disks => "disks",
@@ -66,7 +69,8 @@ impl Component {
             | Component::Identity
             | Component::Logging
             | Component::Containers
-            | Component::Extensions => Side::Agent,
+            | Component::Extensions
+            | Component::Metrics => Side::Agent,
             _ => Side::Core,
         }
     }
@@ -271,6 +275,17 @@ pub const SETTINGS: &[Setting] = &[
     setting("EXTENSIONS_FILE", Kind::Path, "/etc/sonar-agent/extensions.yml", &[Extensions], "the host-action policy (commands, services, files): the only way to enable actions 6–13; must be writable by root or the agent's user alone", "/etc/sonar-agent/extensions.yml"),
     setting("READ_ONLY", Kind::Bool, "false", &[Extensions], "true: running commands, service actions, file writes and deletes are refused whatever EXTENSIONS_FILE allows", "true"),
     setting("AUDIT_LOG", Kind::Path, "<DATA_DIR>/audit.jsonl", &[Extensions], "where every host-action decision is appended (JSON lines, 0600, rotated at 10 MiB, 5 old files kept)", "/var/log/sonar-agent/audit.jsonl"),
+    // Prometheus-compatible engines
+    setting("METRICS_LISTEN", Kind::Text, "off", &[Metrics], "serve Prometheus metrics at /metrics on this address: host:port, or a bare port for 127.0.0.1 only", "127.0.0.1:9101"),
+    setting("METRICS_WEB_CONFIG", Kind::Path, "", &[Metrics], "TLS and basic auth of /metrics, in the web config file format of Prometheus's exporters (tls_server_config, basic_auth_users with bcrypt hashes)", "/etc/sonar-agent/web-config.yml"),
+    setting("REMOTE_WRITE_URL", Kind::Text, "off", &[Metrics], "push every sample to this Prometheus remote-write receiver (Prometheus, VictoriaMetrics, Mimir, Thanos)", "https://vm.example.com/api/v1/write"),
+    setting("REMOTE_WRITE_INTERVAL", Kind::Timeout, "15s", &[Metrics], "how often a sample is taken and pushed", "30s"),
+    setting("REMOTE_WRITE_LABELS", COMMA, "job=sonar-agent,instance=<hostname>", &[Metrics], "labels added to every pushed series, name=value (these replace the defaults of the same name)", "instance=web-01,env=prod"),
+    setting("REMOTE_WRITE_USERNAME", Kind::Text, "", &[Metrics], "basic auth user towards the receiver (with REMOTE_WRITE_PASSWORD_FILE)", "sonar"),
+    setting("REMOTE_WRITE_PASSWORD_FILE", Kind::Path, "", &[Metrics], "a file holding the basic auth password towards the receiver", "/run/secrets/remote-write-password"),
+    setting("REMOTE_WRITE_BEARER_TOKEN_FILE", Kind::Path, "", &[Metrics], "a file holding a bearer token sent to the receiver", "/run/secrets/remote-write-token"),
+    setting("REMOTE_WRITE_QUEUE_MAX_AGE", Kind::Timeout, "30m", &[Metrics], "samples not yet accepted by the receiver are kept this long (the oldest are dropped, logged and counted)", "1h"),
+    setting("REMOTE_WRITE_QUEUE_MAX_BYTES", Kind::Text, "8MiB", &[Metrics], "the most memory pending samples may take (compressed; the oldest are dropped, logged and counted)", "32MiB"),
     // the host
     setting("HOST_PROC", Kind::Path, "/proc", &[Host, Identity], "where the host's /proc is (an agent in a container with the host mounted)", "/host/proc"),
     setting("HOST_SYS", Kind::Path, "/sys", &[Host, Identity], "where the host's /sys is", "/host/sys"),

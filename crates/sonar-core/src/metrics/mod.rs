@@ -1,0 +1,128 @@
+//! Prometheus-compatible metrics: the same collection the hub gets, as raw counters and gauges
+//! under the names existing dashboards know (node_exporter's where a metric overlaps it,
+//! cAdvisor's for containers, `sonar_` for what neither has). One `MetricSet` per scrape or
+//! remote-write tick; the renderers turn it into bytes, so TypeScript only sends them.
+//!
+//! - `node`: node_exporter-compatible families, read fresh from /proc and /sys (raw counters: the
+//!   hub's rates and their baselines are not touched by a scrape);
+//! - `cadvisor`: container families from the engines' last sample;
+//! - `sonar`: GPUs, S.M.A.R.T., systemd units, batteries, fans, and the agent's own counters;
+//! - `exposition`: the Prometheus text format 0.0.4 and OpenMetrics 1.0.0;
+//! - `remote_write`: a Prometheus remote-write request (protobuf, snappy-compressed).
+
+pub mod cadvisor;
+pub mod exposition;
+pub mod node;
+pub mod remote_write;
+pub mod sonar;
+
+/// The Prometheus metric type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    Counter,
+    Gauge,
+}
+
+impl MetricType {
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+        }
+    }
+}
+
+/// One series of a family: its labels (in the order they are written) and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub labels: Vec<(&'static str, String)>,
+    pub value: f64,
+}
+
+/// A metric family. `name` is the name its samples carry: a counter's ends in `_total` (the
+/// OpenMetrics renderer drops the suffix from its metadata lines, as the format asks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    pub name: String,
+    pub help: String,
+    pub kind: MetricType,
+    pub samples: Vec<Sample>,
+}
+
+impl Family {
+    /// Adds a series. Non-finite values are dropped: a NaN from an odd reading is not data.
+    pub fn push(&mut self, labels: Vec<(&'static str, String)>, value: f64) {
+        if value.is_finite() {
+            self.samples.push(Sample { labels, value });
+        }
+    }
+}
+
+/// Every family of one reading, each name once, in the order they were added.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricSet {
+    pub families: Vec<Family>,
+}
+
+impl MetricSet {
+    /// The family of that name, created (empty) on first use; a later call with the same name
+    /// adds to the same family, so a name is never written twice.
+    pub fn family(&mut self, name: &str, kind: MetricType, help: &str) -> &mut Family {
+        let at = match self.families.iter().position(|f| f.name == name) {
+            Some(at) => at,
+            None => {
+                self.families.push(Family {
+                    name: name.to_string(),
+                    help: help.to_string(),
+                    kind,
+                    samples: Vec::new(),
+                });
+                self.families.len() - 1
+            }
+        };
+        &mut self.families[at]
+    }
+
+    pub fn gauge(&mut self, name: &str, help: &str) -> &mut Family {
+        self.family(name, MetricType::Gauge, help)
+    }
+
+    pub fn counter(&mut self, name: &str, help: &str) -> &mut Family {
+        self.family(name, MetricType::Counter, help)
+    }
+
+    /// Families without a sample are left out of every rendering.
+    pub fn series_count(&self) -> usize {
+        self.families.iter().map(|f| f.samples.len()).sum()
+    }
+}
+
+/// Counters only the TypeScript side keeps (remote write's queue), rendered with the rest so
+/// that their names live here.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AgentCounters {
+    /// remote write is configured (its families are written only then)
+    pub remote_write: bool,
+    pub remote_write_sent_samples: u64,
+    pub remote_write_dropped_samples: u64,
+    pub remote_write_failed_requests: u64,
+    pub remote_write_pending_samples: u64,
+    pub remote_write_pending_bytes: u64,
+    pub remote_write_oldest_pending_seconds: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_family_name_is_created_once_and_non_finite_values_are_dropped() {
+        let mut set = MetricSet::default();
+        set.gauge("node_load1", "1m load average.")
+            .push(vec![], 0.5);
+        set.gauge("node_load1", "ignored").push(vec![], f64::NAN);
+        assert_eq!(set.families.len(), 1);
+        assert_eq!(set.series_count(), 1);
+        assert_eq!(set.families[0].help, "1m load average.");
+    }
+}

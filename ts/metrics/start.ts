@@ -1,0 +1,55 @@
+/**
+ * The daemon's one entry to Prometheus: the /metrics server (METRICS_LISTEN) and remote write
+ * (REMOTE_WRITE_URL). run.ts imports this module only when one of them is set, and this module
+ * imports each part only when its own setting is: with both off, nothing of it is loaded.
+ */
+import type { AgentConfig } from '../config/config.js'
+import type { ContainerSource } from '../handlers/data.js'
+import type { Logger } from '../log.js'
+import type { MetricsCounters, MetricsOptions, NativeBinding } from '../../index.js'
+import { CONTAINER_WAIT_MS } from '../containers/recent.js'
+
+export interface MetricsDeps {
+  config: AgentConfig
+  native: NativeBinding
+  containers?: ContainerSource
+  logger: Logger
+}
+
+/** A running part (server or remote write). */
+export interface MetricsPart {
+  close(): Promise<void>
+}
+
+/** What a part needs to take one reading: the engines' last sample and the agent's own counters. */
+export type ReadingOptions = () => Promise<MetricsOptions>
+
+export async function startMetrics(deps: MetricsDeps): Promise<MetricsPart> {
+  const parts: MetricsPart[] = []
+  let counters: () => MetricsCounters = () => ({})
+  const reading: ReadingOptions = async () => {
+    const source = deps.containers
+    const sample = source?.recent ? await source.recent(CONTAINER_WAIT_MS) : undefined
+    return { ...(sample ? { containers: sample.containers } : {}), counters: counters() }
+  }
+  try {
+    if ((deps.config.setting('REMOTE_WRITE_URL') ?? '').trim() !== '') {
+      const { startRemoteWrite } = await import('./remote-write.js')
+      const push = await startRemoteWrite({ ...deps, logger: deps.logger.child('remote-write') }, reading)
+      counters = () => push.counters()
+      parts.push(push)
+    }
+    if ((deps.config.setting('METRICS_LISTEN') ?? '').trim() !== '') {
+      const { startMetricsServer } = await import('./server.js')
+      parts.push(await startMetricsServer({ ...deps, logger: deps.logger.child('metrics') }, reading))
+    }
+  } catch (error) {
+    await Promise.allSettled(parts.map((part) => part.close()))
+    throw error
+  }
+  return {
+    close: async () => {
+      await Promise.allSettled(parts.map((part) => part.close()))
+    },
+  }
+}
