@@ -27,6 +27,8 @@ APT_PACKAGES=(
   busybox-static
   chromium
   debootstrap
+  prometheus
+  prometheus-node-exporter
 )
 
 missing=()
