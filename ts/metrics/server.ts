@@ -146,7 +146,13 @@ export async function startMetricsServer(deps: MetricsServerDeps, reading: Readi
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     for (const [name, value] of Object.entries(web.headers)) res.setHeader(name, value)
-    if (web.basicAuth && !(await web.basicAuth(req.headers.authorization))) {
+    const auth = web.basicAuth ? await web.basicAuth(req.headers.authorization) : 'ok'
+    if (auth === 'busy') {
+      res.writeHead(429, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' })
+      res.end('Too Many Requests: password checks are queued\n')
+      return
+    }
+    if (auth === 'denied') {
       res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Basic realm="sonar-agent"' })
       res.end('Unauthorized\n')
       return

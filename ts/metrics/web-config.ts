@@ -2,7 +2,7 @@
  * METRICS_WEB_CONFIG: TLS and basic auth of /metrics in the web config format of Prometheus's own
  * exporters (prometheus/exporter-toolkit: tls_server_config, http_server_config, basic_auth_users),
  * so an operator reuses the file node_exporter reads. Keys this agent does not implement are
- * refused by name, never silently ignored. bcryptjs and node:tls load only when the file asks.
+ * refused by name, never silently ignored. bcrypt (hash-wasm) and node:tls load only when the file asks.
  */
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -22,7 +22,7 @@ const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13
 /** the response headers exporter-toolkit lets the file set */
 const HEADERS = ['Content-Security-Policy', 'X-Frame-Options', 'X-Content-Type-Options', 'X-XSS-Protection', 'Strict-Transport-Security'] as const
 /** a bcrypt hash as Go's x/crypto/bcrypt and bcryptjs write it */
-const BCRYPT_HASH = /^\$2[abxy]?\$\d\d\$[./A-Za-z0-9]{53}$/
+const BCRYPT_HASH = /^\$2[abxy]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/
 
 const tlsSchema = z.strictObject({
   cert_file: z.string().min(1),
@@ -54,8 +54,11 @@ export interface WebTls {
   admits(socket: TLSSocket): boolean
 }
 
-/** Checks an Authorization header; resolves true when it names a user of the file with their password. */
-export type BasicAuth = (authorization: string | undefined) => Promise<boolean>
+/**
+ * Checks an Authorization header: 'ok' when it names a user of the file with their password,
+ * 'busy' when too many checks are already waiting.
+ */
+export type BasicAuth = (authorization: string | undefined) => Promise<'ok' | 'denied' | 'busy'>
 
 export interface WebConfig {
   tls?: WebTls
@@ -136,28 +139,57 @@ export async function loadWebConfig(path: string): Promise<WebConfig> {
   return config
 }
 
-/** A verification already paid for stays this long, as exporter-toolkit's cache (a scrape every 15 s pays bcrypt once). */
+/** Verified credentials kept, as exporter-toolkit caches them: a scrape every 15 s pays bcrypt once. */
 const VERIFIED_CACHE_SIZE = 100
+/** Verifications waiting beyond this are answered "busy" (429) rather than queued. */
+const MAX_WAITING = 8
+/** bcrypt reads at most this many bytes of a password. */
+const BCRYPT_MAX_BYTES = 72
 
+/**
+ * bcrypt runs in WebAssembly (hash-wasm): the daemon runs JavaScript without V8's optimising
+ * compilers (DAEMON_V8_FLAGS), where bcryptjs takes ~8 s for one cost-10 check against ~0.1 s
+ * here. One wasm call is synchronous, so checks run one at a time with the event loop turning
+ * between them, and only when no cached verification answers.
+ */
 async function basicAuth(users: Record<string, string>): Promise<BasicAuth> {
-  const bcrypt = (await import('bcryptjs')).default
+  const { bcryptVerify } = (await import('hash-wasm/dist/bcrypt.umd.min.js')).default
   const known = new Map(Object.entries(users))
-  // Unknown users are checked against a hash of the same cost, so timing does not tell names apart.
-  const costs = [...known.values()].map((hash) => bcrypt.getRounds(hash))
-  const decoy = await bcrypt.hash('sonar-agent: no such user', Math.max(...costs))
+  // Unknown users are checked against a real user's hash (then refused): the same cost, so
+  // timing does not tell names apart.
+  const decoy = [...known.values()][0] ?? ''
   const verified = new Set<string>()
   const cacheKey = (user: string, hash: string, password: string) => createHash('sha256').update(`${user}\0${hash}\0${password}`).digest('hex')
+  let queue: Promise<unknown> = Promise.resolve()
+  let waiting = 0
+  const check = (password: string, hash: string): Promise<boolean> => {
+    const bytes = Buffer.from(password, 'utf8').subarray(0, BCRYPT_MAX_BYTES)
+    const turn = queue.then(async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      // hash-wasm refuses an empty password: it matches no hash (the decoy keeps the cost)
+      const matches = await bcryptVerify({ password: bytes.length > 0 ? bytes : Buffer.from([0]), hash })
+      return matches && bytes.length > 0
+    })
+    queue = turn.catch(() => false)
+    return turn
+  }
   return async (authorization) => {
     const credentials = parseBasic(authorization)
-    if (!credentials) return false
+    if (!credentials) return 'denied'
     const hash = known.get(credentials.user)
     const key = cacheKey(credentials.user, hash ?? decoy, credentials.password)
-    if (hash !== undefined && verified.has(key)) return true
-    const matches = await bcrypt.compare(credentials.password, hash ?? decoy)
-    if (!matches || hash === undefined) return false
+    if (hash !== undefined && verified.has(key)) return 'ok'
+    if (waiting >= MAX_WAITING) return 'busy'
+    waiting++
+    try {
+      const matches = await check(credentials.password, hash ?? decoy)
+      if (!matches || hash === undefined) return 'denied'
+    } finally {
+      waiting--
+    }
     if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear()
     verified.add(key)
-    return true
+    return 'ok'
   }
 }
 
