@@ -90,7 +90,8 @@ afterAll(async () => {
 describe.skipIf(missing !== undefined)('Prometheus 2.42 scraping over TLS with basic auth (METRICS_WEB_CONFIG)', () => {
   it('the right password: up = 1', async () => {
     const [up] = await prometheus!.query('up{job="right"}')
-    expect(up?.value[1]).toBe('1')
+    const target = (await prometheus!.targets()).find((t) => t.labels.job === 'right')
+    expect(up?.value[1], `the scrape's last error: ${target?.lastError}`).toBe('1')
     const [mem] = await prometheus!.query('node_memory_MemTotal_bytes{job="right"}')
     expect(Number(mem?.value[1])).toBeGreaterThan(0)
   })
