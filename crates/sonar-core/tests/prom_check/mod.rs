@@ -32,16 +32,35 @@ fn run_with_stdin(program: &str, args: &[&str], input: &[u8]) -> Option<(bool, S
     Some((out.status.success(), text))
 }
 
-/// `promtool check metrics` on the text rendering prints nothing and succeeds.
+/// The one lint promtool reports that we keep on purpose: node_exporter names the meminfo
+/// families after /proc/meminfo's keys (`node_memory_MemAvailable_bytes`), dashboards and alert
+/// rules use those names, and promtool flags them as camelCase — for node_exporter's own
+/// exposition too.
+fn is_node_exporters_own_name_lint(line: &str) -> bool {
+    line.strip_suffix(" metric names should be written in 'snake_case' not 'camelCase'")
+        .is_some_and(|name| name.starts_with("node_memory_") && !name.contains(' '))
+}
+
+/// `promtool check metrics` on the text rendering succeeds and prints nothing but the lint
+/// above.
 pub fn assert_promtool_clean(set: &MetricSet) {
     let text = render(set, Format::Text);
     match run_with_stdin(PROMTOOL, &["check", "metrics"], &text) {
         None => eprintln!("skipped: {PROMTOOL} is absent (Debian package prometheus)"),
-        Some((ok, printed)) => assert!(
-            ok && printed.trim().is_empty(),
-            "promtool check metrics: {printed}\n---\n{}",
-            String::from_utf8_lossy(&text)
-        ),
+        Some((ok, printed)) => {
+            let complaints: Vec<&str> = printed
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !is_node_exporters_own_name_lint(l))
+                .collect();
+            let only_names = printed
+                .lines()
+                .all(|l| l.trim().is_empty() || is_node_exporters_own_name_lint(l));
+            assert!(
+                complaints.is_empty() && (ok || only_names),
+                "promtool check metrics: {printed}\n---\n{}",
+                String::from_utf8_lossy(&text)
+            );
+        }
     }
 }
 
