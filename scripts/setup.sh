@@ -27,6 +27,9 @@ APT_PACKAGES=(
   busybox-static
   chromium
   debootstrap
+  prometheus
+  prometheus-node-exporter
+  python3-prometheus-client
 )
 
 missing=()
