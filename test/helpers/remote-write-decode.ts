@@ -62,14 +62,14 @@ export function snappyDecode(input: Uint8Array): Buffer {
 
 class Reader {
   at = 0
-  constructor(private readonly bytes: Buffer) {}
+  constructor(private readonly buf: Buffer) {}
   get done(): boolean {
-    return this.at >= this.bytes.length
+    return this.at >= this.buf.length
   }
   varint(): bigint {
     let n = 0n
     for (let shift = 0n; shift < 70n; shift += 7n) {
-      const b = this.bytes[this.at++]
+      const b = this.buf[this.at++]
       if (b === undefined) throw new Error('protobuf: truncated varint')
       n |= BigInt(b & 0x7f) << shift
       if ((b & 0x80) === 0) return n
@@ -86,13 +86,13 @@ class Reader {
   }
   bytes(): Buffer {
     const len = Number(this.varint())
-    if (this.at + len > this.bytes.length) throw new Error('protobuf: truncated field')
-    const slice = this.bytes.subarray(this.at, this.at + len)
+    if (this.at + len > this.buf.length) throw new Error('protobuf: truncated field')
+    const slice = this.buf.subarray(this.at, this.at + len)
     this.at += len
     return slice
   }
   double(): number {
-    const value = this.bytes.readDoubleLE(this.at)
+    const value = this.buf.readDoubleLE(this.at)
     this.at += 8
     return value
   }

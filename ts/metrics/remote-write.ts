@@ -122,7 +122,7 @@ class RemoteWriter implements RemoteWritePart {
     try {
       const options = await this.takeReading()
       const { body, samples } = await this.deps.native.metricsRemoteWrite({ ...options, timestampMs: timestamp, labels: this.settings.labels })
-      if (this.closed) return
+      if (this.closed || samples === 0) return
       this.noteDropped(this.queue.push({ body, samples, timestamp }, this.now()))
       this.kick()
     } catch (error) {
