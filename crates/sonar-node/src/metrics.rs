@@ -147,7 +147,9 @@ pub fn remote_write<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
         move || {
             let set = reading(containers.as_deref(), counters);
             let timestamp = i64::try_from(timestamp_ms).unwrap_or(i64::MAX);
-            Ok(remote_write::encode(&set, timestamp, &labels))
+            remote_write::encode(&set, timestamp, &labels).map_err(|e| {
+                JsError::range_error(args::ERR_INVALID_ARG_VALUE, format!("labels: {e}"))
+            })
         },
         |env, request: WriteRequest| {
             let body = env.buffer_copy(&request.body)?;
