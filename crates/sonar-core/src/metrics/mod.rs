@@ -21,6 +21,9 @@ pub mod sonar;
 pub enum MetricType {
     Counter,
     Gauge,
+    /// No declared type (node_exporter's /proc/vmstat fields): `untyped` in the text format,
+    /// `unknown` in OpenMetrics, UNKNOWN in remote-write metadata.
+    Untyped,
 }
 
 impl MetricType {
@@ -28,6 +31,7 @@ impl MetricType {
         match self {
             MetricType::Counter => "counter",
             MetricType::Gauge => "gauge",
+            MetricType::Untyped => "untyped",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! node_exporter's `hwmon` collector, for temperatures: `node_hwmon_temp_celsius{chip,sensor}`
-//! (and `_crit_celsius`, `_max_celsius`), `node_hwmon_chip_names` and `node_hwmon_sensor_label`,
+//! (and every other attribute: `_crit_celsius`, `_max_celsius`, `_crit_alarm_celsius`…),
+//! `node_hwmon_chip_names` and `node_hwmon_sensor_label`,
 //! with node_exporter's chip names: the device's bus and name (`platform_coretemp_0`,
 //! `pci0000:00_0000:00:18_3`), else the `name` file, else the hwmonN directory.
 
@@ -14,7 +15,7 @@ pub(super) fn families(sys: &Path, set: &mut MetricSet) {
         let Some(chip) = chip_name(&dir) else {
             continue;
         };
-        if let Some(name) = read_trimmed(&dir.join("name")) {
+        if let Some(name) = read_trimmed(&dir.join("name")).map(|n| clean(&n)) {
             set.gauge(
                 "node_hwmon_chip_names",
                 "Annotation metric for human-readable chip names",
@@ -33,9 +34,6 @@ pub(super) fn families(sys: &Path, set: &mut MetricSet) {
                 else {
                     continue;
                 };
-                if !matches!(attribute, "input" | "crit" | "max" | "label") {
-                    continue;
-                }
                 if let Some(text) = read_trimmed(&file) {
                     sensors
                         .entry(sensor.to_string())
@@ -46,29 +44,37 @@ pub(super) fn families(sys: &Path, set: &mut MetricSet) {
         }
         for (sensor, attributes) in &sensors {
             let labels = || vec![("chip", chip.clone()), ("sensor", sensor.clone())];
-            for (attribute, name, help) in [
-                (
-                    "input",
-                    "node_hwmon_temp_celsius",
-                    "Hardware monitor for temperature (input)",
-                ),
-                (
-                    "crit",
-                    "node_hwmon_temp_crit_celsius",
-                    "Hardware monitor for temperature (crit)",
-                ),
-                (
-                    "max",
-                    "node_hwmon_temp_max_celsius",
-                    "Hardware monitor for temperature (max)",
-                ),
-            ] {
-                if let Some(millidegrees) = attributes
-                    .get(attribute)
-                    .and_then(|t| t.parse::<f64>().ok())
-                {
-                    set.gauge(name, help).push(labels(), millidegrees * 0.001);
-                }
+            for (attribute, text) in attributes {
+                let Ok(value) = text.parse::<f64>() else {
+                    continue;
+                };
+                // node_exporter: alarm and fault are unit-less flags, beep an `_enabled` flag,
+                // every other attribute (input, max, crit, crit_alarm, crit_hyst…) degrees
+                let element = clean(attribute);
+                let (name, help, value) = match attribute.as_str() {
+                    "label" | "type" => continue,
+                    "alarm" | "fault" => (
+                        format!("node_hwmon_temp_{element}"),
+                        format!("Hardware sensor {attribute} status (temp)"),
+                        value,
+                    ),
+                    "beep" => (
+                        "node_hwmon_temp_beep_enabled".to_string(),
+                        "Hardware monitor sensor has beeping enabled".to_string(),
+                        value,
+                    ),
+                    "input" => (
+                        "node_hwmon_temp_celsius".to_string(),
+                        "Hardware monitor for temperature (input)".to_string(),
+                        value / 1000.0,
+                    ),
+                    _ => (
+                        format!("node_hwmon_temp_{element}_celsius"),
+                        format!("Hardware monitor for temperature ({attribute})"),
+                        value / 1000.0,
+                    ),
+                };
+                set.gauge(&name, &help).push(labels(), value);
             }
             if let Some(label) = attributes.get("label") {
                 set.gauge("node_hwmon_sensor_label", "Label for given chip and sensor")

@@ -6,15 +6,22 @@
 //!
 //! One file per source, as node_exporter has one collector per source: `cpu` (/proc/stat),
 //! `system` (load, time, uname, os-release), `memory` (/proc/meminfo), `filesystem` (mount
-//! table + statvfs), `diskstats`, `netdev` (/proc/net/dev), `hwmon` (/sys/class/hwmon).
+//! table + statvfs), `diskstats`, `netdev` (/proc/net/dev), `netclass` (/sys/class/net),
+//! `hwmon` (/sys/class/hwmon), `vmstat`, `pressure` (PSI), `kernel` (file handles, entropy,
+//! conntrack), `timex` (adjtimex).
 
 mod cpu;
 mod diskstats;
 mod filesystem;
 mod hwmon;
+mod kernel;
 mod memory;
+mod netclass;
 mod netdev;
+mod pressure;
 mod system;
+mod timex;
+mod vmstat;
 
 use super::MetricSet;
 use crate::collect::disk::statfs::{self, StatfsFn, StatfsRunner};
@@ -54,7 +61,12 @@ impl NodeCollector {
         filesystem::families(roots, &mut self.statfs, &mut self.buf, set);
         diskstats::families(roots, &mut self.buf, set);
         netdev::families(roots, &mut self.buf, set);
+        netclass::families(roots, set);
         hwmon::families(&self.settings.sensors_sys, set);
+        vmstat::families(roots, &mut self.buf, set);
+        pressure::families(roots, &mut self.buf, set);
+        kernel::families(roots, &mut self.buf, set);
+        timex::families(set);
     }
 }
 
