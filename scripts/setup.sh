@@ -12,13 +12,17 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # peer; openssh-client and openssl serve the SSH and TLS tests (a real `ssh`, real certificates);
 # podman, runc and busybox-static give the container tests a real engine (no registry needed);
 # chromium is the real browser of the dev hub page test (driven by playwright-core); debootstrap
-# builds the real systemd 252 image of the systemd tests (test/systemd/systemd-host.sh).
+# builds the real systemd 252 image of the systemd tests (test/systemd/systemd-host.sh);
+# prometheus (with promtool), prometheus-node-exporter and python3-prometheus-client (an OpenMetrics
+# parser) check /metrics against the real peers; victoria-metrics and prometheus are the real
+# remote-write receivers of test/remote-write*.test.ts.
 APT_PACKAGES=(
   librust-libc-dev
   librust-sysinfo-dev
   librust-nvml-wrapper-dev
   librust-zbus-dev
   librust-tempfile-dev
+  librust-snap-dev
   python3-psutil
   openssh-client
   openssl
@@ -30,6 +34,7 @@ APT_PACKAGES=(
   prometheus
   prometheus-node-exporter
   python3-prometheus-client
+  victoria-metrics
 )
 
 missing=()

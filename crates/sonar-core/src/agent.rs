@@ -14,7 +14,7 @@ use crate::collect::network::NetworkCollector;
 use crate::collect::sensors::SensorCollector;
 use crate::collect::system::{self, HostInfo};
 use crate::collect::systemd::{ServicesForSend, SystemdCollector};
-use crate::metrics::{self, AgentCounters, MetricSet};
+use crate::metrics::{self, MetricSet, MetricsInput};
 use crate::model::dialect::{self, Dialect};
 use crate::model::{current_os, CombinedData, Details, FsStats, Info, Stats};
 use crate::settings::Settings;
@@ -364,21 +364,23 @@ impl Agent {
     }
 
     /// One reading for Prometheus (a scrape or a remote-write tick): raw counters and gauges,
-    /// read fresh. The hub's baselines, rates and snapshot cache are not touched.
-    pub fn metrics(
-        &mut self,
-        containers: Option<&[ContainerSample]>,
-        counters: &AgentCounters,
-    ) -> MetricSet {
+    /// read fresh. The hub's baselines, rates, averaging windows and snapshot cache are not
+    /// touched.
+    pub fn metrics(&mut self, input: &MetricsInput<'_>) -> MetricSet {
         let mut set = MetricSet::default();
         let settings = &self.settings;
         self.node_metrics
             .get_or_insert_with(|| metrics::node::NodeCollector::new(settings))
             .families(&mut set);
-        if let Some(list) = containers {
+        if let Some(list) = input.containers {
             metrics::cadvisor::families(list, &mut set);
         }
-        metrics::sonar::agent_families(counters, &mut set);
+        metrics::gpu::families(&self.gpu.latest(), &mut set);
+        metrics::smart::families(input.smart, &mut set);
+        metrics::systemd::families(&self.systemd.services(), &mut set);
+        metrics::power::battery_families(&self.battery.sample(), &mut set);
+        metrics::power::fan_families(&self.fans.sample(), &mut set);
+        metrics::sonar::agent_families(&input.counters, &mut set);
         set
     }
 

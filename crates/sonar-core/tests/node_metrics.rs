@@ -10,7 +10,7 @@ use prom_check::{assert_openmetrics_parses, assert_promtool_clean};
 use sonar_core::agent::Agent;
 use sonar_core::metrics::exposition::{render, Format};
 use sonar_core::metrics::node::NodeCollector;
-use sonar_core::metrics::{AgentCounters, MetricSet};
+use sonar_core::metrics::{MetricSet, MetricsInput};
 use sonar_core::roots::Roots;
 use sonar_core::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet};
@@ -277,7 +277,7 @@ fn a_prometheus_reading_leaves_the_hubs_baselines_and_cache_alone() {
     let mut agent = Agent::new(common::settings_for(Roots::under(dir.path())));
     let before = agent.windows();
     for _ in 0..3 {
-        let set = agent.metrics(None, &AgentCounters::default());
+        let set = agent.metrics(&MetricsInput::default());
         assert!(set
             .families
             .iter()

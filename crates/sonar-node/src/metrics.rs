@@ -7,7 +7,28 @@ use crate::{read_arg, read_containers, state};
 use sonar_core::collect::containers::ContainerSample;
 use sonar_core::metrics::exposition::{self, Format};
 use sonar_core::metrics::remote_write::{self, WriteRequest};
-use sonar_core::metrics::AgentCounters;
+use sonar_core::metrics::{AgentCounters, MetricSet, MetricsInput};
+use std::time::Duration;
+
+/// How often S.M.A.R.T. is re-read for Prometheus when SMART_INTERVAL is unset (a hub's default).
+const SMART_DEFAULT_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// One reading: the disks' last S.M.A.R.T. data (a stale one starts a background refresh: a
+/// scrape never waits for smartctl) and the agent's sample.
+fn reading(containers: Option<&[ContainerSample]>, counters: AgentCounters) -> MetricSet {
+    let smart = crate::smart::monitor();
+    smart.refresh_if_older(
+        state::settings()
+            .smart_interval
+            .unwrap_or(SMART_DEFAULT_INTERVAL),
+    );
+    let disks = smart.disks();
+    state::metrics(&MetricsInput {
+        containers,
+        smart: &disks,
+        counters,
+    })
+}
 
 /// `containers` and `counters` of the options object.
 fn read_options<'s>(
@@ -72,7 +93,7 @@ pub fn exposition<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
         env,
         "sonar:metrics",
         move || {
-            let set = state::metrics(containers.as_deref(), &counters);
+            let set = reading(containers.as_deref(), counters);
             Ok(exposition::render(&set, format))
         },
         |env, bytes: Vec<u8>| env.buffer_copy(&bytes),
@@ -124,9 +145,11 @@ pub fn remote_write<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
         env,
         "sonar:remote-write",
         move || {
-            let set = state::metrics(containers.as_deref(), &counters);
+            let set = reading(containers.as_deref(), counters);
             let timestamp = i64::try_from(timestamp_ms).unwrap_or(i64::MAX);
-            Ok(remote_write::encode(&set, timestamp, &labels))
+            remote_write::encode(&set, timestamp, &labels).map_err(|e| {
+                JsError::range_error(args::ERR_INVALID_ARG_VALUE, format!("labels: {e}"))
+            })
         },
         |env, request: WriteRequest| {
             let body = env.buffer_copy(&request.body)?;
