@@ -6,7 +6,7 @@
 //!
 //! One file per source, as node_exporter has one collector per source: `cpu` (/proc/stat),
 //! `system` (load, time, uname, os-release), `memory` (/proc/meminfo), `filesystem` (mount
-//! table + statvfs), `diskstats`, `netdev` (/proc/net/dev), `netclass` (/sys/class/net),
+//! table + statvfs), `diskstats`, `md` (RAID arrays), `netdev` (/proc/net/dev), `netclass` (/sys/class/net),
 //! `hwmon` (/sys/class/hwmon), `vmstat`, `pressure` (PSI), `kernel` (file handles, entropy,
 //! conntrack), `timex` (adjtimex).
 
@@ -15,6 +15,7 @@ mod diskstats;
 mod filesystem;
 mod hwmon;
 mod kernel;
+mod md;
 mod memory;
 mod netclass;
 mod netdev;
@@ -60,6 +61,7 @@ impl NodeCollector {
         memory::families(roots, &mut self.buf, set);
         filesystem::families(roots, &mut self.statfs, &mut self.buf, set);
         diskstats::families(roots, &mut self.buf, set);
+        md::families(roots, set);
         netdev::families(roots, &mut self.buf, set);
         netclass::families(roots, set);
         hwmon::families(&self.settings.sensors_sys, set);

@@ -126,6 +126,21 @@ eth0: 719539719   16051    1    2    3     4          5         6   777971    87
         }
     }
     write(root, "sys/class/net/bonding_masters", "\n");
+    // a RAID1 rebuilding onto a new disk after one failed (three members, two slots)
+    for (file, text) in [
+        ("size", "2097152"),
+        ("md/array_state", "clean"),
+        ("md/level", "raid1"),
+        ("md/raid_disks", "2"),
+        ("md/degraded", "1"),
+        ("md/sync_action", "recover"),
+        ("md/sync_completed", "524288 / 2097152"),
+        ("md/dev-sda1/state", "in_sync"),
+        ("md/dev-sdb1/state", "faulty"),
+        ("md/dev-sdc1/state", "spare"),
+    ] {
+        write(root, &format!("sys/block/md0/{file}"), &format!("{text}\n"));
+    }
     write(
         root,
         "etc/os-release",
