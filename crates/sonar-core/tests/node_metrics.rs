@@ -6,7 +6,7 @@
 mod common;
 mod prom_check;
 
-use prom_check::{assert_openmetrics_parses, assert_promtool_clean};
+use prom_check::{assert_openmetrics_parses, assert_promtool_clean, assert_promtool_clean_text};
 use sonar_core::agent::Agent;
 use sonar_core::metrics::exposition::{render, Format};
 use sonar_core::metrics::node::NodeCollector;
@@ -373,4 +373,12 @@ fn scrape_cost_against_node_exporter() {
         theirs * 1000.0 / f64::from(SCRAPES),
         ours / theirs.max(1e-9)
     );
+}
+
+#[test]
+fn the_golden_fixture_exposition_passes_promtool() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/metrics/node/golden.prom");
+    let text = std::fs::read(&golden).unwrap();
+    assert!(text.len() > 1000);
+    assert_promtool_clean_text(&text);
 }

@@ -56,8 +56,12 @@ fn is_node_exporters_own_name_lint(line: &str) -> bool {
 /// `promtool check metrics` on the text rendering succeeds and prints nothing but the lint
 /// above.
 pub fn assert_promtool_clean(set: &MetricSet) {
-    let text = render(set, Format::Text);
-    match run_with_stdin(PROMTOOL, &["check", "metrics"], &text) {
+    assert_promtool_clean_text(&render(set, Format::Text));
+}
+
+/// The same check on text already rendered (a golden file).
+pub fn assert_promtool_clean_text(text: &[u8]) {
+    match run_with_stdin(PROMTOOL, &["check", "metrics"], text) {
         None => eprintln!("skipped: {PROMTOOL} is absent (Debian package prometheus)"),
         Some((ok, printed)) => {
             let complaints: Vec<&str> = printed
@@ -70,7 +74,7 @@ pub fn assert_promtool_clean(set: &MetricSet) {
             assert!(
                 complaints.is_empty() && (ok || only_names),
                 "promtool check metrics: {printed}\n---\n{}",
-                String::from_utf8_lossy(&text)
+                String::from_utf8_lossy(text)
             );
         }
     }

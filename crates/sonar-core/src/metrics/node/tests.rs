@@ -172,6 +172,26 @@ eth0: 719539719   16051    1    2    3     4          5         6   777971    87
         "0\n",
     );
     write(root, &format!("{coretemp}/hwmon/hwmon1/temp1_alarm"), "1\n");
+    // a Super I/O chip: a fan, a voltage, a power meter and a bare pwm value
+    let nct = "sys/devices/platform/nct6775.656";
+    for (file, text) in [
+        ("name", "nct6798"),
+        ("fan2_input", "1236"),
+        ("fan2_min", "300"),
+        ("in0_input", "1032"),
+        ("in0_label", "Vcore"),
+        ("power1_average", "12500000"),
+        ("energy1_input", "4200000000"),
+        ("pwm2", "128"),
+        ("beep_enable", "0"),
+        ("uevent", "OF_NAME=nct"),
+    ] {
+        write(
+            root,
+            &format!("{nct}/hwmon/hwmon3/{file}"),
+            &format!("{text}\n"),
+        );
+    }
     write(
         root,
         &format!("{coretemp}/hwmon/hwmon1/temp1_label"),
@@ -203,6 +223,8 @@ eth0: 719539719   16051    1    2    3     4          5         6   777971    87
     link(&format!("{k10}/hwmon/hwmon0"), "sys/class/hwmon/hwmon0");
     link(k10, &format!("{k10}/hwmon/hwmon0/device"));
     link("sys/devices/virtual/hwmon/hwmon2", "sys/class/hwmon/hwmon2");
+    link(&format!("{nct}/hwmon/hwmon3"), "sys/class/hwmon/hwmon3");
+    link(nct, &format!("{nct}/hwmon/hwmon3/device"));
 }
 
 /// statvfs stand-in: `/` and `/srv/data` answer, `/mnt/gone` fails, `/mnt/nfs` hangs for a
