@@ -177,8 +177,10 @@ fn node_families_have_node_exporters_names_types_and_labels_on_this_machine() {
     let Some(theirs) = node_exporter_scrape() else {
         return;
     };
-    let ours = parse(&our_text());
-    let theirs = parse(&theirs);
+    let our_text = our_text();
+    let their_text = theirs;
+    let ours = parse(&our_text);
+    let theirs = parse(&their_text);
 
     let mut shared = Vec::new();
     for (name, kind) in &ours.types {
@@ -237,6 +239,17 @@ fn node_families_have_node_exporters_names_types_and_labels_on_this_machine() {
             "series of {name}"
         );
     }
+    // the root filesystem's size: the same statfs on the same mount
+    let root_size = |text: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with("node_filesystem_size_bytes{") && l.contains("mountpoint=\"/\"")
+            })
+            .and_then(|l| l.rsplit_once(' '))
+            .and_then(|(_, v)| v.parse::<f64>().ok())
+    };
+    assert!(root_size(&our_text).is_some());
+    assert_eq!(root_size(&our_text), root_size(&their_text), "size of /");
     let mem = |p: &Parsed| p.values.get("node_memory_MemTotal_bytes").copied();
     assert!(mem(&ours).is_some());
     assert_eq!(mem(&ours), mem(&theirs), "MemTotal");
