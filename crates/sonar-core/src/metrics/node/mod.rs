@@ -6,7 +6,7 @@
 //!
 //! One file per source, as node_exporter has one collector per source: `cpu` (/proc/stat),
 //! `system` (load, time, uname, os-release), `memory` (/proc/meminfo), `filesystem` (mount
-//! table + statvfs), `diskstats`, `md` (RAID arrays), `netdev` (/proc/net/dev), `netclass` (/sys/class/net),
+//! table + statvfs), `diskstats`, `md` (RAID arrays), `netdev` (/proc/net/dev), `netclass` (/sys/class/net), `netstat` (protocol counters), `sockstat`,
 //! `hwmon` (/sys/class/hwmon), `vmstat`, `pressure` (PSI), `kernel` (file handles, entropy,
 //! conntrack), `timex` (adjtimex).
 
@@ -19,7 +19,9 @@ mod md;
 mod memory;
 mod netclass;
 mod netdev;
+mod netstat;
 mod pressure;
+mod sockstat;
 mod system;
 mod timex;
 mod vmstat;
@@ -64,6 +66,8 @@ impl NodeCollector {
         md::families(roots, set);
         netdev::families(roots, &mut self.buf, set);
         netclass::families(roots, set);
+        netstat::families(roots, &mut self.buf, set);
+        sockstat::families(roots, &mut self.buf, set);
         hwmon::families(&self.settings.sensors_sys, set);
         vmstat::families(roots, &mut self.buf, set);
         pressure::families(roots, &mut self.buf, set);

@@ -126,6 +126,37 @@ eth0: 719539719   16051    1    2    3     4          5         6   777971    87
         }
     }
     write(root, "sys/class/net/bonding_masters", "\n");
+    write(
+        root,
+        "proc/net/netstat",
+        "TcpExt: SyncookiesSent SyncookiesRecv ListenOverflows ListenDrops TCPTimeouts TCPOFOQueue\n\
+         TcpExt: 0 1 2 3 40 5\n\
+         IpExt: InNoRoutes InOctets OutOctets\n\
+         IpExt: 0 123456789 98765432\n",
+    );
+    write(
+        root,
+        "proc/net/snmp",
+        "Ip: Forwarding DefaultTTL InReceives InHdrErrors\n\
+         Ip: 1 64 1000 2\n\
+         Tcp: RtoAlgorithm MaxConn ActiveOpens PassiveOpens CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts\n\
+         Tcp: 1 -1 10 20 3 4000 5000 6 7 8\n\
+         Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\n\
+         Udp: 100 1 2 200 3 4\n",
+    );
+    write(
+        root,
+        "proc/net/snmp6",
+        "Ip6InReceives                   \t500\nIp6InOctets                     \t64000\n\
+         Icmp6InMsgs                     \t7\nUdp6InDatagrams                 \t9\n",
+    );
+    write(
+        root,
+        "proc/net/sockstat",
+        "sockets: used 230\nTCP: inuse 5 orphan 0 tw 2 alloc 8 mem 3\nUDP: inuse 3 mem 2\n\
+         FRAG: inuse 0 memory 0\n",
+    );
+    write(root, "proc/net/sockstat6", "TCP6: inuse 2\nUDP6: inuse 1\n");
     // a RAID1 rebuilding onto a new disk after one failed (three members, two slots)
     for (file, text) in [
         ("size", "2097152"),
