@@ -12,7 +12,7 @@ import type { MetricsCounters } from '../../index.js'
 import type { Logger } from '../log.js'
 import { packageVersion } from '../package-version.js'
 import { Backoff } from '../transport/backoff.js'
-import type { MetricsDeps, MetricsPart, ReadingOptions } from './start.js'
+import type { MetricsDeps, MetricsPart, ReadingOptions } from './part.js'
 import { readSecret, remoteWriteSettings, type RemoteWriteSettings } from './remote-write-settings.js'
 import { WriteQueue, type Batch, type Dropped } from './write-queue.js'
 
