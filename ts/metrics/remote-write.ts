@@ -135,9 +135,11 @@ class RemoteWriter implements RemoteWritePart {
   /** Starts the sender unless it runs (a sender waiting out a backoff keeps waiting: the new request queues behind). */
   private kick(): void {
     if (this.sender === undefined) {
-      this.sender = this.send().finally(() => {
-        this.sender = undefined
-      })
+      this.sender = this.send()
+        .catch((error: unknown) => this.log.error('sender stopped; the next reading restarts it', { error: (error as Error).message }))
+        .finally(() => {
+          this.sender = undefined
+        })
     }
   }
 
