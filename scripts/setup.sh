@@ -13,7 +13,9 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # podman, runc and busybox-static give the container tests a real engine (no registry needed);
 # chromium is the real browser of the dev hub page test (driven by playwright-core); debootstrap
 # builds the real systemd 252 image of the systemd tests (test/systemd/systemd-host.sh);
-# victoria-metrics and prometheus are the real remote-write receivers of test/remote-write*.test.ts.
+# prometheus (with promtool), prometheus-node-exporter and python3-prometheus-client (an OpenMetrics
+# parser) check /metrics against the real peers; victoria-metrics and prometheus are the real
+# remote-write receivers of test/remote-write*.test.ts.
 APT_PACKAGES=(
   librust-libc-dev
   librust-sysinfo-dev
@@ -29,8 +31,10 @@ APT_PACKAGES=(
   busybox-static
   chromium
   debootstrap
-  victoria-metrics
   prometheus
+  prometheus-node-exporter
+  python3-prometheus-client
+  victoria-metrics
 )
 
 missing=()

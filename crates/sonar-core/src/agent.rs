@@ -96,6 +96,9 @@ pub struct Agent {
     /// The Podman flag of the last Details sent: a change re-sends them unasked, as v0.18.8
     /// does when it detects Podman late (spec beszel-v0.18.md §3.2–3.3).
     details_podman: Option<bool>,
+    /// node_exporter-compatible families' state, created by the first Prometheus reading (so
+    /// an agent without Prometheus holds none of it).
+    node_metrics: Option<metrics::node::NodeCollector>,
 }
 
 impl Agent {
@@ -117,6 +120,7 @@ impl Agent {
             connection_type: 0,
             memory_total: 0,
             details_podman: None,
+            node_metrics: None,
             settings,
         }
     }
@@ -364,7 +368,10 @@ impl Agent {
     /// touched.
     pub fn metrics(&mut self, input: &MetricsInput<'_>) -> MetricSet {
         let mut set = MetricSet::default();
-        metrics::node::families(&self.settings, &mut set);
+        let settings = &self.settings;
+        self.node_metrics
+            .get_or_insert_with(|| metrics::node::NodeCollector::new(settings))
+            .families(&mut set);
         if let Some(list) = input.containers {
             metrics::cadvisor::families(list, &mut set);
         }
