@@ -201,10 +201,10 @@ describe('remote write to a real HTTP receiver', () => {
     let down = true
     const rx = await receiver(() => (down ? 503 : 204))
     cleanups.push(rx.close)
-    const { part, lines } = await writer({ REMOTE_WRITE_URL: rx.url, REMOTE_WRITE_INTERVAL: '50ms', REMOTE_WRITE_QUEUE_MAX_BYTES: '2KiB' })
+    const { part, lines } = await writer({ REMOTE_WRITE_URL: rx.url, REMOTE_WRITE_INTERVAL: '50ms', REMOTE_WRITE_QUEUE_MAX_BYTES: '20KiB' })
     await until('drops', () => (part.counters().remoteWriteDroppedSamples ?? 0) > 50, 20_000)
     const during = part.counters()
-    expect(during.remoteWritePendingBytes).toBeLessThanOrEqual(2048)
+    expect(during.remoteWritePendingBytes).toBeLessThanOrEqual(20 * 1024)
     expect(during.remoteWritePendingSamples).toBeGreaterThan(0)
     expect(during.remoteWriteSentSamples).toBe(0)
     const firstTry = (rx.requests[0] as Received).timestamp
@@ -219,7 +219,7 @@ describe('remote write to a real HTTP receiver', () => {
     const drops = lines.filter((l) => l.includes('queue bound hit'))
     expect(drops.length).toBeGreaterThanOrEqual(1)
     expect(drops.length).toBeLessThanOrEqual(3)
-    expect(drops[0]).toMatch(/max_bytes=2048/)
+    expect(drops[0]).toMatch(/max_bytes=20480/)
   }, 60_000)
 
   it('the age bound keeps no reading older than REMOTE_WRITE_QUEUE_MAX_AGE', async () => {
