@@ -44,15 +44,18 @@ export interface Prometheus {
   stop(): Promise<void>
 }
 
-/** Starts Prometheus with `config` (prometheus.yml text) in `dir`; resolves once /-/ready answers. */
-export async function startPrometheus(config: string): Promise<Prometheus> {
+/**
+ * Starts Prometheus with `config` (prometheus.yml text) in `dir`, plus `flags` (e.g.
+ * --web.enable-remote-write-receiver); resolves once /-/ready answers.
+ */
+export async function startPrometheus(config: string, flags: readonly string[] = []): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'sonar-prometheus-'))
   writeFileSync(join(dir, 'prometheus.yml'), config)
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const child: ChildProcess = spawn(
     PROMETHEUS,
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...flags],
     { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir },
   )
   let stderr = ''

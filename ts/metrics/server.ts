@@ -13,7 +13,7 @@ import type { AgentConfig } from '../config/config.js'
 import { settingError } from '../config/errors.js'
 import type { Logger } from '../log.js'
 import type { NativeBinding } from '../../index.js'
-import type { MetricsPart, ReadingOptions } from './types.js'
+import type { MetricsPart, ReadingOptions } from './part.js'
 import type { WebConfig } from './web-config.js'
 
 const gzip = promisify(gzipCallback)

@@ -5,9 +5,9 @@
  */
 import type { MetricsCounters } from '../../index.js'
 import { CONTAINER_WAIT_MS } from '../containers/recent.js'
-import type { MetricsDeps, MetricsPart, ReadingOptions } from './types.js'
+import type { MetricsDeps, MetricsPart, ReadingOptions } from './part.js'
 
-export type { MetricsDeps, MetricsPart, ReadingOptions } from './types.js'
+export type { MetricsDeps, MetricsPart, ReadingOptions } from './part.js'
 
 export async function startMetrics(deps: MetricsDeps): Promise<MetricsPart> {
   const parts: MetricsPart[] = []

@@ -1,4 +1,7 @@
-/** What the Prometheus parts (server, remote write) are given and give back (ts/metrics/start.ts). */
+/**
+ * What every Prometheus part (the /metrics server, remote write) is given and gives back; its own
+ * module so that the parts and start.ts, which imports them, do not import each other.
+ */
 import type { AgentConfig } from '../config/config.js'
 import type { ContainerSource } from '../handlers/data.js'
 import type { Logger } from '../log.js'
