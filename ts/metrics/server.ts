@@ -12,7 +12,7 @@ import type { AgentConfig } from '../config/config.js'
 import { settingError } from '../config/errors.js'
 import type { Logger } from '../log.js'
 import type { NativeBinding } from '../../index.js'
-import type { MetricsPart, ReadingOptions } from './start.js'
+import type { MetricsPart, ReadingOptions } from './part.js'
 import type { WebConfig } from './web-config.js'
 
 export type ExpositionFormat = 'text' | 'openmetrics'
