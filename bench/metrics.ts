@@ -38,8 +38,11 @@ const extraEnv = Object.fromEntries(
     .map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1)]),
 )
 const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter'
-/** node_exporter's collectors that the agent's node_* families cover */
-const COLLECTORS = ['cpu', 'meminfo', 'filesystem', 'diskstats', 'netdev', 'loadavg', 'hwmon', 'stat', 'time', 'uname']
+/**
+ * node_exporter's collectors whose families the agent renders (crates/sonar-core/src/metrics/node):
+ * the issue's set, plus those the node families grew for Node Exporter Full's panels
+ */
+const COLLECTORS = ['cpu', 'meminfo', 'filesystem', 'diskstats', 'netdev', 'loadavg', 'hwmon', 'stat', 'time', 'uname', 'netclass', 'netstat', 'sockstat', 'vmstat', 'pressure', 'filefd', 'entropy', 'conntrack', 'timex', 'os', 'mdadm']
 /** Prometheus 2.42's scrape Accept header */
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 const CPU_RATIO_TARGET = 1 / 5
