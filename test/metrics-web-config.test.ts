@@ -4,7 +4,7 @@
  * the refusals, each naming the setting, the file and the key.
  */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -15,7 +15,10 @@ import { DAEMON_V8_FLAGS } from '../ts/commands/run.js'
 import { silentLogger } from '../ts/log.js'
 import { startMetricsServer, type MetricsServer } from '../ts/metrics/server.js'
 import { loadWebConfig, parseBasic } from '../ts/metrics/web-config.js'
+import { AGENT_BIN, startAgentProcess } from './helpers/agent-process.js'
 import { rawRequest } from './helpers/http-get.js'
+import { freePort } from './helpers/net.js'
+import { generateSshKeyPair } from './helpers/ssh.js'
 import { haveOpenssl, makeTestCerts, type TestCerts } from './helpers/tls-certs.js'
 
 // a pass-through spy: how many bcrypt checks the server really runs
@@ -263,5 +266,30 @@ describe('a bad file stops the start with one line naming METRICS_WEB_CONFIG, th
     const c = certs!
     const path = webConfig(`tls_server_config:\n  cert_file: ${c.serverCert}\n  key_file: ${c.clientKey}\n`)
     await expect(loadWebConfig(path)).rejects.toThrow(/^METRICS_WEB_CONFIG: .*: tls_server_config: .*key values mismatch/)
+  })
+})
+
+describe.skipIf(!existsSync(AGENT_BIN))('sonar-agent run with a bad metrics setting (build first: npm run build:ts)', () => {
+  const runAgent = async (env: Record<string, string>) => {
+    const agent = startAgentProcess({ KEY: generateSshKeyPair().public, LISTEN: `127.0.0.1:${await freePort()}`, DOCKER_HOST: '', SKIP_GPU: 'true', SMART_DEVICES: '', ...env })
+    const timer = setTimeout(() => void agent.stop(), 20_000)
+    const exit = await agent.exited
+    clearTimeout(timer)
+    const stderr = agent.stderr()
+    await agent.stop()
+    return { exit, lines: stderr.split('\n').filter((line) => line.trim() !== '') }
+  }
+
+  it('stops with one line naming METRICS_WEB_CONFIG, the file and the key', async () => {
+    const path = webConfig('tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n')
+    const { exit, lines } = await runAgent({ METRICS_LISTEN: '127.0.0.1:0', METRICS_WEB_CONFIG: path })
+    expect(exit.code, lines.join('\n')).toBe(1)
+    expect(lines.filter((line) => line.includes(`METRICS_WEB_CONFIG: ${path}: tls_server_config.cipher_suites is not supported by this agent`))).toHaveLength(1)
+  })
+
+  it('stops with one line naming METRICS_LISTEN for a value it cannot read', async () => {
+    const { exit, lines } = await runAgent({ METRICS_LISTEN: 'every-interface' })
+    expect(exit.code, lines.join('\n')).toBe(1)
+    expect(lines.filter((line) => line.includes('METRICS_LISTEN: "every-interface" is not host:port'))).toHaveLength(1)
   })
 })
