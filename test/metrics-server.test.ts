@@ -78,6 +78,13 @@ describe('METRICS_LISTEN', () => {
     expect(server.address).toEqual({ host: '127.0.0.1', port })
   })
 
+  it('[::1]:port listens on IPv6 loopback', async (ctx) => {
+    const server = await serve(standIn().native, { METRICS_LISTEN: '[::1]:0' }).catch((error: NodeJS.ErrnoException) => error)
+    if (server instanceof Error) return ctx.skip(`no IPv6 loopback here: ${server.message}`)
+    expect(server.address.host).toBe('::1')
+    expect((await rawRequest(`http://[::1]:${server.address.port}/metrics`)).status).toBe(200)
+  })
+
   it('an address in use stops the start with an error naming METRICS_LISTEN', async () => {
     const first = await serve(standIn().native, { METRICS_LISTEN: '127.0.0.1:0' })
     await expect(serve(standIn().native, { METRICS_LISTEN: `127.0.0.1:${first.address.port}` })).rejects.toThrow(/^METRICS_LISTEN: 127\.0\.0\.1:\d+ cannot be listened on \(EADDRINUSE\)/)
