@@ -315,6 +315,8 @@ export function retryAfter(header: string | undefined, now: number): number | un
   if (header === undefined) return undefined
   const text = header.trim()
   if (/^\d+$/.test(text)) return Number(text) * 1000
+  // an HTTP date names its day and month ("Wed, 02 Dec 2026 12:00:10 GMT"); Date.parse alone takes "-3"
+  if (!/[a-z]{3}/i.test(text)) return undefined
   const at = Date.parse(text)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
