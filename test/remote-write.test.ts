@@ -202,7 +202,20 @@ describe('remote write to a real HTTP receiver', () => {
     expect(c.remoteWriteFailedRequests).toBe(1)
     // never sent again
     expect(rx.requests.filter((r) => r.timestamp === refused.timestamp)).toHaveLength(1)
-    expect(lines.find((l) => l.includes('receiver refused a request'))).toMatch(/status=400 .*answer="answer 400"/)
+    expect(lines.find((l) => l.includes('receiver refused requests'))).toMatch(/status=400 answer="answer 400" requests=1 /)
+  })
+
+  it('a receiver that refuses everything (a wrong token: 401) is one log line, not one per request', async () => {
+    const rx = await receiver(() => 401)
+    cleanups.push(rx.close)
+    const { part, lines } = await writer({ REMOTE_WRITE_URL: rx.url, REMOTE_WRITE_INTERVAL: '50ms' })
+    await until('twenty refusals', () => rx.requests.length >= 20, 10_000)
+    const samples = rx.requests.slice(0, 20).reduce((n, r) => n + r.series.length, 0)
+    expect(part.counters().remoteWriteDroppedSamples).toBeGreaterThanOrEqual(samples)
+    expect(lines.filter((l) => l.includes('receiver refused'))).toHaveLength(1)
+    await part.close()
+    // close says what was refused since that line
+    expect(lines.filter((l) => l.includes('receiver refused'))).toHaveLength(2)
   })
 
   it('the queue bound drops the oldest readings, counts them, logs once, and sends the newest in order when the receiver is back', async () => {
