@@ -348,6 +348,9 @@ fn scrape_cost_against_node_exporter() {
         "time",
         "uname",
         "os",
+        "netstat",
+        "sockstat",
+        "mdadm",
     ];
     let mut command = Command::new(NODE_EXPORTER);
     command

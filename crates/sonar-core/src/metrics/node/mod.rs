@@ -90,5 +90,14 @@ fn read_into(path: &Path, buf: &mut String) -> bool {
     }
 }
 
+/// A sysfs attribute's text, trimmed: one open and one read (an attribute is at most a page),
+/// without the size lookup `fs::read` makes first — sysfs files cost tens of µs each here.
+fn read_attribute(path: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut bytes = [0u8; 4096];
+    let n = file.read(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(bytes.get(..n)?).trim().to_string())
+}
+
 #[cfg(test)]
 mod tests;
