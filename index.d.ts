@@ -589,6 +589,12 @@ export interface MetricsCounters {
   remoteWriteOldestPendingSeconds?: number
 }
 
+/** The Content-Type header of each exposition format (the core's constants). */
+export interface MetricsContentTypes {
+  readonly text: string
+  readonly openmetrics: string
+}
+
 export interface MetricsOptions {
   /** The engines' last sample (the same input as collect's); omitted or null: no container series */
   containers?: ContainerSampleInput[] | null
@@ -704,6 +710,8 @@ export interface NativeBinding {
    * the text exposition format 0.0.4 or OpenMetrics 1.0.0 (docs/prometheus.md). Off the JS thread.
    */
   metricsExposition(format: 'text' | 'openmetrics', options?: MetricsOptions): Promise<Buffer>
+  /** The Content-Type of each rendering of metricsExposition, as the core writes it. */
+  readonly metricsContentTypes: MetricsContentTypes
   /** The same reading as the body of a Prometheus remote-write request. Off the JS thread. */
   metricsRemoteWrite(options: RemoteWriteOptions): Promise<RemoteWriteBody>
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */

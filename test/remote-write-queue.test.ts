@@ -59,6 +59,22 @@ describe('WriteQueue', () => {
     expect(q.pending().map((b) => b.timestamp)).toEqual([3, 4])
   })
 
+  it('a reading larger than the whole byte bound is still kept (and sent), alone', () => {
+    const q = new WriteQueue({ maxAgeMs: 3_600_000, maxBytes: 1000 })
+    q.push(batch(1, 400), 1)
+    const d = q.push(batch(2, 5000), 2)
+    expect(d).toEqual({ batches: 1, samples: 10, bytes: 400 })
+    expect(q.pending().map((b) => b.timestamp)).toEqual([2])
+    // behind one in flight, too
+    q.setInFlight(q.peek())
+    q.push(batch(3, 5000), 3)
+    expect(q.pending().map((b) => b.timestamp)).toEqual([2, 3])
+    q.push(batch(4, 10), 4)
+    expect(q.pending().map((b) => b.timestamp)).toEqual([2, 4])
+    // but the age bound still applies to it
+    expect(q.prune(3_600_010).batches).toBe(1)
+  })
+
   it('compacts without losing order over many pushes and removals', () => {
     const q = new WriteQueue({ maxAgeMs: 3_600_000, maxBytes: 1 << 30 })
     const seen: number[] = []

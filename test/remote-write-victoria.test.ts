@@ -3,11 +3,12 @@
  * queryable through its API, and a receiver stopped for two minutes — the issue's promise — and
  * restarted holds every interval's sample afterwards, with no gap. Needs npm run build:ts.
  */
-import { hostname } from 'node:os'
+import { readFileSync } from 'node:fs'
+import { cpus, hostname } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startAgentProcess, type AgentProcess } from './helpers/agent-process.js'
 import { freePort } from './helpers/net.js'
-import { exportRaw, instantQuery, missing, startVictoriaMetrics, VICTORIA_METRICS, type Tsdb } from './helpers/tsdb.js'
+import { exportRaw, instantQuery, missing, startVictoriaMetrics, VICTORIA_METRICS, type Tsdb } from './helpers/victoria-metrics.js'
 import { until } from './helpers/until.js'
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea other'
@@ -55,7 +56,17 @@ describe.skipIf(skip !== '')('remote write to a real VictoriaMetrics', () => {
     expect(series).toHaveLength(1)
     expect(series[0]?.metric).toMatchObject({ __name__: 'sonar_remote_write_sent_samples_total', job: 'sonar-agent', instance: hostname(), env: 'test' })
     const names = await instantQuery(vm.base, 'count by (__name__) ({job="sonar-agent"})')
-    expect(names.map((n) => n.metric.__name__)).toEqual(expect.arrayContaining(['sonar_remote_write_pending_samples', 'sonar_remote_write_dropped_samples_total']))
+    expect(names.map((n) => n.metric.__name__)).toEqual(expect.arrayContaining(['sonar_remote_write_pending_samples', 'sonar_remote_write_dropped_samples_total', 'node_cpu_seconds_total', 'node_load1']))
+    // node_exporter's names, as dashboards query them
+    const memTotal = Number(/^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) * 1024
+    const [mem] = await instantQuery(vm.base, 'node_memory_MemTotal_bytes{job="sonar-agent"}')
+    expect(mem?.value).toBe(memTotal)
+    const perCpu = await until('rate(node_cpu_seconds_total) per CPU', async () => {
+      const found = await instantQuery(vm.base, 'sum by (cpu) (rate(node_cpu_seconds_total{job="sonar-agent"}[30s]))')
+      return found.length === cpus().length ? found : undefined
+    }, 20_000, 500)
+    // every CPU spends about one second per second across its modes
+    for (const cpu of perCpu) expect(cpu.value).toBeGreaterThan(0.5)
   })
 
   it(
@@ -94,6 +105,10 @@ describe.skipIf(skip !== '')('remote write to a real VictoriaMetrics', () => {
       expect(during.length).toBeGreaterThanOrEqual(Math.floor(OUTAGE_MS / INTERVAL_MS) - 3)
       // the queue grew through the outage (those readings were held, then sent)
       expect(during.at(-1)?.value ?? 0).toBeGreaterThan(during[0]?.value ?? 0)
+      // the largest family too: every reading of node_cpu_seconds_total is there
+      const [cpuSeries] = await exportRaw(vm.base, 'node_cpu_seconds_total{job="sonar-agent",cpu="0",mode="idle"}', started)
+      const cpuStamps = (cpuSeries?.samples ?? []).map((s) => s.timestamp)
+      expect(cpuStamps).toEqual(stamps)
       const failed = await instantQuery(vm.base, 'sonar_remote_write_failed_requests_total{job="sonar-agent"}')
       expect(failed[0]?.value).toBeGreaterThan(0)
       const dropped = await instantQuery(vm.base, 'sonar_remote_write_dropped_samples_total{job="sonar-agent"}')

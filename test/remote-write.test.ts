@@ -90,6 +90,32 @@ afterEach(async () => {
 
 const isIncreasing = (list: number[]) => list.every((t, i) => i === 0 || t > (list[i - 1] as number))
 
+describe('metricsRemoteWrite (the binding)', () => {
+  const container = { id: '0123456789abcdef0123', name: 'web', image: 'nginx:1.25', status: 'Up 2 hours', ports: [], cpuTotal: 2_500_000_000, cpuSystem: 0, onlineCpus: 2, memUsage: 100 << 20, memInactiveFile: 30 << 20, memCache: 0, netRx: 1234, netTx: 99 }
+
+  it('a reading with containers carries their cAdvisor series, with the extra labels replacing same-named ones', async () => {
+    const { body, samples } = await native.metricsRemoteWrite({ timestampMs: 1_764_700_000_000, labels: [['job', 'sonar-agent'], ['name', 'replaced'], ['instance', 'h']], containers: [container] })
+    const series = decodeWriteRequest(body)
+    expect(series).toHaveLength(samples)
+    const cpu = series.find((s) => seriesName(s) === 'container_cpu_usage_seconds_total')
+    expect(cpu).toEqual({
+      labels: [
+        ['__name__', 'container_cpu_usage_seconds_total'],
+        ['image', 'nginx:1.25'],
+        ['instance', 'h'],
+        ['job', 'sonar-agent'],
+        ['name', 'replaced'],
+      ],
+      samples: [{ value: 2.5, timestamp: 1_764_700_000_000 }],
+    })
+  })
+
+  it('a label name Prometheus would refuse is refused, naming it', async () => {
+    await expect(native.metricsRemoteWrite({ timestampMs: 0, labels: [['bad-name', 'x']] })).rejects.toThrow(/labels: label name "bad-name" is not valid/)
+    await expect(native.metricsRemoteWrite({ timestampMs: 0, labels: [['__name__', 'x']] })).rejects.toThrow(/label name "__name__"/)
+  })
+})
+
 describe('remote write to a real HTTP receiver', () => {
   it('sends the protocol headers, basic auth, and every series sorted with job and instance (through the daemon entry, start.ts)', async () => {
     const rx = await receiver()
@@ -148,7 +174,8 @@ describe('remote write to a real HTTP receiver', () => {
     // the first reading is the one the failures were about: it was retried, not lost
     expect(stamps[0]).toBe(rx.requests[0]?.timestamp)
     const c = part.counters()
-    expect(c.remoteWriteFailedRequests).toBe(6)
+    // four 503, one 429, one reset (a keep-alive socket the server closed meanwhile may add one)
+    expect(c.remoteWriteFailedRequests).toBeGreaterThanOrEqual(6)
     expect(c.remoteWriteDroppedSamples).toBe(0)
     expect(c.remoteWriteSentSamples).toBe(rx.accepted().reduce((n, r) => n + r.series.length, 0))
     // one line when it broke and one when it came back, not one per failure
@@ -174,10 +201,10 @@ describe('remote write to a real HTTP receiver', () => {
     let down = true
     const rx = await receiver(() => (down ? 503 : 204))
     cleanups.push(rx.close)
-    const { part, lines } = await writer({ REMOTE_WRITE_URL: rx.url, REMOTE_WRITE_INTERVAL: '50ms', REMOTE_WRITE_QUEUE_MAX_BYTES: '2KiB' })
+    const { part, lines } = await writer({ REMOTE_WRITE_URL: rx.url, REMOTE_WRITE_INTERVAL: '50ms', REMOTE_WRITE_QUEUE_MAX_BYTES: '20KiB' })
     await until('drops', () => (part.counters().remoteWriteDroppedSamples ?? 0) > 50, 20_000)
     const during = part.counters()
-    expect(during.remoteWritePendingBytes).toBeLessThanOrEqual(2048)
+    expect(during.remoteWritePendingBytes).toBeLessThanOrEqual(20 * 1024)
     expect(during.remoteWritePendingSamples).toBeGreaterThan(0)
     expect(during.remoteWriteSentSamples).toBe(0)
     const firstTry = (rx.requests[0] as Received).timestamp
@@ -192,7 +219,7 @@ describe('remote write to a real HTTP receiver', () => {
     const drops = lines.filter((l) => l.includes('queue bound hit'))
     expect(drops.length).toBeGreaterThanOrEqual(1)
     expect(drops.length).toBeLessThanOrEqual(3)
-    expect(drops[0]).toMatch(/max_bytes=2048/)
+    expect(drops[0]).toMatch(/max_bytes=20480/)
   }, 60_000)
 
   it('the age bound keeps no reading older than REMOTE_WRITE_QUEUE_MAX_AGE', async () => {

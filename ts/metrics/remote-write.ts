@@ -6,13 +6,12 @@
  * request, which is dropped. The queue's bounds drop the oldest. Every drop is counted
  * (sonar_remote_write_*) and logged, aggregated so that a long outage is a few lines.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { request as httpsRequest } from 'node:https'
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http'
 import type { MetricsCounters } from '../../index.js'
 import type { Logger } from '../log.js'
 import { packageVersion } from '../package-version.js'
 import { Backoff } from '../transport/backoff.js'
-import type { MetricsDeps, MetricsPart, ReadingOptions } from './start.js'
+import type { MetricsDeps, MetricsPart, ReadingOptions } from './part.js'
 import { readSecret, remoteWriteSettings, type RemoteWriteSettings } from './remote-write-settings.js'
 import { WriteQueue, type Batch, type Dropped } from './write-queue.js'
 
@@ -43,7 +42,9 @@ export interface RemoteWriteOptions {
 
 export async function startRemoteWrite(deps: MetricsDeps, reading: ReadingOptions, options: RemoteWriteOptions = {}): Promise<RemoteWritePart> {
   const settings = await remoteWriteSettings(deps.config)
-  return new RemoteWriter(deps, reading, settings, options)
+  // node:https (and TLS with it) only for an https receiver: the daemon's memory budget is tight.
+  const { request } = settings.url.protocol === 'https:' ? await import('node:https') : await import('node:http')
+  return new RemoteWriter(deps, reading, settings, request, options)
 }
 
 class RemoteWriter implements RemoteWritePart {
@@ -70,6 +71,7 @@ class RemoteWriter implements RemoteWritePart {
     private readonly deps: MetricsDeps,
     private readonly takeReading: ReadingOptions,
     private readonly settings: RemoteWriteSettings,
+    private readonly request: (url: URL, options: RequestOptions) => ClientRequest,
     options: RemoteWriteOptions,
   ) {
     this.now = options.now ?? Date.now
@@ -135,9 +137,11 @@ class RemoteWriter implements RemoteWritePart {
   /** Starts the sender unless it runs (a sender waiting out a backoff keeps waiting: the new request queues behind). */
   private kick(): void {
     if (this.sender === undefined) {
-      this.sender = this.send().finally(() => {
-        this.sender = undefined
-      })
+      this.sender = this.send()
+        .catch((error: unknown) => this.log.error('sender stopped; the next reading restarts it', { error: (error as Error).message }))
+        .finally(() => {
+          this.sender = undefined
+        })
     }
   }
 
@@ -268,7 +272,6 @@ class RemoteWriter implements RemoteWritePart {
       return { error: (error as Error).message }
     }
     const url = this.settings.url
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     return new Promise<Outcome>((resolve) => {
       let settled = false
       const finish = (outcome: Outcome) => {
@@ -276,7 +279,7 @@ class RemoteWriter implements RemoteWritePart {
         settled = true
         resolve(outcome)
       }
-      const req = send(url, {
+      const req = this.request(url, {
         method: 'POST',
         signal: this.abort.signal,
         timeout: REQUEST_TIMEOUT_MS,

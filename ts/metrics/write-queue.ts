@@ -88,11 +88,14 @@ export class WriteQueue {
   /**
    * Drops the oldest batches until every remaining one is younger than maxAgeMs and they fit in
    * maxBytes. A batch in flight is kept until its answer (it is either sent or dropped, never
-   * both): the bound then takes the next-oldest instead.
+   * both): the bound then takes the next-oldest instead. The newest batch is kept whatever its
+   * size, so a reading larger than the whole bound is still sent rather than never; the bytes
+   * may exceed maxBytes by that batch, or by the one in flight.
    */
   prune(now: number): Dropped {
     let dropped: Dropped = NOTHING
-    const fits = (first: Batch) => now - first.timestamp <= this.bounds.maxAgeMs && this.bytes <= this.bounds.maxBytes
+    const tooOld = (batch: Batch) => now - batch.timestamp > this.bounds.maxAgeMs
+    const fits = (first: Batch) => !tooOld(first) && (this.bytes <= this.bounds.maxBytes || this.length === 1)
     for (let first = this.peek(); first !== undefined && first !== this.inFlight && !fits(first); first = this.peek()) {
       this.shift()
       dropped = add(dropped, first)
@@ -100,7 +103,7 @@ export class WriteQueue {
     // An in-flight head: the rest still keeps the bounds (drop the next-oldest).
     while (this.inFlight !== undefined && this.peek() === this.inFlight && this.length > 1) {
       const second = this.batches[this.head + 1] as Batch
-      if (now - second.timestamp <= this.bounds.maxAgeMs && this.bytes <= this.bounds.maxBytes) break
+      if (!tooOld(second) && (this.bytes <= this.bounds.maxBytes || this.length === 2)) break
       this.batches.splice(this.head + 1, 1)
       this.bytes -= second.body.length
       this.samples -= second.samples

@@ -72,6 +72,21 @@ fn read_options<'s>(
     Ok((containers, counters))
 }
 
+/// `metricsContentTypes`: `{ text, openmetrics }`, each rendering's Content-Type as the core
+/// writes it (the server answers with these, never its own copies).
+pub fn content_types<'s>(env: Env<'s>) -> Result<JsValue<'s>> {
+    env.object_from_entries(&[
+        (
+            env.string("text")?,
+            env.string(exposition::TEXT_CONTENT_TYPE)?,
+        ),
+        (
+            env.string("openmetrics")?,
+            env.string(exposition::OPENMETRICS_CONTENT_TYPE)?,
+        ),
+    ])
+}
+
 /// `metricsExposition(format, options?): Promise<Buffer>`.
 pub fn exposition<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
     let format = match read_arg(env, args.get(0))? {

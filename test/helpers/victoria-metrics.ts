@@ -1,11 +1,11 @@
 /**
- * Real time-series databases for the remote-write tests, from Debian's packages
- * (scripts/setup.sh installs them): VictoriaMetrics single-node and Prometheus 2.42 with its
- * remote-write receiver. Each runs on a free loopback port with its data in a temporary folder;
- * `stop()` and `start()` again reuse both, as a receiver restarted after an outage does.
+ * A real VictoriaMetrics single-node (Debian's victoria-metrics; scripts/setup.sh installs it) for
+ * the remote-write tests, on a free loopback port with its data in a temporary folder; `stop()`
+ * and `start()` again reuse both, as a receiver restarted after an outage does. (Prometheus:
+ * test/helpers/prometheus.ts.)
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as z from 'zod/mini'
@@ -13,7 +13,6 @@ import { freePort } from './net.js'
 import { until } from './until.js'
 
 export const VICTORIA_METRICS = '/usr/bin/victoria-metrics'
-export const PROMETHEUS = '/usr/bin/prometheus'
 
 /** Why the engine cannot run here ('' when it can). */
 export function missing(binary: string, pkg: string): string {
@@ -33,9 +32,8 @@ export interface Tsdb {
   log(): string
 }
 
-async function engine(name: string, args: (port: number, dir: string) => string[], binary: string, writePath: string, ready: string, setup?: (dir: string) => void): Promise<Tsdb> {
+async function engine(name: string, args: (port: number, dir: string) => string[], binary: string, writePath: string, ready: string): Promise<Tsdb> {
   const dir = mkdtempSync(join(tmpdir(), `${name}-`))
-  setup?.(dir)
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   let child: ChildProcess | undefined
@@ -92,24 +90,6 @@ export function startVictoriaMetrics(): Promise<Tsdb> {
     VICTORIA_METRICS,
     '/api/v1/write',
     '/health',
-  )
-}
-
-/** Prometheus with its remote-write receiver (--web.enable-remote-write-receiver) and nothing to scrape. */
-export function startPrometheus(): Promise<Tsdb> {
-  return engine(
-    'prometheus',
-    (port, dir) => [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-remote-write-receiver',
-      '--log.level=warn',
-    ],
-    PROMETHEUS,
-    '/api/v1/write',
-    '/-/ready',
-    (dir) => writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\nscrape_configs: []\n'),
   )
 }
 
