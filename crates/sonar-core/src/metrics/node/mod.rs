@@ -5,12 +5,15 @@
 //! mount (statvfs runs on the core's worker with its timeout).
 //!
 //! One file per source, as node_exporter has one collector per source: `cpu` (/proc/stat),
+//! `cpufreq`, `schedstat`, `softnet`, `arp`,
 //! `system` (load, time, uname, os-release), `memory` (/proc/meminfo), `filesystem` (mount
 //! table + statvfs), `diskstats`, `md` (RAID arrays), `netdev` (/proc/net/dev), `netclass` (/sys/class/net), `netstat` (protocol counters), `sockstat`,
 //! `hwmon` (/sys/class/hwmon), `vmstat`, `pressure` (PSI), `kernel` (file handles, entropy,
 //! conntrack), `timex` (adjtimex).
 
+mod arp;
 mod cpu;
+mod cpufreq;
 mod diskstats;
 mod filesystem;
 mod hwmon;
@@ -21,7 +24,9 @@ mod netclass;
 mod netdev;
 mod netstat;
 mod pressure;
+mod schedstat;
 mod sockstat;
+mod softnet;
 mod system;
 mod timex;
 mod vmstat;
@@ -59,6 +64,8 @@ impl NodeCollector {
     pub fn families(&mut self, set: &mut MetricSet) {
         let roots = &self.settings.roots;
         cpu::families(roots, &mut self.buf, set);
+        cpufreq::families(roots, set);
+        schedstat::families(roots, &mut self.buf, set);
         system::families(roots, &mut self.buf, set);
         memory::families(roots, &mut self.buf, set);
         filesystem::families(roots, &mut self.statfs, &mut self.buf, set);
@@ -68,6 +75,8 @@ impl NodeCollector {
         netclass::families(roots, set);
         netstat::families(roots, &mut self.buf, set);
         sockstat::families(roots, &mut self.buf, set);
+        softnet::families(roots, &mut self.buf, set);
+        arp::families(roots, &mut self.buf, set);
         hwmon::families(&self.settings.sensors_sys, set);
         vmstat::families(roots, &mut self.buf, set);
         pressure::families(roots, &mut self.buf, set);
