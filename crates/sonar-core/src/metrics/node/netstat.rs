@@ -10,7 +10,8 @@ use crate::roots::Roots;
 /// `^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|
 /// TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|OutSegs|
 /// OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|
-/// RcvbufErrors|SndbufErrors))$`.
+/// RcvbufErrors|SndbufErrors))$`, with the two TcpExt fields later releases added
+/// (TCPOFOQueue, TCPRcvQDrop; the current Node Exporter Full graphs them).
 pub(super) fn selected(protocol: &str, name: &str) -> bool {
     matches!(name, "InErrors" | "InErrs")
         || (protocol == "Ip" && name == "Forwarding")
@@ -19,7 +20,10 @@ pub(super) fn selected(protocol: &str, name: &str) -> bool {
         || (protocol == "TcpExt"
             && (name.starts_with("Listen")
                 || name.starts_with("Syncookies")
-                || matches!(name, "TCPSynRetrans" | "TCPTimeouts")))
+                || matches!(
+                    name,
+                    "TCPSynRetrans" | "TCPTimeouts" | "TCPOFOQueue" | "TCPRcvQDrop"
+                )))
         || (protocol == "Tcp"
             && matches!(
                 name,
