@@ -176,7 +176,9 @@ fn series_of(parsed: &Parsed, name: &str) -> BTreeSet<Vec<(String, String)>> {
 /// we. (Left out on purpose: node_disk_info (udev), node_network_* from netlink only
 /// (nohandler, carrier_changes, iface details), its own scrape and Go runtime families.)
 fn from_our_sources(name: &str) -> bool {
-    const PREFIXES: [&str; 18] = [
+    const PREFIXES: [&str; 20] = [
+        "node_thermal_zone_",
+        "node_cooling_device_",
         "node_memory_",
         "node_cpu_",
         "node_filesystem_",

@@ -8,7 +8,7 @@
 //! `cpufreq`, `schedstat`, `softnet`, `arp`,
 //! `system` (load, time, uname, os-release), `memory` (/proc/meminfo), `filesystem` (mount
 //! table + statvfs), `diskstats`, `md` (RAID arrays), `netdev` (/proc/net/dev), `netclass` (/sys/class/net), `netstat` (protocol counters), `sockstat`,
-//! `hwmon` (/sys/class/hwmon), `vmstat`, `pressure` (PSI), `kernel` (file handles, entropy,
+//! `hwmon` (/sys/class/hwmon), `thermal` (zones, cooling devices), `vmstat`, `pressure` (PSI), `kernel` (file handles, entropy,
 //! conntrack), `timex` (adjtimex).
 
 mod arp;
@@ -28,6 +28,7 @@ mod schedstat;
 mod sockstat;
 mod softnet;
 mod system;
+mod thermal;
 mod timex;
 mod vmstat;
 
@@ -78,6 +79,7 @@ impl NodeCollector {
         softnet::families(roots, &mut self.buf, set);
         arp::families(roots, &mut self.buf, set);
         hwmon::families(&self.settings.sensors_sys, set);
+        thermal::families(&self.settings.sensors_sys, set);
         vmstat::families(roots, &mut self.buf, set);
         pressure::families(roots, &mut self.buf, set);
         kernel::families(roots, &mut self.buf, set);

@@ -197,6 +197,19 @@ eth0: 719539719   16051    1    2    3     4          5         6   777971    87
         "sys/devices/system/cpu/cpufreq/policy0/scaling_driver",
         "intel_pstate\n",
     );
+    write(
+        root,
+        "sys/class/thermal/thermal_zone0/type",
+        "x86_pkg_temp\n",
+    );
+    write(root, "sys/class/thermal/thermal_zone0/temp", "52000\n");
+    write(
+        root,
+        "sys/class/thermal/cooling_device0/type",
+        "Processor\n",
+    );
+    write(root, "sys/class/thermal/cooling_device0/cur_state", "0\n");
+    write(root, "sys/class/thermal/cooling_device0/max_state", "10\n");
     // a RAID1 rebuilding onto a new disk after one failed (three members, two slots)
     for (file, text) in [
         ("size", "2097152"),
