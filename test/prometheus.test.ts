@@ -18,8 +18,13 @@ import { prometheusMissing, PROMTOOL, startPrometheus, type Prometheus } from '.
 import { generateSshKeyPair } from './helpers/ssh.js'
 import { until } from './helpers/until.js'
 
-/** promtool's lint on node_exporter's meminfo names (it prints the same for node_exporter's own exposition) */
-const NODE_EXPORTER_OWN_NAME_LINT = /^node_memory_\S+ metric names should be written in 'snake_case' not 'camelCase'$/
+/**
+ * promtool's lints on node_exporter's own names (it prints the same for node_exporter's own
+ * exposition): meminfo and netstat families named after the kernel's keys
+ * (node_memory_MemTotal_bytes, node_netstat_Tcp_InSegs: "camelCase"), entropy counted in bits.
+ */
+const NODE_EXPORTER_OWN_NAME_LINT =
+  /^(node_(memory|netstat)_\S+ metric names should be written in 'snake_case' not 'camelCase'|node_entropy_\S+ use base unit "bytes" instead of "bits")$/
 import { Podman } from './podman/podman.js'
 
 const run = promisify(execFile)
@@ -171,7 +176,7 @@ describe.skipIf(missing !== undefined)('Prometheus 2.42 scraping sonar-agent run
     expect(stdout.toLowerCase()).toContain(`content-type: ${TEXT_TYPE}`)
   })
 
-  it('promtool check metrics finds nothing in the exposition but node_exporter\'s own camelCase meminfo names', async () => {
+  it('promtool check metrics finds nothing in the exposition but its lints on node_exporter\'s own names', async () => {
     const { stdout: exposition } = await run('curl', ['-sS', '--compressed', `http://127.0.0.1:${metricsPort}/metrics`], { maxBuffer: 64 * 1024 * 1024 })
     expect(exposition).toContain('node_memory_MemTotal_bytes')
     const checked = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
@@ -183,8 +188,8 @@ describe.skipIf(missing !== undefined)('Prometheus 2.42 scraping sonar-agent run
       child.on('close', (code) => resolve({ code, output }))
       child.stdin.end(exposition)
     })
-    // The one lint allowed: node_exporter's own /proc/meminfo names (node_memory_MemTotal_bytes…),
-    // which dashboards and alert rules use and promtool flags as camelCase for node_exporter too.
+    // The lints allowed: node_exporter's own names (node_memory_MemTotal_bytes…), which
+    // dashboards and alert rules use and promtool flags for node_exporter too.
     const lines = checked.output.split('\n').filter((line) => line.trim() !== '')
     const complaints = lines.filter((line) => !NODE_EXPORTER_OWN_NAME_LINT.test(line))
     expect(complaints).toEqual([])
