@@ -408,6 +408,11 @@ fn scrape_cost_against_node_exporter() {
         "netstat",
         "sockstat",
         "mdadm",
+        "softnet",
+        "arp",
+        "schedstat",
+        "cpufreq",
+        "thermal_zone",
     ];
     let mut command = Command::new(NODE_EXPORTER);
     command
