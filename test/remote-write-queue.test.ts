@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { parseByteSize, WriteQueue, type Batch } from '../ts/metrics/write-queue.js'
 import { parseLabels, remoteWriteSettings } from '../ts/metrics/remote-write-settings.js'
 import { loadConfig } from '../ts/config/config.js'
+import { retryAfter } from '../ts/metrics/remote-write.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -171,5 +172,18 @@ describe('remote-write settings', () => {
     // durations go through the core's grammar at load time, naming the setting too
     await expect(settings({ REMOTE_WRITE_INTERVAL: 'soon' })).rejects.toThrow(/REMOTE_WRITE_INTERVAL: "soon" is not a duration/)
     await expect(settings({ REMOTE_WRITE_QUEUE_MAX_AGE: '0s' })).rejects.toThrow(/REMOTE_WRITE_QUEUE_MAX_AGE: "0s" is not longer than zero/)
+  })
+})
+
+describe('retryAfter (a 429 or 503 answer\'s Retry-After)', () => {
+  const now = Date.parse('2026-12-02T12:00:00Z')
+  it('reads seconds and HTTP dates; anything else is no hint', () => {
+    expect(retryAfter('5', now)).toBe(5000)
+    expect(retryAfter(' 0 ', now)).toBe(0)
+    expect(retryAfter('Wed, 02 Dec 2026 12:00:10 GMT', now)).toBe(10_000)
+    expect(retryAfter('Wed, 02 Dec 2026 11:00:00 GMT', now)).toBe(0)
+    expect(retryAfter(undefined, now)).toBeUndefined()
+    expect(retryAfter('soon', now)).toBeUndefined()
+    expect(retryAfter('-3', now)).toBeUndefined()
   })
 })

@@ -4,9 +4,10 @@
  * and answers as a receiver would: accept, fail (5xx, 429), refuse (4xx) or hang. The real addon
  * encodes every reading.
  */
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -18,6 +19,9 @@ import { startRemoteWrite, type RemoteWritePart } from '../ts/metrics/remote-wri
 import type { MetricsOptions } from '../index.js'
 import { decodeWriteRequest, seriesName, type DecodedSeries } from './helpers/remote-write-decode.js'
 import { until } from './helpers/until.js'
+import { startAgentProcess } from './helpers/agent-process.js'
+import { freePort } from './helpers/net.js'
+import { haveOpenssl, makeTestCerts } from './helpers/tls-certs.js'
 
 interface Received {
   headers: IncomingHttpHeaders
@@ -29,11 +33,14 @@ interface Received {
 
 type Answer = (n: number, res: ServerResponse) => number | 'hang'
 
-/** A receiver whose answer to request n (from 0) is `answer`'s; it records what it accepted and what it answered. */
-async function receiver(answer: Answer = () => 204) {
+/**
+ * A receiver whose answer to request n (from 0) is `answer`'s; it records what it accepted and
+ * what it answered. With `tls`, it speaks HTTPS with that certificate.
+ */
+async function receiver(answer: Answer = () => 204, tls?: { cert: string; key: string }) {
   const requests: Received[] = []
   const hanging: ServerResponse[] = []
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
@@ -48,9 +55,10 @@ async function receiver(answer: Answer = () => 204) {
       }
       res.writeHead(status).end(status >= 400 ? `answer ${status}` : '')
     })
-  })
+  }
+  const server: Server = tls ? createTlsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler) : createServer(handler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write`
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write`
   return {
     url,
     requests,
@@ -194,7 +202,20 @@ describe('remote write to a real HTTP receiver', () => {
     expect(c.remoteWriteFailedRequests).toBe(1)
     // never sent again
     expect(rx.requests.filter((r) => r.timestamp === refused.timestamp)).toHaveLength(1)
-    expect(lines.find((l) => l.includes('receiver refused a request'))).toMatch(/status=400 .*answer="answer 400"/)
+    expect(lines.find((l) => l.includes('receiver refused requests'))).toMatch(/status=400 answer="answer 400" requests=1 /)
+  })
+
+  it('a receiver that refuses everything (a wrong token: 401) is one log line, not one per request', async () => {
+    const rx = await receiver(() => 401)
+    cleanups.push(rx.close)
+    const { part, lines } = await writer({ REMOTE_WRITE_URL: rx.url, REMOTE_WRITE_INTERVAL: '50ms' })
+    await until('twenty refusals', () => rx.requests.length >= 20, 10_000)
+    const samples = rx.requests.slice(0, 20).reduce((n, r) => n + r.series.length, 0)
+    expect(part.counters().remoteWriteDroppedSamples).toBeGreaterThanOrEqual(samples)
+    expect(lines.filter((l) => l.includes('receiver refused'))).toHaveLength(1)
+    await part.close()
+    // close says what was refused since that line
+    expect(lines.filter((l) => l.includes('receiver refused'))).toHaveLength(2)
   })
 
   it('the queue bound drops the oldest readings, counts them, logs once, and sends the newest in order when the receiver is back', async () => {
@@ -284,5 +305,36 @@ describe('remote write to a real HTTP receiver', () => {
     expect(rx.requests[0]?.headers.authorization).toBe('Bearer first')
     writeFileSync(token, 'second\n')
     await until('the rotated token', () => rx.requests.some((r) => r.headers.authorization === 'Bearer second'), 5_000)
+  })
+})
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea other'
+
+describe.skipIf(!haveOpenssl())('remote write from sonar-agent run over HTTPS', () => {
+  it('a receiver with a private CA (NODE_EXTRA_CA_CERTS) gets the readings with the bearer token; node_exporter series included', async () => {
+    const certs = await makeTestCerts()
+    cleanups.push(async () => certs.remove())
+    const rx = await receiver(() => 204, { cert: certs.serverCert, key: certs.serverKey })
+    cleanups.push(rx.close)
+    const token = join(dir, 'https-token')
+    writeFileSync(token, 'tls-token\n')
+    const agent = startAgentProcess({
+      KEY,
+      LISTEN: `127.0.0.1:${await freePort()}`,
+      SMART_DEVICES: '',
+      SKIP_SYSTEMD: 'true',
+      NODE_EXTRA_CA_CERTS: certs.caCert,
+      REMOTE_WRITE_URL: rx.url,
+      REMOTE_WRITE_INTERVAL: '500ms',
+      REMOTE_WRITE_BEARER_TOKEN_FILE: token,
+    })
+    cleanups.push(() => agent.stop())
+    await until('two readings over HTTPS', () => rx.accepted().length >= 2, 20_000).catch((error: Error) => {
+      throw new Error(`${error.message}\nagent: ${agent.stderr().slice(-3000)}`)
+    })
+    expect(rx.requests[0]?.headers.authorization).toBe('Bearer tls-token')
+    const names = new Set(rx.requests[1]?.series.map(seriesName))
+    for (const name of ['node_cpu_seconds_total', 'node_memory_MemTotal_bytes', 'node_load1', 'sonar_remote_write_sent_samples_total']) expect(names).toContain(name)
+    expect(agent.stderr()).not.toMatch(/not reachable|refused/)
   })
 })

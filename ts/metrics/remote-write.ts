@@ -64,6 +64,8 @@ class RemoteWriter implements RemoteWritePart {
   /** drops not logged yet, and when the last drop line was written */
   private unlogged: Dropped = { batches: 0, samples: 0, bytes: 0 }
   private lastDropLog = -Infinity
+  /** 4xx refusals not logged yet, and when the last refusal line was written */
+  private refused = { requests: 0, samples: 0, lastLog: -Infinity }
   /** failures since the receiver last took a request */
   private outage: { since: number; failures: number; lastLog: number } | undefined
 
@@ -111,6 +113,7 @@ class RemoteWriter implements RemoteWritePart {
     this.wake?.()
     await this.sender
     this.flushDropLog(true)
+    if (this.refused.requests > 0) this.log.warn('receiver refused requests; their samples were dropped', { requests: this.refused.requests, samples: this.refused.samples })
     if (this.queue.pendingSamples > 0) {
       this.log.info('stopped with samples not sent', { samples: this.queue.pendingSamples, requests: this.queue.length })
     }
@@ -167,18 +170,29 @@ class RemoteWriter implements RemoteWritePart {
         // would block every newer one behind it.
         this.queue.remove(batch)
         this.dropped += batch.samples
-        this.log.warn('receiver refused a request; its samples are dropped', {
-          status: outcome.status,
-          samples: batch.samples,
-          timestamp: new Date(batch.timestamp).toISOString(),
-          answer: outcome.body,
-        })
+        this.refusedRequest(batch, outcome.status, outcome.body)
         continue
       }
       this.failing(outcome)
       const delay = Math.max(this.backoff.next(), 'status' in outcome ? (outcome.retryAfterMs ?? 0) : 0)
       await this.sleep(Math.min(delay, BACKOFF_CAP_MS))
     }
+  }
+
+  /** The first refusal is logged at once; a receiver that goes on refusing (a wrong token) gets one line a minute. */
+  private refusedRequest(batch: Batch, status: number, answer: string): void {
+    const now = this.now()
+    this.refused.requests += 1
+    this.refused.samples += batch.samples
+    if (now - this.refused.lastLog < LOG_EVERY_MS) return
+    this.log.warn('receiver refused requests; their samples are dropped', {
+      status,
+      answer,
+      requests: this.refused.requests,
+      samples: this.refused.samples,
+      newest: new Date(batch.timestamp).toISOString(),
+    })
+    this.refused = { requests: 0, samples: 0, lastLog: now }
   }
 
   private failing(outcome: Outcome): void {
@@ -315,6 +329,8 @@ export function retryAfter(header: string | undefined, now: number): number | un
   if (header === undefined) return undefined
   const text = header.trim()
   if (/^\d+$/.test(text)) return Number(text) * 1000
+  // an HTTP date names its day and month ("Wed, 02 Dec 2026 12:00:10 GMT"); Date.parse alone takes "-3"
+  if (!/[a-z]{3}/i.test(text)) return undefined
   const at = Date.parse(text)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
