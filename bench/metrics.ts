@@ -39,7 +39,12 @@ const extraEnv = Object.fromEntries(
 )
 const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter'
 /** node_exporter's collectors that the agent's node_* families cover */
-const COLLECTORS = ['cpu', 'meminfo', 'filesystem', 'diskstats', 'netdev', 'loadavg', 'hwmon', 'stat', 'time', 'uname']
+/** node_exporter's collectors behind the agent's node_* families (crates/sonar-core/src/metrics/node) */
+const COLLECTORS = [
+  'cpu', 'cpufreq', 'stat', 'schedstat', 'loadavg', 'time', 'timex', 'uname', 'os', 'meminfo', 'vmstat', 'pressure',
+  'filesystem', 'diskstats', 'mdadm', 'netdev', 'netclass', 'netstat', 'sockstat', 'softnet', 'arp', 'hwmon',
+  'thermal_zone', 'filefd', 'entropy', 'conntrack',
+]
 /** Prometheus 2.42's scrape Accept header */
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 const CPU_RATIO_TARGET = 1 / 5
