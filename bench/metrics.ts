@@ -38,11 +38,12 @@ const extraEnv = Object.fromEntries(
     .map((pair) => [pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1)]),
 )
 const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter'
-/**
- * node_exporter's collectors whose families the agent renders (crates/sonar-core/src/metrics/node):
- * the issue's set, plus those the node families grew for Node Exporter Full's panels
- */
-const COLLECTORS = ['cpu', 'meminfo', 'filesystem', 'diskstats', 'netdev', 'loadavg', 'hwmon', 'stat', 'time', 'uname', 'netclass', 'netstat', 'sockstat', 'vmstat', 'pressure', 'filefd', 'entropy', 'conntrack', 'timex', 'os', 'mdadm']
+/** node_exporter's collectors behind the agent's node_* families (crates/sonar-core/src/metrics/node) */
+const COLLECTORS = [
+  'cpu', 'cpufreq', 'stat', 'schedstat', 'loadavg', 'time', 'timex', 'uname', 'os', 'meminfo', 'vmstat', 'pressure',
+  'filesystem', 'diskstats', 'mdadm', 'netdev', 'netclass', 'netstat', 'sockstat', 'softnet', 'arp', 'hwmon',
+  'thermal_zone', 'filefd', 'entropy', 'conntrack',
+]
 /** Prometheus 2.42's scrape Accept header */
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 const CPU_RATIO_TARGET = 1 / 5

@@ -5,6 +5,7 @@
 //! with node_exporter's chip names: the device's bus and name (`platform_coretemp_0`,
 //! `pci0000:00_0000:00:18_3`), else the `name` file, else the hwmonN directory.
 
+use super::read_attribute;
 use crate::collect::hwmon::sorted_matches;
 use crate::metrics::MetricSet;
 use crate::roots::read_trimmed;
@@ -75,10 +76,9 @@ fn collect_sensor_data(dir: &Path, data: &mut SensorData) {
         if !SENSOR_TYPES.contains(&kind) {
             continue;
         }
-        let Ok(raw) = std::fs::read(entry.path()) else {
+        let Some(text) = read_attribute(&entry.path()) else {
             continue;
         };
-        let text = String::from_utf8_lossy(&raw).trim_matches('\n').to_string();
         data.entry(format!("{kind}{number}"))
             .or_default()
             .insert(property.to_string(), text);

@@ -5,12 +5,15 @@
 //! mount (statvfs runs on the core's worker with its timeout).
 //!
 //! One file per source, as node_exporter has one collector per source: `cpu` (/proc/stat),
+//! `cpufreq`, `schedstat`, `softnet`, `arp`,
 //! `system` (load, time, uname, os-release), `memory` (/proc/meminfo), `filesystem` (mount
 //! table + statvfs), `diskstats`, `md` (RAID arrays), `netdev` (/proc/net/dev), `netclass` (/sys/class/net), `netstat` (protocol counters), `sockstat`,
-//! `hwmon` (/sys/class/hwmon), `vmstat`, `pressure` (PSI), `kernel` (file handles, entropy,
+//! `hwmon` (/sys/class/hwmon), `thermal` (zones, cooling devices), `vmstat`, `pressure` (PSI), `kernel` (file handles, entropy,
 //! conntrack), `timex` (adjtimex).
 
+mod arp;
 mod cpu;
+mod cpufreq;
 mod diskstats;
 mod filesystem;
 mod hwmon;
@@ -21,8 +24,11 @@ mod netclass;
 mod netdev;
 mod netstat;
 mod pressure;
+mod schedstat;
 mod sockstat;
+mod softnet;
 mod system;
+mod thermal;
 mod timex;
 mod vmstat;
 
@@ -59,6 +65,8 @@ impl NodeCollector {
     pub fn families(&mut self, set: &mut MetricSet) {
         let roots = &self.settings.roots;
         cpu::families(roots, &mut self.buf, set);
+        cpufreq::families(roots, set);
+        schedstat::families(roots, &mut self.buf, set);
         system::families(roots, &mut self.buf, set);
         memory::families(roots, &mut self.buf, set);
         filesystem::families(roots, &mut self.statfs, &mut self.buf, set);
@@ -68,7 +76,10 @@ impl NodeCollector {
         netclass::families(roots, set);
         netstat::families(roots, &mut self.buf, set);
         sockstat::families(roots, &mut self.buf, set);
+        softnet::families(roots, &mut self.buf, set);
+        arp::families(roots, &mut self.buf, set);
         hwmon::families(&self.settings.sensors_sys, set);
+        thermal::families(&self.settings.sensors_sys, set);
         vmstat::families(roots, &mut self.buf, set);
         pressure::families(roots, &mut self.buf, set);
         kernel::families(roots, &mut self.buf, set);
@@ -88,6 +99,15 @@ fn read_into(path: &Path, buf: &mut String) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// A sysfs attribute's text, trimmed: one open and one read (an attribute is at most a page),
+/// without the size lookup `fs::read` makes first — sysfs files cost tens of µs each here.
+fn read_attribute(path: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut bytes = [0u8; 4096];
+    let n = file.read(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(bytes.get(..n)?).trim().to_string())
 }
 
 #[cfg(test)]

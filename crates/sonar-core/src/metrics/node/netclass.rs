@@ -1,9 +1,10 @@
 //! node_exporter's `netclass` collector, the part dashboards use: `node_network_up`, `_info`,
 //! `_carrier`, `_mtu_bytes` and `_speed_bytes` from /sys/class/net/<device>/.
 
+use super::read_attribute;
 use crate::collect::hwmon::sorted_matches;
 use crate::metrics::MetricSet;
-use crate::roots::{read_i64, read_trimmed_lossy, Roots};
+use crate::roots::Roots;
 
 pub(super) fn families(roots: &Roots, set: &mut MetricSet) {
     for dir in sorted_matches(&roots.sys("class/net"), "*") {
@@ -11,11 +12,15 @@ pub(super) fn families(roots: &Roots, set: &mut MetricSet) {
             continue;
         };
         // a plain file here (bonding_masters) is not a device
-        if !dir.join("ifindex").exists() {
+        if !dir.is_dir() {
             continue;
         }
-        let text = |file: &str| read_trimmed_lossy(&dir.join(file)).unwrap_or_default();
+        let text = |file: &str| read_attribute(&dir.join(file)).unwrap_or_default();
+        let number = |file: &str| read_attribute(&dir.join(file))?.parse::<i64>().ok();
         let operstate = text("operstate");
+        // a device that is down answers EINVAL for duplex, carrier and speed: not asked
+        let down = operstate == "down";
+        let link = |file: &str| if down { None } else { number(file) };
         set.gauge(
             "node_network_info",
             "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
@@ -25,7 +30,7 @@ pub(super) fn families(roots: &Roots, set: &mut MetricSet) {
                 ("address", text("address")),
                 ("broadcast", text("broadcast")),
                 ("device", device.clone()),
-                ("duplex", text("duplex")),
+                ("duplex", if down { String::new() } else { text("duplex") }),
                 ("ifalias", text("ifalias")),
                 ("operstate", operstate.clone()),
             ],
@@ -40,18 +45,18 @@ pub(super) fn families(roots: &Roots, set: &mut MetricSet) {
             if operstate == "up" { 1.0 } else { 0.0 },
         );
         // carrier and speed cannot be read while a device is down: then left out, as there
-        if let Some(carrier) = read_i64(&dir.join("carrier")) {
+        if let Some(carrier) = link("carrier") {
             set.gauge("node_network_carrier", "Network device property: carrier")
                 .push(vec![("device", device.clone())], carrier as f64);
         }
-        if let Some(mtu) = read_i64(&dir.join("mtu")) {
+        if let Some(mtu) = number("mtu") {
             set.gauge(
                 "node_network_mtu_bytes",
                 "Network device property: mtu_bytes",
             )
             .push(vec![("device", device.clone())], mtu as f64);
         }
-        if let Some(mbit) = read_i64(&dir.join("speed")) {
+        if let Some(mbit) = link("speed") {
             // Mbit/s in bytes/s; -1 (unknown) stays negative, as node_exporter reports it
             set.gauge(
                 "node_network_speed_bytes",

@@ -10,7 +10,9 @@ use crate::roots::Roots;
 /// `^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|
 /// TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|OutSegs|
 /// OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|
-/// RcvbufErrors|SndbufErrors))$`.
+/// RcvbufErrors|SndbufErrors))$`. (Later releases add TcpExt_TCPOFOQueue and TCPRcvQDrop, which
+/// the current Node Exporter Full graphs; left out with 1.5, whose names promtool's lint on our
+/// exposition is held to.)
 pub(super) fn selected(protocol: &str, name: &str) -> bool {
     matches!(name, "InErrors" | "InErrs")
         || (protocol == "Ip" && name == "Forwarding")

@@ -157,6 +157,59 @@ eth0: 719539719   16051    1    2    3     4          5         6   777971    87
          FRAG: inuse 0 memory 0\n",
     );
     write(root, "proc/net/sockstat6", "TCP6: inuse 2\nUDP6: inuse 1\n");
+    write(
+        root,
+        "proc/net/softnet_stat",
+        "0000002b 00000000 00000001 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000\n\
+         00002b4a 00000003 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000001\n",
+    );
+    write(
+        root,
+        "proc/net/arp",
+        "IP address       HW type     Flags       HW address            Mask     Device\n\
+         192.168.1.1      0x1         0x2         02:00:00:00:00:01     *        eth0\n\
+         192.168.1.7      0x1         0x2         02:00:00:00:00:07     *        eth0\n\
+         10.0.0.1         0x1         0x2         02:00:00:00:00:0a     *        wg0\n",
+    );
+    write(
+        root,
+        "proc/schedstat",
+        "version 15\ntimestamp 4294998535\n\
+         cpu0 0 0 0 0 0 0 2271838898 115398578 5658\n\
+         domain0 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n\
+         cpu1 0 0 0 0 0 0 1500000000 50000000 4100\n",
+    );
+    for (file, khz) in [
+        ("scaling_cur_freq", "2400000"),
+        ("scaling_min_freq", "800000"),
+        ("scaling_max_freq", "3600000"),
+        ("cpuinfo_min_freq", "800000"),
+        ("cpuinfo_max_freq", "3600000"),
+    ] {
+        write(
+            root,
+            &format!("sys/devices/system/cpu/cpu0/cpufreq/{file}"),
+            &format!("{khz}\n"),
+        );
+    }
+    write(
+        root,
+        "sys/devices/system/cpu/cpufreq/policy0/scaling_driver",
+        "intel_pstate\n",
+    );
+    write(
+        root,
+        "sys/class/thermal/thermal_zone0/type",
+        "x86_pkg_temp\n",
+    );
+    write(root, "sys/class/thermal/thermal_zone0/temp", "52000\n");
+    write(
+        root,
+        "sys/class/thermal/cooling_device0/type",
+        "Processor\n",
+    );
+    write(root, "sys/class/thermal/cooling_device0/cur_state", "0\n");
+    write(root, "sys/class/thermal/cooling_device0/max_state", "10\n");
     // a RAID1 rebuilding onto a new disk after one failed (three members, two slots)
     for (file, text) in [
         ("size", "2097152"),

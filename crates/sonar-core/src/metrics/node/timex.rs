@@ -69,8 +69,52 @@ pub(super) fn families(set: &mut MetricSet) {
             "International Atomic Time (TAI) offset.",
             f64::from(tx.tai),
         ),
+        (
+            "node_timex_pps_frequency_hertz",
+            "Pulse per second frequency.",
+            tx.ppsfreq as f64 / 65536.0,
+        ),
+        (
+            "node_timex_pps_jitter_seconds",
+            "Pulse per second jitter.",
+            tx.jitter as f64 / divisor,
+        ),
+        (
+            "node_timex_pps_shift_seconds",
+            "Pulse per second interval duration.",
+            f64::from(tx.shift),
+        ),
+        (
+            "node_timex_pps_stability_hertz",
+            "Pulse per second stability, average of recent frequency changes.",
+            tx.stabil as f64 / 65536.0,
+        ),
     ] {
         set.gauge(name, help).push(vec![], value);
+    }
+    for (name, help, value) in [
+        (
+            "node_timex_pps_jitter_total",
+            "Pulse per second count of jitter limit exceeded events.",
+            tx.jitcnt,
+        ),
+        (
+            "node_timex_pps_calibration_total",
+            "Pulse per second count of calibration intervals.",
+            tx.calcnt,
+        ),
+        (
+            "node_timex_pps_error_total",
+            "Pulse per second count of calibration errors.",
+            tx.errcnt,
+        ),
+        (
+            "node_timex_pps_stability_exceeded_total",
+            "Pulse per second count of stability limit exceeded events.",
+            tx.stbcnt,
+        ),
+    ] {
+        set.counter(name, help).push(vec![], value as f64);
     }
 }
 
