@@ -86,6 +86,10 @@ export async function runCommand(args: string[]): Promise<number> {
   const native = loadNative()
   const config = loadConfig(flags, process.env, { native })
   const logger = createLogger(config.logLevel)
+  // Prometheus (METRICS_LISTEN, REMOTE_WRITE_URL): its module is loaded only when one is set, and
+  // its settings are checked before anything starts, like every other setting.
+  const metricsModule = metricsWanted(config) ? await import('../metrics/start.js') : undefined
+  await metricsModule?.checkMetricsSettings(config)
   // The core gets the merged settings (flags > env > file), not just the environment.
   const collector = openCollector(config.collectorSettings(coreSettingNames(native)), native)
   // an explicit DATA_DIR passed over (read-only, not a directory) is said, never silent
@@ -115,10 +119,14 @@ export async function runCommand(args: string[]): Promise<number> {
     }
   })
   agent.start()
-  // Prometheus (METRICS_LISTEN, REMOTE_WRITE_URL): its module is loaded only when one is set.
-  const metrics = metricsWanted(config)
-    ? await (await import('../metrics/start.js')).startMetrics({ config, native, logger, ...(agent.containers ? { containers: agent.containers } : {}) })
-    : undefined
+  let metrics: Awaited<ReturnType<NonNullable<typeof metricsModule>['startMetrics']>> | undefined
+  try {
+    metrics = await metricsModule?.startMetrics({ config, native, logger, ...(agent.containers ? { containers: agent.containers } : {}) })
+  } catch (error) {
+    // e.g. METRICS_LISTEN's port taken: the agent must not run on without what was asked for
+    await agent.stop()
+    throw error
+  }
   // Once start-up's code has run: drop the pages of node and the addon that fault-around and
   // readahead mapped without this process ever using them (~22 MiB of RSS, bench:footprint).
   const trim = setTimeout(() => logger.debug('resident pages trimmed', { mappedBytes: native.trimResidentPages() }), TRIM_AFTER_MS)
