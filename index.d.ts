@@ -601,6 +601,11 @@ export interface MetricsOptions {
   counters?: MetricsCounters
 }
 
+export interface ExpositionOptions extends MetricsOptions {
+  /** gzip the rendering (one gzip member, fast level), in the same off-thread work */
+  gzip?: boolean
+}
+
 export interface RemoteWriteOptions extends MetricsOptions {
   /** The samples' timestamp, ms since the Unix epoch */
   timestampMs: number
@@ -709,7 +714,7 @@ export interface NativeBinding {
    * One Prometheus reading, read fresh (raw counters: the hub's rates and cache are untouched), as
    * the text exposition format 0.0.4 or OpenMetrics 1.0.0 (docs/prometheus.md). Off the JS thread.
    */
-  metricsExposition(format: 'text' | 'openmetrics', options?: MetricsOptions): Promise<Buffer>
+  metricsExposition(format: 'text' | 'openmetrics', options?: ExpositionOptions): Promise<Buffer>
   /** The Content-Type of each rendering of metricsExposition, as the core writes it. */
   readonly metricsContentTypes: MetricsContentTypes
   /** The same reading as the body of a Prometheus remote-write request. Off the JS thread. */

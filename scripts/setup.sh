@@ -23,6 +23,8 @@ APT_PACKAGES=(
   librust-zbus-dev
   librust-tempfile-dev
   librust-snap-dev
+  librust-flate2-dev
+  librust-flate2+miniz-oxide-dev
   python3-psutil
   openssh-client
   openssl

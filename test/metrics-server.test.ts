@@ -4,13 +4,13 @@
  * bytes come from a counting stand-in for the binding where the test is about the server's own
  * behaviour, and from the real addon where it is about what the core answers.
  */
-import { gunzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger, silentLogger } from '../ts/log.js'
 import { loadNative } from '../ts/native.js'
 import { acceptsGzip, negotiateFormat, parseListen, startMetricsServer, type ExpositionFormat, type MetricsServer, type MetricsServerDeps } from '../ts/metrics/server.js'
 import type { ReadingOptions } from '../ts/metrics/start.js'
-import type { MetricsOptions } from '../index.js'
+import type { ExpositionOptions } from '../index.js'
 import { rawRequest } from './helpers/http-get.js'
 import { freePort } from './helpers/net.js'
 
@@ -24,7 +24,7 @@ afterEach(async () => {
 })
 
 interface Stand {
-  calls: { format: ExpositionFormat; options: MetricsOptions | undefined }[]
+  calls: { format: ExpositionFormat; options: ExpositionOptions | undefined }[]
   native: MetricsServerDeps['native']
 }
 
@@ -40,7 +40,8 @@ function standIn(delayMs = 0, fail?: string): Stand {
         const n = calls.length
         await new Promise((resolve) => setTimeout(resolve, delayMs))
         if (fail) throw new Error(`${fail}\nsecond line`)
-        return Buffer.from(`# ${format} ${n}\nup_like 1\n`)
+        const body = Buffer.from(`# ${format} ${n}\nup_like 1\n`)
+        return options?.gzip ? gzipSync(body) : body
       },
     },
   }
@@ -140,12 +141,16 @@ describe('GET /metrics', () => {
     expect(stand.calls.map((c) => c.options?.counters?.remoteWriteSentSamples)).toEqual([1, 2])
   })
 
-  it('gzips when the scraper accepts it', async () => {
-    const server = await serve(standIn().native, { METRICS_LISTEN: '127.0.0.1:0' })
+  it('asks the core to gzip when the scraper accepts it, and says so', async () => {
+    const stand = standIn()
+    const server = await serve(stand.native, { METRICS_LISTEN: '127.0.0.1:0' })
     const res = await rawRequest(url(server), { headers: { 'Accept-Encoding': 'gzip' } })
     expect(res.headers['content-encoding']).toBe('gzip')
     expect(Number(res.headers['content-length'])).toBe(res.body.length)
     expect(gunzipSync(res.body).toString()).toBe('# text 1\nup_like 1\n')
+    const plain = await rawRequest(url(server))
+    expect(plain.headers['content-encoding']).toBeUndefined()
+    expect(stand.calls.map((c) => c.options?.gzip)).toEqual([true, false])
   })
 
   it('HEAD answers the headers without a body', async () => {
@@ -212,5 +217,10 @@ describe('GET /metrics', () => {
     expect(families(om.body.toString())).toEqual(families(direct))
     expect(om.body.toString()).toMatch(/\n# EOF\n$/)
     expect(text.body.toString()).not.toContain('# EOF')
+    // the core's gzip: a valid gzip member holding the same families
+    const gz = await rawRequest(url(server), { headers: { Accept: PROMETHEUS_ACCEPT, 'Accept-Encoding': 'gzip' } })
+    expect(gz.headers['content-encoding']).toBe('gzip')
+    expect(families(gunzipSync(gz.body).toString())).toEqual(families(direct))
+    expect(gz.body.length).toBeLessThan(om.body.length / 3)
   })
 })

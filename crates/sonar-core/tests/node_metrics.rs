@@ -6,7 +6,7 @@
 mod common;
 mod prom_check;
 
-use prom_check::{assert_openmetrics_parses, assert_promtool_clean};
+use prom_check::{assert_openmetrics_parses, assert_promtool_clean, assert_promtool_clean_text};
 use sonar_core::agent::Agent;
 use sonar_core::metrics::exposition::{render, Format};
 use sonar_core::metrics::node::NodeCollector;
@@ -177,8 +177,10 @@ fn node_families_have_node_exporters_names_types_and_labels_on_this_machine() {
     let Some(theirs) = node_exporter_scrape() else {
         return;
     };
-    let ours = parse(&our_text());
-    let theirs = parse(&theirs);
+    let our_text = our_text();
+    let their_text = theirs;
+    let ours = parse(&our_text);
+    let theirs = parse(&their_text);
 
     let mut shared = Vec::new();
     for (name, kind) in &ours.types {
@@ -237,6 +239,17 @@ fn node_families_have_node_exporters_names_types_and_labels_on_this_machine() {
             "series of {name}"
         );
     }
+    // the root filesystem's size: the same statfs on the same mount
+    let root_size = |text: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with("node_filesystem_size_bytes{") && l.contains("mountpoint=\"/\"")
+            })
+            .and_then(|l| l.rsplit_once(' '))
+            .and_then(|(_, v)| v.parse::<f64>().ok())
+    };
+    assert!(root_size(&our_text).is_some());
+    assert_eq!(root_size(&our_text), root_size(&their_text), "size of /");
     let mem = |p: &Parsed| p.values.get("node_memory_MemTotal_bytes").copied();
     assert!(mem(&ours).is_some());
     assert_eq!(mem(&ours), mem(&theirs), "MemTotal");
@@ -284,4 +297,101 @@ fn a_prometheus_reading_leaves_the_hubs_baselines_and_cache_alone() {
             .any(|f| f.name == "node_cpu_seconds_total"));
     }
     assert_eq!(agent.windows(), before);
+}
+
+#[test]
+fn the_agents_whole_live_exposition_passes_promtool_and_the_openmetrics_parser() {
+    let mut agent = Agent::new(Settings::default());
+    let set = agent.metrics(&MetricsInput::default());
+    assert!(set.families.iter().any(|f| f.name.starts_with("node_")));
+    assert_promtool_clean(&set);
+    assert_openmetrics_parses(&set);
+}
+
+/// CPU seconds (user + system) a process has used, from /proc/<pid>/stat (clock ticks of 10 ms).
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_ascii_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// The cost of one scrape here against node_exporter's with the same collectors (run with
+/// `cargo test --release -p sonar-core --test node_metrics scrape_cost -- --ignored --nocapture`;
+/// a measurement to read, not a pass/fail check: bench/ holds the end-to-end one).
+#[test]
+#[ignore]
+fn scrape_cost_against_node_exporter() {
+    const SCRAPES: u32 = 300;
+    if !Path::new(NODE_EXPORTER).exists() {
+        eprintln!("skipped: {NODE_EXPORTER} is absent");
+        return;
+    }
+    let Some(port) = free_port() else { return };
+    let collectors = [
+        "cpu",
+        "stat",
+        "loadavg",
+        "meminfo",
+        "filesystem",
+        "diskstats",
+        "netdev",
+        "netclass",
+        "hwmon",
+        "vmstat",
+        "pressure",
+        "filefd",
+        "entropy",
+        "conntrack",
+        "timex",
+        "time",
+        "uname",
+        "os",
+    ];
+    let mut command = Command::new(NODE_EXPORTER);
+    command
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--collector.disable-defaults")
+        .args(collectors.iter().map(|c| format!("--collector.{c}")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let Ok(child) = command.spawn() else { return };
+    let pid = child.id().to_string();
+    let _guard = NodeExporter(child);
+    let started = Instant::now();
+    while http_get(port).is_none() && started.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = cpu_seconds(&pid).unwrap_or(0.0);
+    let mut their_bytes = 0;
+    for _ in 0..SCRAPES {
+        their_bytes = http_get(port).map_or(0, |b| b.len());
+    }
+    let theirs = cpu_seconds(&pid).unwrap_or(0.0) - before;
+
+    let mut collector = NodeCollector::new(&Settings::default());
+    let before = cpu_seconds("self").unwrap_or(0.0);
+    let mut our_bytes = 0;
+    for _ in 0..SCRAPES {
+        let mut set = MetricSet::default();
+        collector.families(&mut set);
+        our_bytes = render(&set, Format::Text).len();
+    }
+    let ours = cpu_seconds("self").unwrap_or(0.0) - before;
+    eprintln!(
+        "per scrape: ours {:.3} ms CPU ({our_bytes} bytes), node_exporter {:.3} ms CPU \
+         ({their_bytes} bytes, HTTP included); ratio {:.2}",
+        ours * 1000.0 / f64::from(SCRAPES),
+        theirs * 1000.0 / f64::from(SCRAPES),
+        ours / theirs.max(1e-9)
+    );
+}
+
+#[test]
+fn the_golden_fixture_exposition_passes_promtool() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/metrics/node/golden.prom");
+    let text = std::fs::read(&golden).unwrap();
+    assert!(text.len() > 1000);
+    assert_promtool_clean_text(&text);
 }

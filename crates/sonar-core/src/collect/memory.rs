@@ -229,7 +229,7 @@ fn read_into(path: &Path, buf: &mut String) -> bool {
 }
 
 #[cfg(unix)]
-fn page_size() -> u64 {
+pub(crate) fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     if size > 0 {
@@ -240,7 +240,7 @@ fn page_size() -> u64 {
 }
 
 #[cfg(not(unix))]
-fn page_size() -> u64 {
+pub(crate) fn page_size() -> u64 {
     4096
 }
 

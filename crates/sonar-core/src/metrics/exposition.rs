@@ -60,6 +60,7 @@ fn write_family(out: &mut Vec<u8>, family: &Family, format: Format) {
             Some(base) => (base, "counter"),
             None => (family.name.as_str(), "unknown"),
         },
+        (Format::OpenMetrics, MetricType::Untyped) => (family.name.as_str(), "unknown"),
         (_, kind) => (family.name.as_str(), kind.name()),
     };
     if !family.help.is_empty() {
@@ -267,6 +268,12 @@ mod tests {
         .push(vec![("cpu", "0".into()), ("mode", "idle".into())], 429.32);
         set.gauge("node_load1", "1m load average.")
             .push(vec![], 1.23);
+        set.family(
+            "node_vmstat_pgfault",
+            MetricType::Untyped,
+            "/proc/vmstat information field pgfault.",
+        )
+        .push(vec![], 1.0);
         set.gauge("node_empty", "A family without samples.");
         set.gauge(
             "sonar_escaped",
@@ -292,6 +299,9 @@ mod tests {
             "# HELP node_load1 1m load average.\n",
             "# TYPE node_load1 gauge\n",
             "node_load1 1.23\n",
+            "# HELP node_vmstat_pgfault /proc/vmstat information field pgfault.\n",
+            "# TYPE node_vmstat_pgfault untyped\n",
+            "node_vmstat_pgfault 1\n",
             "# HELP sonar_escaped Help with \\\\ backslash,\\nnewline and \"quotes\".\n",
             "# TYPE sonar_escaped gauge\n",
             "sonar_escaped{path=\"C:\\\\dir \\\"x\\\"\\nnext\",plain=\"ok\"} 0.5\n",
@@ -310,6 +320,9 @@ mod tests {
             "# HELP node_load1 1m load average.\n",
             "# TYPE node_load1 gauge\n",
             "node_load1 1.23\n",
+            "# HELP node_vmstat_pgfault /proc/vmstat information field pgfault.\n",
+            "# TYPE node_vmstat_pgfault unknown\n",
+            "node_vmstat_pgfault 1\n",
             "# HELP sonar_escaped Help with \\\\ backslash,\\nnewline and \\\"quotes\\\".\n",
             "# TYPE sonar_escaped gauge\n",
             "sonar_escaped{path=\"C:\\\\dir \\\"x\\\"\\nnext\",plain=\"ok\"} 0.5\n",

@@ -27,6 +27,9 @@ pub mod systemd;
 pub enum MetricType {
     Counter,
     Gauge,
+    /// No declared type (node_exporter's /proc/vmstat fields): `untyped` in the text format,
+    /// `unknown` in OpenMetrics, UNKNOWN in remote-write metadata.
+    Untyped,
 }
 
 impl MetricType {
@@ -34,6 +37,7 @@ impl MetricType {
         match self {
             MetricType::Counter => "counter",
             MetricType::Gauge => "gauge",
+            MetricType::Untyped => "untyped",
         }
     }
 }

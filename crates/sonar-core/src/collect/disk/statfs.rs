@@ -22,8 +22,6 @@ pub(crate) struct StatVfs {
     /// Inodes: total and free (node_filesystem_files, _files_free).
     pub files: u64,
     pub ffree: u64,
-    /// Mounted read-only (ST_RDONLY).
-    pub read_only: bool,
 }
 
 /// Usage in bytes, as gopsutil's `disk.Usage` computes it.
@@ -199,7 +197,6 @@ pub(crate) fn statvfs(path: &Path) -> io::Result<StatVfs> {
         frsize,
         files: to_u64(st.f_files),
         ffree: to_u64(st.f_ffree),
-        read_only: to_u64(st.f_flag) & to_u64(libc::ST_RDONLY) != 0,
     })
 }
 

@@ -90,22 +90,15 @@ pub(super) fn families(
         .filter(|p| seen.insert((p.device.clone(), p.fstype.clone(), p.mountpoint.clone())))
         .collect();
     for p in &mounts {
+        // as node_exporter 1.5: a mount that fails or hangs reports device_error 1 and nothing
+        // else; read-only comes from the mount options
         let answer = statfs.probe_raw(&statfs_path(&roots.root, &p.mountpoint));
-        let ok = match &answer {
-            RawProbe::Answer(Ok(_)) => 1.0,
-            _ => 0.0,
-        };
+        let failed = !matches!(answer, RawProbe::Answer(Ok(_)));
         set.gauge(
             "node_filesystem_device_error",
             "Whether an error occurred while getting statistics for the given device.",
         )
-        .push(labels(p), 1.0 - ok);
-        let read_only = match &answer {
-            RawProbe::Answer(Ok(s)) => s.read_only || p.read_only,
-            _ => p.read_only,
-        };
-        set.gauge("node_filesystem_readonly", "Filesystem read-only status.")
-            .push(labels(p), if read_only { 1.0 } else { 0.0 });
+        .push(labels(p), if failed { 1.0 } else { 0.0 });
         let RawProbe::Answer(Ok(s)) = answer else {
             continue;
         };
@@ -139,5 +132,7 @@ pub(super) fn families(
         ] {
             set.gauge(name, help).push(labels(p), value);
         }
+        set.gauge("node_filesystem_readonly", "Filesystem read-only status.")
+            .push(labels(p), if p.read_only { 1.0 } else { 0.0 });
     }
 }

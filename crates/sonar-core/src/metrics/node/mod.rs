@@ -6,15 +6,25 @@
 //!
 //! One file per source, as node_exporter has one collector per source: `cpu` (/proc/stat),
 //! `system` (load, time, uname, os-release), `memory` (/proc/meminfo), `filesystem` (mount
-//! table + statvfs), `diskstats`, `netdev` (/proc/net/dev), `hwmon` (/sys/class/hwmon).
+//! table + statvfs), `diskstats`, `md` (RAID arrays), `netdev` (/proc/net/dev), `netclass` (/sys/class/net), `netstat` (protocol counters), `sockstat`,
+//! `hwmon` (/sys/class/hwmon), `vmstat`, `pressure` (PSI), `kernel` (file handles, entropy,
+//! conntrack), `timex` (adjtimex).
 
 mod cpu;
 mod diskstats;
 mod filesystem;
 mod hwmon;
+mod kernel;
+mod md;
 mod memory;
+mod netclass;
 mod netdev;
+mod netstat;
+mod pressure;
+mod sockstat;
 mod system;
+mod timex;
+mod vmstat;
 
 use super::MetricSet;
 use crate::collect::disk::statfs::{self, StatfsFn, StatfsRunner};
@@ -53,8 +63,16 @@ impl NodeCollector {
         memory::families(roots, &mut self.buf, set);
         filesystem::families(roots, &mut self.statfs, &mut self.buf, set);
         diskstats::families(roots, &mut self.buf, set);
+        md::families(roots, set);
         netdev::families(roots, &mut self.buf, set);
+        netclass::families(roots, set);
+        netstat::families(roots, &mut self.buf, set);
+        sockstat::families(roots, &mut self.buf, set);
         hwmon::families(&self.settings.sensors_sys, set);
+        vmstat::families(roots, &mut self.buf, set);
+        pressure::families(roots, &mut self.buf, set);
+        kernel::families(roots, &mut self.buf, set);
+        timex::families(set);
     }
 }
 
