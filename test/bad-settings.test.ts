@@ -24,7 +24,12 @@ interface Row {
   value: string
   /** settings the row needs unset (TOKEN for TOKEN_FILE, …) */
   unset?: string[]
+  /** settings the row needs set too (REMOTE_WRITE_URL for the other REMOTE_WRITE_ settings) */
+  with?: Record<string, string>
 }
+
+/** A receiver no request reaches: the rows stop before any is sent. */
+const REMOTE_WRITE = { REMOTE_WRITE_URL: 'http://127.0.0.1:9/api/v1/write' }
 
 /** A value of the wrong shape for each kind the core's table declares. */
 function derived(spec: SettingSpec): Row[] {
@@ -71,6 +76,16 @@ const byHand: Row[] = [
   { name: 'CA_CERT_FILE', value: '/nonexistent/ca.pem' },
   { name: 'TOKEN_FILE', value: '/nonexistent/token', unset: ['TOKEN'] },
   { name: 'KEY_FILE', value: '/nonexistent/hub.pub', unset: ['KEY'] },
+  { name: 'REMOTE_WRITE_URL', value: 'ftp://x' },
+  { name: 'REMOTE_WRITE_URL', value: 'vm.example.com:8428' },
+  { name: 'REMOTE_WRITE_URL', value: 'https://user:pass@vm.example.com/api/v1/write' },
+  { name: 'REMOTE_WRITE_INTERVAL', value: 'soon' },
+  { name: 'REMOTE_WRITE_LABELS', value: 'env', with: REMOTE_WRITE },
+  { name: 'REMOTE_WRITE_LABELS', value: '__name__=up', with: REMOTE_WRITE },
+  { name: 'REMOTE_WRITE_QUEUE_MAX_AGE', value: '0s' },
+  { name: 'REMOTE_WRITE_QUEUE_MAX_BYTES', value: '8 lots', with: REMOTE_WRITE },
+  { name: 'REMOTE_WRITE_PASSWORD_FILE', value: '/nonexistent/password', with: { ...REMOTE_WRITE, REMOTE_WRITE_USERNAME: 'sonar' } },
+  { name: 'REMOTE_WRITE_BEARER_TOKEN_FILE', value: '/nonexistent/token', with: REMOTE_WRITE },
 ]
 
 const rows = [...byHand, ...settingCatalog().flatMap(derived)].filter(
@@ -131,7 +146,7 @@ describe.concurrent('a bad value stops the agent with one line naming the settin
 
   for (const row of rows) {
     it(`${row.name}=${row.value}`, async () => {
-      const result = await run({ [row.name]: row.value }, row.unset)
+      const result = await run({ ...row.with, [row.name]: row.value }, row.unset)
       const lines = result.stderr.trim().split('\n')
       expect(result.exit.signal, `still running after ${LIMIT_MS} ms; stderr:\n${result.stderr}`).toBeNull()
       expect(result.exit.code).not.toBe(0)

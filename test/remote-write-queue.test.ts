@@ -155,7 +155,8 @@ describe('remote-write settings', () => {
   })
 
   it('a bad URL, interval or auth combination is refused naming the setting', async () => {
-    await expect(settings({ REMOTE_WRITE_URL: 'vm.example.com/api/v1/write' })).rejects.toThrow(/^REMOTE_WRITE_URL: "vm.example.com\/api\/v1\/write" is not a valid URL/)
+    await expect(settings({ REMOTE_WRITE_URL: 'vm.example.com/api/v1/write' })).rejects.toThrow(/^REMOTE_WRITE_URL: "vm.example.com\/api\/v1\/write" needs a scheme: http:\/\/ or https:\/\//)
+    await expect(settings({ REMOTE_WRITE_URL: 'http://' })).rejects.toThrow(/^REMOTE_WRITE_URL: "http:\/\/" is not a valid URL/)
     await expect(settings({ REMOTE_WRITE_URL: 'ftp://vm.example.com/' })).rejects.toThrow(/^REMOTE_WRITE_URL: "ftp:\/\/vm.example.com\/" scheme "ftp" is not supported/)
     await expect(settings({ REMOTE_WRITE_URL: 'https://u:p@vm.example.com/' })).rejects.toThrow(/^REMOTE_WRITE_URL: must not hold credentials/)
     await expect(settings({ REMOTE_WRITE_USERNAME: 'sonar' })).rejects.toThrow(/^REMOTE_WRITE_PASSWORD_FILE: not set/)

@@ -86,6 +86,10 @@ export async function runCommand(args: string[]): Promise<number> {
   const native = loadNative()
   const config = loadConfig(flags, process.env, { native })
   const logger = createLogger(config.logLevel)
+  // Prometheus (METRICS_LISTEN, REMOTE_WRITE_URL): its module is loaded only when one is set, and
+  // its settings are checked before anything starts, like every other setting.
+  const metricsModule = metricsWanted(config) ? await import('../metrics/start.js') : undefined
+  await metricsModule?.checkMetricsSettings(config)
   // The core gets the merged settings (flags > env > file), not just the environment.
   const collector = openCollector(config.collectorSettings(coreSettingNames(native)), native)
   // an explicit DATA_DIR passed over (read-only, not a directory) is said, never silent
@@ -117,9 +121,7 @@ export async function runCommand(args: string[]): Promise<number> {
   // Prometheus (METRICS_LISTEN, REMOTE_WRITE_URL): its module is loaded only when one is set, and
   // started before the agent so a bad setting (METRICS_WEB_CONFIG, an address in use) stops the
   // process with its one line instead of leaving the agent running without it.
-  const metrics = metricsWanted(config)
-    ? await (await import('../metrics/start.js')).startMetrics({ config, native, logger, ...(agent.containers ? { containers: agent.containers } : {}) })
-    : undefined
+  const metrics = await metricsModule?.startMetrics({ config, native, logger, ...(agent.containers ? { containers: agent.containers } : {}) })
   agent.start()
   // Once start-up's code has run: drop the pages of node and the addon that fault-around and
   // readahead mapped without this process ever using them (~22 MiB of RSS, bench:footprint).

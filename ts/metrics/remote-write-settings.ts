@@ -40,8 +40,9 @@ const receiverUrl = z.pipe(
     } catch {
       url = undefined
     }
-    const problem =
-      url === undefined
+    const problem = !text.includes('://')
+      ? 'needs a scheme: http:// or https://'
+      : url === undefined
         ? 'is not a valid URL'
         : url.protocol !== 'http:' && url.protocol !== 'https:'
           ? `scheme ${JSON.stringify(url.protocol.slice(0, -1))} is not supported; use http or https`

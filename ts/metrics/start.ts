@@ -9,6 +9,17 @@ import type { MetricsDeps, MetricsPart, ReadingOptions } from './part.js'
 
 export type { MetricsDeps, MetricsPart, ReadingOptions } from './part.js'
 
+/**
+ * Checks the settings of the parts that are on, with each problem one ConfigError naming the
+ * setting — before the daemon starts anything (run.ts), as every other bad setting is.
+ */
+export async function checkMetricsSettings(config: MetricsDeps['config']): Promise<void> {
+  if ((config.setting('REMOTE_WRITE_URL') ?? '').trim() !== '') {
+    const { remoteWriteSettings } = await import('./remote-write-settings.js')
+    await remoteWriteSettings(config)
+  }
+}
+
 export async function startMetrics(deps: MetricsDeps): Promise<MetricsPart> {
   const parts: MetricsPart[] = []
   let counters: () => MetricsCounters = () => ({})
