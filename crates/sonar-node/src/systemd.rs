@@ -4,6 +4,7 @@
 use crate::napi::JsError;
 use crate::state;
 use sonar_core::collect::systemd::SystemdStatus;
+#[cfg(target_os = "linux")]
 use std::time::Duration;
 
 #[cfg(target_os = "linux")]
