@@ -12,7 +12,10 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # peer; openssh-client and openssl serve the SSH and TLS tests (a real `ssh`, real certificates);
 # podman, runc and busybox-static give the container tests a real engine (no registry needed);
 # chromium is the real browser of the dev hub page test (driven by playwright-core); debootstrap
-# builds the real systemd 252 image of the systemd tests (test/systemd/systemd-host.sh).
+# builds the real systemd 252 image of the systemd tests (test/systemd/systemd-host.sh). The cross
+# targets the tests run: gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user-static for
+# linux-arm64 (scripts/build-arm64.sh), gcc-mingw-w64-x86-64 and Wine for win32-x64
+# (scripts/build-win32.sh); their compilers come from Debian's rustc-web, unpacked under target/.
 APT_PACKAGES=(
   librust-libc-dev
   librust-sysinfo-dev
@@ -27,6 +30,12 @@ APT_PACKAGES=(
   busybox-static
   chromium
   debootstrap
+  gcc-aarch64-linux-gnu
+  libc6-dev-arm64-cross
+  qemu-user-static
+  gcc-mingw-w64-x86-64
+  wine
+  wine64
 )
 
 missing=()
@@ -63,6 +72,13 @@ fi
 
 log "building the native core"
 npx napi build --platform --release --cargo-cwd crates/sonar-node native >/dev/null
+# The platform claims are tested, not assumed: the arm64 addon (run under qemu-user) and the
+# win32 addon (run by Windows' node.exe under Wine). Toolchains, std and runtimes are cached under
+# target/cross-*: the first run takes ~10 minutes on 2 cores, later ones only rebuild what changed.
+log "building the linux-arm64 core (scripts/build-arm64.sh)"
+bash scripts/build-arm64.sh
+log "building the win32-x64 core and its Wine test host (scripts/build-win32.sh)"
+bash scripts/build-win32.sh
 log "building the TypeScript (dist/, plus dist/bin.cjs bundled in one file: less to load and keep in memory)"
 npm run --silent build:ts
 chmod +x dist/bin.cjs

@@ -44,6 +44,10 @@ function missing(): string | undefined {
   return undefined
 }
 const skipReason = missing()
+if (skipReason && process.env.SONAR_REQUIRE_CROSS === '1') {
+  // scripts/test.sh (and so CI) after scripts/setup.sh: the build must be there
+  throw new Error(`package-arm64: required (SONAR_REQUIRE_CROSS=1) but ${skipReason} (run \`npm run build:arm64\`)`)
+}
 if (skipReason) console.warn(`package-arm64: skipped: ${skipReason} (run \`npm run build:arm64\`)`)
 
 const Probe = z.object({

@@ -7,7 +7,8 @@
  *   this Linux machine's /proc (which Wine shows as Z:\proc) can mask the portable readings;
  * - node.exe renamed (nvm/volta/scoop shims, service wrappers): Node-API is found in whatever
  *   executable runs us;
- * - `sonar-agent run` against the in-repo test hub on loopback: admission, fingerprint, GetData.
+ * - `sonar-agent run` against the in-repo test hub on loopback: admission, fingerprint, GetData,
+ *   `sonar-agent health` beside it; and its SSH listener answering a Beszel hub's GetData.
  * Wine gives stdout to a pipe as EBADF, so every output goes to a file. Skipped, with the reason
  * printed, where the build or Wine is missing (scripts/setup.sh installs both; CI runs it).
  */
@@ -56,6 +57,10 @@ function missing(): string | undefined {
   return undefined
 }
 const skipReason = missing()
+if (skipReason && process.env.SONAR_REQUIRE_CROSS === '1') {
+  // scripts/test.sh (and so CI) after scripts/setup.sh: the build must be there
+  throw new Error(`win32: required (SONAR_REQUIRE_CROSS=1) but ${skipReason} (run \`npm run build:win32\`)`)
+}
 if (skipReason) console.warn(`win32: skipped: ${skipReason} (run \`npm run build:win32\`)`)
 
 const work = mkdtempSync(join(tmpdir(), 'sonar-win32-'))
@@ -220,7 +225,7 @@ describe.skipIf(skipReason !== undefined)('win32-x64-gnu addon in Windows node.e
     }
   }
 
-  it('`sonar-agent run` connects to the test hub on loopback (WebSocket) and answers GetData', async () => {
+  it('`sonar-agent run` connects to the test hub on loopback (WebSocket) and answers GetData; `health` says ok', async () => {
     const hub = await TestHub.start()
     hubs.push(hub)
     await withAgent({ HUB_URL: hub.url, TOKEN: hub.token, KEY: hub.publicKeyLine, DISABLE_SSH: 'true' }, async () => {
@@ -234,6 +239,10 @@ describe.skipIf(skipReason !== undefined)('win32-x64-gnu addon in Windows node.e
       expect(info.get(14)).toBe(2) // os: Windows
       expect(String(info.get(0)).toLowerCase()).toBe(hostname().toLowerCase())
       expect(stats.get(2)).toBeCloseTo(totalmem() / 1024 ** 3, 1) // m
+      // `sonar-agent health` from another process (as a service manager's check would run it)
+      const health = await wineNode(versions.at(-1) ?? '', [bin, 'health'])
+      expect(health.stdout.trim(), health.stderr).toBe('ok')
+      expect(health.code).toBe(0)
     })
   }, 180_000)
 
