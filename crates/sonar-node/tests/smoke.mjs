@@ -346,6 +346,12 @@ await check('files: a write, a read and a delete beneath a root; bad input rejec
   const root = realpathSync(mkdtempSync(path.join(tmpdir(), 'sonar-smoke-')));
   try {
     const base = { root, path: 'a.txt', protect: [] };
+    // qemu-user -L maps "/" to the arm64 sysroot, so the jail's descent from "/" (qemu 7.2 has no
+    // openat2) cannot reach a folder outside it; the jail's logic is tested natively
+    if (process.env.SONAR_SMOKE_SKIP_FILES) {
+      console.log(`     skipped: ${process.env.SONAR_SMOKE_SKIP_FILES}`);
+      return;
+    }
     if (!linux) {
       await assert.rejects(m.filesRead({ ...base, offset: 0, length: 1 }), /file actions are supported on Linux only/);
       return;
