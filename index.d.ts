@@ -589,10 +589,21 @@ export interface MetricsCounters {
   remoteWriteOldestPendingSeconds?: number
 }
 
+/** The Content-Type header of each exposition format (the core's constants). */
+export interface MetricsContentTypes {
+  readonly text: string
+  readonly openmetrics: string
+}
+
 export interface MetricsOptions {
   /** The engines' last sample (the same input as collect's); omitted or null: no container series */
   containers?: ContainerSampleInput[] | null
   counters?: MetricsCounters
+}
+
+export interface ExpositionOptions extends MetricsOptions {
+  /** gzip the rendering (one gzip member, fast level), in the same off-thread work */
+  gzip?: boolean
 }
 
 export interface RemoteWriteOptions extends MetricsOptions {
@@ -703,7 +714,9 @@ export interface NativeBinding {
    * One Prometheus reading, read fresh (raw counters: the hub's rates and cache are untouched), as
    * the text exposition format 0.0.4 or OpenMetrics 1.0.0 (docs/prometheus.md). Off the JS thread.
    */
-  metricsExposition(format: 'text' | 'openmetrics', options?: MetricsOptions): Promise<Buffer>
+  metricsExposition(format: 'text' | 'openmetrics', options?: ExpositionOptions): Promise<Buffer>
+  /** The Content-Type of each rendering of metricsExposition, as the core writes it. */
+  readonly metricsContentTypes: MetricsContentTypes
   /** The same reading as the body of a Prometheus remote-write request. Off the JS thread. */
   metricsRemoteWrite(options: RemoteWriteOptions): Promise<RemoteWriteBody>
   /** Info.ct: 0 none, 1 SSH, 2 WebSocket. */

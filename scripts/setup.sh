@@ -12,8 +12,10 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # peer; openssh-client and openssl serve the SSH and TLS tests (a real `ssh`, real certificates);
 # podman, runc and busybox-static give the container tests a real engine (no registry needed);
 # chromium is the real browser of the dev hub page test (driven by playwright-core); debootstrap
-# builds the real systemd 252 image of the systemd tests (test/systemd/systemd-host.sh). The cross
-# targets the tests run: gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user-static for
+# builds the real systemd 252 image of the systemd tests (test/systemd/systemd-host.sh);
+# prometheus (with promtool), prometheus-node-exporter and python3-prometheus-client (an OpenMetrics
+# parser) check /metrics against the real peers; victoria-metrics and prometheus are the real
+# remote-write receivers of test/remote-write*.test.ts. The cross targets the tests run: gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user-static for
 # linux-arm64 (scripts/build-arm64.sh), gcc-mingw-w64-x86-64 and Wine for win32-x64
 # (scripts/build-win32.sh); their compilers come from Debian's rustc-web, unpacked under target/.
 APT_PACKAGES=(
@@ -22,6 +24,9 @@ APT_PACKAGES=(
   librust-nvml-wrapper-dev
   librust-zbus-dev
   librust-tempfile-dev
+  librust-snap-dev
+  librust-flate2-dev
+  librust-flate2+miniz-oxide-dev
   python3-psutil
   openssh-client
   openssl
@@ -30,6 +35,10 @@ APT_PACKAGES=(
   busybox-static
   chromium
   debootstrap
+  prometheus
+  prometheus-node-exporter
+  python3-prometheus-client
+  victoria-metrics
   gcc-aarch64-linux-gnu
   libc6-dev-arm64-cross
   qemu-user-static

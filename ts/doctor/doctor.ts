@@ -10,6 +10,7 @@ import { checkCore, type DoctorContext } from './core.js'
 import { checkGpu } from './gpu.js'
 import { checkHost } from './host.js'
 import { checkHub, type HubOptions } from './hub.js'
+import { checkMetrics } from './metrics.js'
 import { buildReport, type DoctorReport } from './report.js'
 import { checkSensors } from './sensors.js'
 import { checkSmart } from './smart.js'
@@ -46,6 +47,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     { name: 'gpu', run: checkGpu },
     { name: 'systemd', run: checkSystemd },
     { name: 'sensors', run: checkSensors },
+    { name: 'metrics', run: checkMetrics },
   ]
   const limit = options.groupTimeoutMs ?? GROUP_TIMEOUT_MS
   const outcomes = await Promise.all(

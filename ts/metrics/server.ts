@@ -1,8 +1,260 @@
 /**
- * GET /metrics on METRICS_LISTEN (contract placeholder: the server lands with its tests).
+ * GET /metrics on METRICS_LISTEN: each scrape asks the core for one reading rendered as the text
+ * exposition format 0.0.4 or, when the scraper prefers it, OpenMetrics 1.0.0; gzipped by the core
+ * when accepted.
+ * Scrapes that arrive while a reading is in flight share it. TLS and basic auth come from
+ * METRICS_WEB_CONFIG (web-config.ts, loaded only when set).
  */
-import type { MetricsDeps, MetricsPart, ReadingOptions } from './start.js'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import type { AgentConfig } from '../config/config.js'
+import { settingError } from '../config/errors.js'
+import type { Logger } from '../log.js'
+import type { NativeBinding } from '../../index.js'
+import type { MetricsPart, ReadingOptions } from './part.js'
+import type { WebConfig } from './web-config.js'
 
-export async function startMetricsServer(deps: MetricsDeps, _reading: ReadingOptions): Promise<MetricsPart> {
-  throw new Error(`METRICS_LISTEN=${deps.config.setting('METRICS_LISTEN') ?? ''}: the /metrics server is not built yet`)
+export type ExpositionFormat = 'text' | 'openmetrics'
+
+export interface MetricsServerDeps {
+  config: Pick<AgentConfig, 'setting'>
+  native: Pick<NativeBinding, 'metricsExposition' | 'metricsContentTypes'> & Partial<Pick<NativeBinding, 'trimResidentPages'>>
+  logger: Logger
+}
+
+export interface MetricsServer extends MetricsPart {
+  /** where it listens (the port the system chose when METRICS_LISTEN asked for port 0) */
+  readonly address: { host: string; port: number }
+  readonly tls: boolean
+}
+
+export interface ListenAddress {
+  /** undefined: every interface */
+  host: string | undefined
+  port: number
+}
+
+const LISTEN_EXAMPLE = '127.0.0.1:9101'
+/** after the first scrape, long enough for a scraper's first few (and both formats) to have run */
+const TRIM_AFTER_FIRST_SCRAPE_MS = 20_000
+
+/** `host:port`, `[v6]:port`, `:port` (every interface) or a bare port (127.0.0.1 only). */
+export function parseListen(value: string): ListenAddress {
+  const text = value.trim()
+  const match = /^(?:(?:\[([0-9A-Fa-f:.%\w]+)\]|([^:[\]\s]*)):)?(\d{1,5})$/.exec(text)
+  const port = Number(match?.[3])
+  if (!match || !Number.isInteger(port) || port > 65535) {
+    throw settingError('METRICS_LISTEN', `${JSON.stringify(value)} is not host:port, [ipv6]:port or a port`, LISTEN_EXAMPLE)
+  }
+  if (match[1] !== undefined) return { host: match[1], port }
+  if (match[2] === undefined) return { host: '127.0.0.1', port }
+  return { host: match[2] === '' ? undefined : match[2], port }
+}
+
+interface MediaRange {
+  type: string
+  params: Map<string, string>
+  q: number
+}
+
+function parseMediaRanges(header: string): MediaRange[] {
+  const ranges: MediaRange[] = []
+  for (const part of header.split(',')) {
+    const [type, ...rest] = part.split(';')
+    if (!type?.trim()) continue
+    const params = new Map<string, string>()
+    for (const param of rest) {
+      const eq = param.indexOf('=')
+      if (eq > 0) params.set(param.slice(0, eq).trim().toLowerCase(), param.slice(eq + 1).trim().replace(/^"|"$/g, ''))
+    }
+    const q = params.has('q') ? Number(params.get('q')) : 1
+    params.delete('q')
+    ranges.push({ type: type.trim().toLowerCase(), params, q: Number.isFinite(q) ? q : 0 })
+  }
+  return ranges
+}
+
+/** The q a format gets from the Accept header: its most specific matching range's (0 when none). */
+function qualityOf(ranges: MediaRange[], type: string, versions: readonly string[]): number {
+  let best = -1
+  let q = 0
+  for (const range of ranges) {
+    const version = range.params.get('version')
+    let specificity: number
+    if (range.type === type) {
+      if (version !== undefined && !versions.includes(version)) continue
+      specificity = version === undefined ? 2 : 3
+    } else if (range.type === `${type.split('/')[0]}/*`) specificity = 1
+    else if (range.type === '*/*') specificity = 0
+    else continue
+    if (specificity > best) {
+      best = specificity
+      q = range.q
+    }
+  }
+  return q
+}
+
+/**
+ * OpenMetrics when the scraper ranks it (1.0.0 or unversioned) above the text format, as
+ * Prometheus does; the text format otherwise, also when nothing we serve is acceptable (the
+ * scraper's parser is the judge, as with client_golang).
+ */
+export function negotiateFormat(accept: string | undefined): ExpositionFormat {
+  if (!accept) return 'text'
+  const ranges = parseMediaRanges(accept)
+  const openmetrics = qualityOf(ranges, 'application/openmetrics-text', ['1.0.0'])
+  const text = qualityOf(ranges, 'text/plain', ['0.0.4'])
+  return openmetrics > 0 && openmetrics > text ? 'openmetrics' : 'text'
+}
+
+/** Whether Accept-Encoding takes gzip (explicitly or through `*`) with a q above 0. */
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  if (!acceptEncoding) return false
+  let gzipQ: number | undefined
+  let anyQ: number | undefined
+  for (const part of acceptEncoding.split(',')) {
+    const [coding, ...params] = part.split(';').map((s) => s.trim().toLowerCase())
+    const qParam = params.find((p) => p.startsWith('q='))
+    const q = qParam ? Number(qParam.slice(2)) : 1
+    if (coding === 'gzip' || coding === 'x-gzip') gzipQ = q
+    else if (coding === '*') anyQ = q
+  }
+  return (gzipQ ?? anyQ ?? 0) > 0
+}
+
+export async function startMetricsServer(deps: MetricsServerDeps, reading: ReadingOptions): Promise<MetricsServer> {
+  const listen = parseListen(deps.config.setting('METRICS_LISTEN') ?? '')
+  const webConfigPath = (deps.config.setting('METRICS_WEB_CONFIG') ?? '').trim()
+  const web: WebConfig = webConfigPath ? await (await import('./web-config.js')).loadWebConfig(webConfigPath) : { headers: {} }
+  const { logger, native } = deps
+  const contentTypes = native.metricsContentTypes
+
+  // one reading per format (and encoding) in flight: scrapes that arrive meanwhile get the same bytes
+  const inFlight = new Map<string, Promise<Buffer>>()
+  const render = (format: ExpositionFormat, gzip: boolean): Promise<Buffer> => {
+    const key = gzip ? `${format}+gzip` : format
+    let pending = inFlight.get(key)
+    if (!pending) {
+      // the core gzips in the same off-thread work (node:zlib cost ~0.8 ms of JS per scrape here)
+      pending = reading()
+        .then((options) => native.metricsExposition(format, { ...options, gzip }))
+        .finally(() => inFlight.delete(key))
+      inFlight.set(key, pending)
+    }
+    return pending
+  }
+
+  // The first scrapes page in node's HTTP code and the core's renderers with fault-around's
+  // neighbours; once they have run, drop what they mapped without using (as run.ts does after
+  // start-up; bench:metrics).
+  let trimmed = false
+  const trimAfterFirstScrapes = () => {
+    if (trimmed || !native.trimResidentPages) return
+    trimmed = true
+    const timer = setTimeout(() => logger.debug('resident pages trimmed after the first scrapes', { mappedBytes: native.trimResidentPages?.() }), TRIM_AFTER_FIRST_SCRAPE_MS)
+    timer.unref()
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    for (const [name, value] of Object.entries(web.headers)) res.setHeader(name, value)
+    const auth = web.basicAuth ? await web.basicAuth(req.headers.authorization) : 'ok'
+    if (auth === 'busy') {
+      res.writeHead(429, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' })
+      res.end('Too Many Requests: password checks are queued\n')
+      return
+    }
+    if (auth === 'denied') {
+      res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Basic realm="sonar-agent"' })
+      res.end('Unauthorized\n')
+      return
+    }
+    const path = (req.url ?? '').split('?')[0]
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
+      res.end('Not Found: the metrics are at /metrics\n')
+      return
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', Allow: 'GET, HEAD' })
+      res.end('Method Not Allowed\n')
+      return
+    }
+    const format = negotiateFormat(req.headers.accept)
+    const gzip = acceptsGzip(req.headers['accept-encoding'])
+    let body: Buffer
+    try {
+      body = await render(format, gzip)
+    } catch (error) {
+      const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error'
+      logger.warn('a scrape failed', { reason })
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' })
+      res.end(`the metrics could not be read: ${reason}\n`)
+      return
+    }
+    const headers: Record<string, string | number> = { 'Content-Type': contentTypes[format], 'Content-Length': body.length, Vary: 'Accept, Accept-Encoding' }
+    if (gzip) headers['Content-Encoding'] = 'gzip'
+    res.writeHead(200, headers)
+    res.end(req.method === 'HEAD' ? undefined : body)
+    trimAfterFirstScrapes()
+  }
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.warn('a /metrics request failed', { reason: error instanceof Error ? error.message : String(error) })
+      if (!res.headersSent) res.writeHead(500)
+      res.end()
+    })
+  }
+
+  let server: Server
+  if (web.tls) {
+    const tls = web.tls
+    const { createServer } = await import('node:https')
+    server = createServer(tls.options, onRequest)
+    // client_auth_type RequireAnyClientCert / VerifyClientCertIfGiven: what Node's options cannot say
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (!tls.admits(socket)) socket.destroy()
+    })
+    server.on('tlsClientError', (error: Error) => logger.debug('a TLS handshake on METRICS_LISTEN failed', { reason: error.message }))
+  } else {
+    const { createServer } = await import('node:http')
+    server = createServer(onRequest)
+  }
+  // a scrape is one short request: idle keep-alive sockets beyond a scrape interval are closed
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 10_000
+  server.requestTimeout = 30_000
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(settingError('METRICS_LISTEN', `${listen.host ?? '*'}:${listen.port} cannot be listened on (${error.code ?? error.message})`, LISTEN_EXAMPLE))
+    }
+    server.once('error', onError)
+    server.listen({ port: listen.port, ...(listen.host !== undefined ? { host: listen.host } : {}) }, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+  server.on('error', (error: Error) => logger.warn('the /metrics server failed', { reason: error.message }))
+  const bound = server.address() as AddressInfo
+  const address = { host: bound.address, port: bound.port }
+  logger.info('serving Prometheus metrics', {
+    url: `${web.tls ? 'https' : 'http'}://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}/metrics`,
+    basicAuth: web.basicAuth !== undefined,
+  })
+  return {
+    address,
+    tls: web.tls !== undefined,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const socket of sockets) socket.destroy()
+      await closed
+    },
+  }
 }

@@ -3,26 +3,11 @@
  * (REMOTE_WRITE_URL). run.ts imports this module only when one of them is set, and this module
  * imports each part only when its own setting is: with both off, nothing of it is loaded.
  */
-import type { AgentConfig } from '../config/config.js'
-import type { ContainerSource } from '../handlers/data.js'
-import type { Logger } from '../log.js'
-import type { MetricsCounters, MetricsOptions, NativeBinding } from '../../index.js'
+import type { MetricsCounters } from '../../index.js'
 import { CONTAINER_WAIT_MS } from '../containers/recent.js'
+import type { MetricsDeps, MetricsPart, ReadingOptions } from './part.js'
 
-export interface MetricsDeps {
-  config: AgentConfig
-  native: NativeBinding
-  containers?: ContainerSource
-  logger: Logger
-}
-
-/** A running part (server or remote write). */
-export interface MetricsPart {
-  close(): Promise<void>
-}
-
-/** What a part needs to take one reading: the engines' last sample and the agent's own counters. */
-export type ReadingOptions = () => Promise<MetricsOptions>
+export type { MetricsDeps, MetricsPart, ReadingOptions } from './part.js'
 
 export async function startMetrics(deps: MetricsDeps): Promise<MetricsPart> {
   const parts: MetricsPart[] = []

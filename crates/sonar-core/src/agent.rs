@@ -14,7 +14,7 @@ use crate::collect::network::NetworkCollector;
 use crate::collect::sensors::SensorCollector;
 use crate::collect::system::{self, HostInfo};
 use crate::collect::systemd::{ServicesForSend, SystemdCollector};
-use crate::metrics::{self, AgentCounters, MetricSet};
+use crate::metrics::{self, MetricSet, MetricsInput};
 use crate::model::dialect::{self, Dialect};
 use crate::model::{current_os, CombinedData, Details, FsStats, Info, Stats};
 use crate::settings::Settings;
@@ -96,6 +96,9 @@ pub struct Agent {
     /// The Podman flag of the last Details sent: a change re-sends them unasked, as v0.18.8
     /// does when it detects Podman late (spec beszel-v0.18.md §3.2–3.3).
     details_podman: Option<bool>,
+    /// node_exporter-compatible families' state, created by the first Prometheus reading (so
+    /// an agent without Prometheus holds none of it).
+    node_metrics: Option<metrics::node::NodeCollector>,
 }
 
 impl Agent {
@@ -117,6 +120,7 @@ impl Agent {
             connection_type: 0,
             memory_total: 0,
             details_podman: None,
+            node_metrics: None,
             settings,
         }
     }
@@ -360,18 +364,23 @@ impl Agent {
     }
 
     /// One reading for Prometheus (a scrape or a remote-write tick): raw counters and gauges,
-    /// read fresh. The hub's baselines, rates and snapshot cache are not touched.
-    pub fn metrics(
-        &mut self,
-        containers: Option<&[ContainerSample]>,
-        counters: &AgentCounters,
-    ) -> MetricSet {
+    /// read fresh. The hub's baselines, rates, averaging windows and snapshot cache are not
+    /// touched.
+    pub fn metrics(&mut self, input: &MetricsInput<'_>) -> MetricSet {
         let mut set = MetricSet::default();
-        metrics::node::families(&self.settings, &mut set);
-        if let Some(list) = containers {
+        let settings = &self.settings;
+        self.node_metrics
+            .get_or_insert_with(|| metrics::node::NodeCollector::new(settings))
+            .families(&mut set);
+        if let Some(list) = input.containers {
             metrics::cadvisor::families(list, &mut set);
         }
-        metrics::sonar::agent_families(counters, &mut set);
+        metrics::gpu::families(&self.gpu.latest(), &mut set);
+        metrics::smart::families(input.smart, &mut set);
+        metrics::systemd::families(&self.systemd.services(), &mut set);
+        metrics::power::battery_families(&self.battery.sample(), &mut set);
+        metrics::power::fan_families(&self.fans.sample(), &mut set);
+        metrics::sonar::agent_families(&input.counters, &mut set);
         set
     }
 

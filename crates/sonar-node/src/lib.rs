@@ -31,6 +31,7 @@ fn init<'s>(env: Env<'s>, exports: JsValue<'s>) -> Result<()> {
         exports,
         &[
             Property::value("agentVersion", env.string(AGENT_VERSION)?),
+            Property::value("metricsContentTypes", metrics::content_types(env)?),
             Property::method("settings", Kind::Sync, settings::settings),
             Property::method("parseSettings", Kind::Sync, settings::parse),
             Property::method("configure", Kind::Sync, configure),

@@ -7,7 +7,28 @@ use crate::{read_arg, read_containers, state};
 use sonar_core::collect::containers::ContainerSample;
 use sonar_core::metrics::exposition::{self, Format};
 use sonar_core::metrics::remote_write::{self, WriteRequest};
-use sonar_core::metrics::AgentCounters;
+use sonar_core::metrics::{AgentCounters, MetricSet, MetricsInput};
+use std::time::Duration;
+
+/// How often S.M.A.R.T. is re-read for Prometheus when SMART_INTERVAL is unset (a hub's default).
+const SMART_DEFAULT_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// One reading: the disks' last S.M.A.R.T. data (a stale one starts a background refresh: a
+/// scrape never waits for smartctl) and the agent's sample.
+fn reading(containers: Option<&[ContainerSample]>, counters: AgentCounters) -> MetricSet {
+    let smart = crate::smart::monitor();
+    smart.refresh_if_older(
+        state::settings()
+            .smart_interval
+            .unwrap_or(SMART_DEFAULT_INTERVAL),
+    );
+    let disks = smart.disks();
+    state::metrics(&MetricsInput {
+        containers,
+        smart: &disks,
+        counters,
+    })
+}
 
 /// `containers` and `counters` of the options object.
 fn read_options<'s>(
@@ -51,6 +72,21 @@ fn read_options<'s>(
     Ok((containers, counters))
 }
 
+/// `metricsContentTypes`: `{ text, openmetrics }`, each rendering's Content-Type as the core
+/// writes it (the server answers with these, never its own copies).
+pub fn content_types<'s>(env: Env<'s>) -> Result<JsValue<'s>> {
+    env.object_from_entries(&[
+        (
+            env.string("text")?,
+            env.string(exposition::TEXT_CONTENT_TYPE)?,
+        ),
+        (
+            env.string("openmetrics")?,
+            env.string(exposition::OPENMETRICS_CONTENT_TYPE)?,
+        ),
+    ])
+}
+
 /// `metricsExposition(format, options?): Promise<Buffer>`.
 pub fn exposition<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
     let format = match read_arg(env, args.get(0))? {
@@ -67,17 +103,43 @@ pub fn exposition<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
             .into())
         }
     };
-    let (containers, counters) = read_options(env, args.get(1))?;
+    let options = args.get(1);
+    let (containers, counters) = read_options(env, options)?;
+    let gzip = args::options_given(&read_arg(env, options)?)?
+        && matches!(
+            read_arg(env, env.get_property(options, "gzip")?)?,
+            Arg::Bool(true)
+        );
     queue_work(
         env,
         "sonar:metrics",
         move || {
-            let set = state::metrics(containers.as_deref(), &counters);
-            Ok(exposition::render(&set, format))
+            let set = reading(containers.as_deref(), counters);
+            let text = exposition::render(&set, format);
+            if gzip {
+                gzipped(&text)
+            } else {
+                Ok(text)
+            }
         },
         |env, bytes: Vec<u8>| env.buffer_copy(&bytes),
     )
 }
+
+/// `bytes` as one gzip member. Fast compression: an exposition shrinks ~6× at level 1 already, and
+/// the scrape's CPU is what the agent is measured by. Writing to a Vec does not fail; should it,
+/// that scrape fails with the reason.
+fn gzipped(bytes: &[u8]) -> std::result::Result<Vec<u8>, JsError> {
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::fast());
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| JsError::error(ERR_GZIP, format!("gzip failed: {e}")))
+}
+
+const ERR_GZIP: &str = "ERR_SONAR_GZIP";
 
 /// `[name, value]` pairs of `options.labels`.
 fn read_labels<'s>(env: Env<'s>, list: JsValue<'s>) -> Result<Vec<(String, String)>> {
@@ -124,9 +186,11 @@ pub fn remote_write<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
         env,
         "sonar:remote-write",
         move || {
-            let set = state::metrics(containers.as_deref(), &counters);
+            let set = reading(containers.as_deref(), counters);
             let timestamp = i64::try_from(timestamp_ms).unwrap_or(i64::MAX);
-            Ok(remote_write::encode(&set, timestamp, &labels))
+            remote_write::encode(&set, timestamp, &labels).map_err(|e| {
+                JsError::range_error(args::ERR_INVALID_ARG_VALUE, format!("labels: {e}"))
+            })
         },
         |env, request: WriteRequest| {
             let body = env.buffer_copy(&request.body)?;

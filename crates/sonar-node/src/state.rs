@@ -70,14 +70,11 @@ pub fn answer(cache_time_ms: u16, input: &CollectInput, request: DataRequest) ->
 }
 
 /// One Prometheus reading (sonar_core::metrics); waits for a collection in progress.
-pub fn metrics(
-    containers: Option<&[sonar_core::collect::containers::ContainerSample]>,
-    counters: &sonar_core::metrics::AgentCounters,
-) -> sonar_core::metrics::MetricSet {
+pub fn metrics(input: &sonar_core::metrics::MetricsInput<'_>) -> sonar_core::metrics::MetricSet {
     let slot = current();
     let mut agent = lock(&slot.agent);
     let agent = agent.get_or_insert_with(|| Agent::new(slot.settings.clone()));
-    agent.metrics(containers, counters)
+    agent.metrics(input)
 }
 
 /// The settings of the current configuration.

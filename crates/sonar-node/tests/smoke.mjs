@@ -58,10 +58,15 @@ function assertPlain(value, at = 'snapshot') {
 
 await check('exports', () => {
   assert.deepEqual(Object.keys(m).sort(), [
-    'agentVersion', 'collect', 'configure', 'filesDelete', 'filesList', 'filesRead', 'filesWrite', 'globMatch', 'isFresh', 'metricsExposition', 'metricsRemoteWrite', 'parseDuration', 'parseSettings', 'probe', 'serviceAction', 'serviceList', 'serviceStatus', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus', 'takeWarnings', 'trimResidentPages',
+    'agentVersion', 'collect', 'configure', 'filesDelete', 'filesList', 'filesRead', 'filesWrite', 'globMatch', 'isFresh', 'metricsContentTypes', 'metricsExposition', 'metricsRemoteWrite', 'parseDuration', 'parseSettings', 'probe', 'serviceAction', 'serviceList', 'serviceStatus', 'setConnectionType', 'settings', 'smartConfigure', 'smartData', 'snapshot', 'systemdInfo', 'systemdStatus', 'takeWarnings', 'trimResidentPages',
   ]);
   // the newest dialect, announced in the header and SSH banner
   assert.equal(m.agentVersion, '0.18.8');
+  // the exposition's content types, the core's constants (the /metrics server answers with them)
+  assert.deepEqual(m.metricsContentTypes, {
+    text: 'text/plain; version=0.0.4; charset=utf-8',
+    openmetrics: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+  });
   assert.equal(typeof m.__panicForTest, 'function');
 });
 

@@ -83,9 +83,9 @@ fn field_pct(prev: u64, cur: u64, d_total: i128) -> f64 {
 
 /// One `cpuN` line: the CPU number keeps baselines aligned when a CPU goes offline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct CoreTimes {
-    id: u32,
-    times: CpuTimes,
+pub(crate) struct CoreTimes {
+    pub id: u32,
+    pub times: CpuTimes,
 }
 
 /// Parses the values after the `cpu…` name. Like gopsutil, a line needs at least the seven
@@ -122,7 +122,7 @@ fn parse_times<'a>(mut fields: impl Iterator<Item = &'a str>) -> Option<CpuTimes
 
 /// Parses /proc/stat text: the aggregate line (first line, if it is a `cpu` line) and the
 /// per-CPU lines that follow it, into `cores` (cleared first).
-fn parse_stat(text: &str, cores: &mut Vec<CoreTimes>) -> Option<CpuTimes> {
+pub(crate) fn parse_stat(text: &str, cores: &mut Vec<CoreTimes>) -> Option<CpuTimes> {
     cores.clear();
     let mut lines = text.lines();
     let first = lines.next()?;

@@ -58,21 +58,34 @@ struct RawMeminfo {
     swap_cached: u64,
 }
 
+/// One /proc/meminfo line: its key (`Active(anon)`), its number, and whether it is in kB (the
+/// HugePages_* counts have no unit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeminfoField<'a> {
+    pub key: &'a str,
+    pub value: u64,
+    pub kib: bool,
+}
+
+/// Every well-formed line of /proc/meminfo, in file order.
+pub fn meminfo_fields(text: &str) -> impl Iterator<Item = MeminfoField<'_>> {
+    text.lines().filter_map(|line| {
+        let (key, rest) = line.split_once(':')?;
+        let mut parts = rest.split_ascii_whitespace();
+        let value = parts.next()?.parse::<u64>().ok()?;
+        Some(MeminfoField {
+            key: key.trim(),
+            value,
+            kib: parts.next() == Some("kB"),
+        })
+    })
+}
+
 fn parse_meminfo(text: &str) -> RawMeminfo {
     let mut raw = RawMeminfo::default();
-    for line in text.lines() {
-        let Some((key, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let Some(kib) = rest
-            .split_ascii_whitespace()
-            .next()
-            .and_then(|v| v.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        let bytes = kib.saturating_mul(1024);
-        match key.trim() {
+    for field in meminfo_fields(text) {
+        let bytes = field.value.saturating_mul(1024);
+        match field.key {
             "MemTotal" => raw.total = bytes,
             "MemFree" => raw.free = bytes,
             "MemAvailable" => raw.available = Some(bytes),
@@ -216,7 +229,7 @@ fn read_into(path: &Path, buf: &mut String) -> bool {
 }
 
 #[cfg(unix)]
-fn page_size() -> u64 {
+pub(crate) fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     if size > 0 {
@@ -227,7 +240,7 @@ fn page_size() -> u64 {
 }
 
 #[cfg(not(unix))]
-fn page_size() -> u64 {
+pub(crate) fn page_size() -> u64 {
     4096
 }
 

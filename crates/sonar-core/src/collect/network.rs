@@ -245,26 +245,47 @@ impl NetworkCollector {
     }
 }
 
-/// Parses /proc/net/dev: two header lines, then `name: rx_bytes … (8 rx fields) tx_bytes …`.
-/// Lines that do not parse are skipped rather than failing the whole reading.
+/// One /proc/net/dev line: the interface and its 16 counters (receive bytes, packets, errs,
+/// drop, fifo, frame, compressed, multicast; transmit bytes, packets, errs, drop, fifo, colls,
+/// carrier, compressed). Only the first `count` are present (at least 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetDevLine<'a> {
+    pub name: &'a str,
+    pub values: [u64; 16],
+    pub count: usize,
+}
+
+/// The lines of /proc/net/dev after its two header lines. Lines that do not parse are skipped
+/// rather than failing the whole reading.
+pub fn net_dev_lines(text: &str) -> impl Iterator<Item = NetDevLine<'_>> {
+    text.lines().skip(2).filter_map(|line| {
+        // Interface names cannot contain ':', and old kernels print no space after it.
+        let (name, rest) = line.split_once(':')?;
+        let name = name.trim();
+        if name.is_empty() {
+            return None;
+        }
+        let mut values = [0u64; 16];
+        let mut count = 0;
+        for (slot, field) in values.iter_mut().zip(rest.split_whitespace()) {
+            *slot = field.parse().ok()?;
+            count += 1;
+        }
+        (count >= 9).then_some(NetDevLine {
+            name,
+            values,
+            count,
+        })
+    })
+}
+
+/// Received and sent bytes of every interface.
 pub fn parse_net_dev(text: &str) -> Vec<NicCounters> {
-    text.lines()
-        .skip(2)
-        .filter_map(|line| {
-            // Interface names cannot contain ':', and old kernels print no space after it.
-            let (name, rest) = line.split_once(':')?;
-            let name = name.trim();
-            if name.is_empty() {
-                return None;
-            }
-            let mut fields = rest.split_whitespace();
-            let bytes_recv = fields.next()?.parse().ok()?;
-            let bytes_sent = fields.nth(7)?.parse().ok()?;
-            Some(NicCounters {
-                name: name.to_string(),
-                bytes_recv,
-                bytes_sent,
-            })
+    net_dev_lines(text)
+        .map(|line| NicCounters {
+            name: line.name.to_string(),
+            bytes_recv: line.values[0],
+            bytes_sent: line.values[8],
         })
         .collect()
 }

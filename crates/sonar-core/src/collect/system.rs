@@ -189,14 +189,17 @@ pub fn os_name(roots: &Roots) -> String {
     let Some(text) = read_text(&roots.etc("os-release")) else {
         return String::new();
     };
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .map(|value| value.trim_matches('"').to_string())
-    };
-    field("PRETTY_NAME=")
-        .or_else(|| field("ID="))
+    os_release_field(&text, "PRETTY_NAME")
+        .or_else(|| os_release_field(&text, "ID"))
         .unwrap_or_default()
+}
+
+/// The value of `NAME=` in os-release text (the first such line), without its quotes.
+pub fn os_release_field(text: &str, name: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix(name)?.strip_prefix('=')?;
+        Some(value.trim_matches(|c| c == '"' || c == '\'').to_string())
+    })
 }
 
 /// Physical cores as gopsutil counts them: distinct `core_cpus_list` contents (else

@@ -6,21 +6,30 @@
 //! - `node`: node_exporter-compatible families, read fresh from /proc and /sys (raw counters: the
 //!   hub's rates and their baselines are not touched by a scrape);
 //! - `cadvisor`: container families from the engines' last sample;
-//! - `sonar`: GPUs, S.M.A.R.T., systemd units, batteries, fans, and the agent's own counters;
+//! - `gpu`, `smart`, `systemd`, `power` (batteries and fans): `sonar_` families of what neither
+//!   exporter has;
+//! - `sonar`: the agent's own counters (remote write's queue);
 //! - `exposition`: the Prometheus text format 0.0.4 and OpenMetrics 1.0.0;
 //! - `remote_write`: a Prometheus remote-write request (protobuf, snappy-compressed).
 
 pub mod cadvisor;
 pub mod exposition;
+pub mod gpu;
 pub mod node;
+pub mod power;
 pub mod remote_write;
+pub mod smart;
 pub mod sonar;
+pub mod systemd;
 
 /// The Prometheus metric type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricType {
     Counter,
     Gauge,
+    /// No declared type (node_exporter's /proc/vmstat fields): `untyped` in the text format,
+    /// `unknown` in OpenMetrics, UNKNOWN in remote-write metadata.
+    Untyped,
 }
 
 impl MetricType {
@@ -28,6 +37,7 @@ impl MetricType {
         match self {
             MetricType::Counter => "counter",
             MetricType::Gauge => "gauge",
+            MetricType::Untyped => "untyped",
         }
     }
 }
@@ -50,6 +60,15 @@ pub struct Family {
 }
 
 impl Family {
+    pub fn new(name: &str, kind: MetricType, help: &str) -> Family {
+        Family {
+            name: name.to_string(),
+            help: help.to_string(),
+            kind,
+            samples: Vec::new(),
+        }
+    }
+
     /// Adds a series. Non-finite values are dropped: a NaN from an odd reading is not data.
     pub fn push(&mut self, labels: Vec<(&'static str, String)>, value: f64) {
         if value.is_finite() {
@@ -91,10 +110,28 @@ impl MetricSet {
         self.family(name, MetricType::Counter, help)
     }
 
+    /// Adds a family built elsewhere (its samples join a family of the same name).
+    pub fn add(&mut self, family: Family) {
+        match self.families.iter_mut().find(|f| f.name == family.name) {
+            Some(existing) => existing.samples.extend(family.samples),
+            None => self.families.push(family),
+        }
+    }
+
     /// Families without a sample are left out of every rendering.
     pub fn series_count(&self) -> usize {
         self.families.iter().map(|f| f.samples.len()).sum()
     }
+}
+
+/// What a reading needs besides the kernel's files and the collectors' own state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MetricsInput<'a> {
+    /// The engines' last sample; None when no engine answered (no container series).
+    pub containers: Option<&'a [crate::collect::containers::ContainerSample]>,
+    /// The disks' last S.M.A.R.T. readings.
+    pub smart: &'a [crate::collect::smart::SmartData],
+    pub counters: AgentCounters,
 }
 
 /// Counters only the TypeScript side keeps (remote write's queue), rendered with the rest so

@@ -58,31 +58,58 @@ pub(super) fn parse_named(text: &str, names: &HashSet<String>) -> Vec<DiskStat> 
         .collect()
 }
 
-fn parse_line(line: &str) -> Option<DiskStat> {
+/// Every field of one /proc/diskstats line (node_exporter's families use them all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DiskstatsLine<'a> {
+    pub major: u32,
+    pub minor: u32,
+    pub name: &'a str,
+    /// The counters after the name in the kernel's order (iostats.rst fields 1–17); only the
+    /// first `count` are present: 11 before Linux 4.18, 15 with discards, 17 with flushes.
+    pub values: [u64; 17],
+    pub count: usize,
+}
+
+/// A line with at least the 11 classic counters; later ones are kept when present.
+pub(crate) fn parse_fields(line: &str) -> Option<DiskstatsLine<'_>> {
     let mut fields = line.split_ascii_whitespace();
     let major = fields.next()?.parse().ok()?;
     let minor = fields.next()?.parse().ok()?;
-    let name = fields.next()?.to_string();
-    // Fields 4–14; kernels since 4.18 append discard and flush counters, which we ignore.
-    let mut n = [0u64; 11];
-    for slot in n.iter_mut() {
-        *slot = fields.next()?.parse().ok()?;
+    let name = fields.next()?;
+    let mut values = [0u64; 17];
+    let mut count = 0;
+    for (slot, field) in values.iter_mut().zip(fields) {
+        *slot = field.parse().ok()?;
+        count += 1;
     }
-    let [read_count, _, read_sectors, read_time_ms, write_count, _, write_sectors, write_time_ms, _, io_time_ms, weighted_io_ms] =
-        n;
-    Some(DiskStat {
+    if count < 11 {
+        return None;
+    }
+    Some(DiskstatsLine {
         major,
         minor,
         name,
+        values,
+        count,
+    })
+}
+
+fn parse_line(line: &str) -> Option<DiskStat> {
+    let line = parse_fields(line)?;
+    let v = &line.values;
+    Some(DiskStat {
+        major: line.major,
+        minor: line.minor,
+        name: line.name.to_string(),
         counters: IoCounters {
-            read_count,
-            read_sectors,
-            read_time_ms,
-            write_count,
-            write_sectors,
-            write_time_ms,
-            io_time_ms,
-            weighted_io_ms,
+            read_count: v[0],
+            read_sectors: v[2],
+            read_time_ms: v[3],
+            write_count: v[4],
+            write_sectors: v[6],
+            write_time_ms: v[7],
+            io_time_ms: v[9],
+            weighted_io_ms: v[10],
         },
     })
 }

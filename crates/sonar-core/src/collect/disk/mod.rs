@@ -6,11 +6,11 @@
 //! statvfs failed (a filesystem may have been unmounted).
 
 mod discovery;
-mod diskstats;
+pub(crate) mod diskstats;
 mod drives;
 mod io;
-mod mountinfo;
-mod statfs;
+pub(crate) mod mountinfo;
+pub(crate) mod statfs;
 #[cfg(test)]
 mod tests;
 
@@ -268,7 +268,8 @@ impl DiskCollector {
 }
 
 /// Mountpoints are paths in the agent's filesystem view, which tests move under a fixture root.
-fn statfs_path(root: &Path, mountpoint: &str) -> PathBuf {
+/// Where a mount point of the host's mount table is reached from here (under `root`).
+pub(crate) fn statfs_path(root: &Path, mountpoint: &str) -> PathBuf {
     root.join(mountpoint.trim_start_matches('/'))
 }
 

@@ -6,7 +6,7 @@ use crate::roots::{read_text, Roots};
 use std::collections::HashSet;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Partition {
+pub(crate) struct Partition {
     /// Mount source, e.g. `/dev/sda2`, `/dev/mapper/vg-root`, `/dev/root`.
     pub device: String,
     pub mountpoint: String,
@@ -14,6 +14,8 @@ pub(super) struct Partition {
     /// `major:minor` of the mounted filesystem (field 3). For filesystems on one block device this
     /// is that device's number, which `/proc/diskstats` lists in its first two columns.
     pub devnum: Option<(u32, u32)>,
+    /// `ro` in the mount's own options or its superblock's.
+    pub read_only: bool,
 }
 
 /// Reads the partitions of PID 1's mount namespace (the host's view when the agent shares it),
@@ -56,7 +58,7 @@ pub(super) fn block_filesystem_types(text: &str) -> HashSet<String> {
 }
 
 /// Every mount in a mountinfo file, unfiltered.
-pub(super) fn parse_mountinfo(text: &str) -> Vec<Partition> {
+pub(crate) fn parse_mountinfo(text: &str) -> Vec<Partition> {
     text.lines().filter_map(parse_line).collect()
 }
 
@@ -72,11 +74,14 @@ fn parse_line(line: &str) -> Option<Partition> {
         .get(sep + 2)
         .map(|d| unescape_octal(d))
         .unwrap_or_default();
+    let is_ro = |options: Option<&&str>| options.is_some_and(|o| o.split(',').any(|o| o == "ro"));
+    let read_only = is_ro(fields.get(5)) || is_ro(fields.get(sep + 3));
     Some(Partition {
         device,
         mountpoint,
         fstype,
         devnum,
+        read_only,
     })
 }
 

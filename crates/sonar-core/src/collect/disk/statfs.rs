@@ -13,17 +13,20 @@ use std::time::Duration;
 
 /// The statvfs fields the usage needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct StatVfs {
+pub(crate) struct StatVfs {
     pub blocks: u64,
     pub bfree: u64,
     pub bavail: u64,
     /// Fragment size: the unit of the block counts.
     pub frsize: u64,
+    /// Inodes: total and free (node_filesystem_files, _files_free).
+    pub files: u64,
+    pub ffree: u64,
 }
 
 /// Usage in bytes, as gopsutil's `disk.Usage` computes it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct RawUsage {
+pub(crate) struct RawUsage {
     pub total: u64,
     pub used: u64,
     /// Space an unprivileged user may still use (excludes the root reserve).
@@ -50,14 +53,21 @@ impl RawUsage {
     }
 }
 
-pub(super) type StatfsFn = Arc<dyn Fn(&Path) -> io::Result<StatVfs> + Send + Sync>;
+pub(crate) type StatfsFn = Arc<dyn Fn(&Path) -> io::Result<StatVfs> + Send + Sync>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Probe {
+pub(crate) enum Probe {
     Usage(RawUsage),
     /// statvfs answered with an error (unmounted, removed, no permission).
     Failed,
     /// No answer within the timeout, or an earlier call on this path is still stuck.
+    Unavailable,
+}
+
+/// What `probe_raw` got: statvfs's answer, or none in time.
+#[derive(Debug)]
+pub(crate) enum RawProbe {
+    Answer(io::Result<StatVfs>),
     Unavailable,
 }
 
@@ -66,7 +76,7 @@ struct Worker {
     results: Receiver<io::Result<StatVfs>>,
 }
 
-pub(super) struct StatfsRunner {
+pub(crate) struct StatfsRunner {
     func: StatfsFn,
     timeout: Duration,
     worker: Option<Worker>,
@@ -97,32 +107,39 @@ impl StatfsRunner {
     }
 
     pub fn probe(&mut self, path: &Path) -> Probe {
+        match self.probe_raw(path) {
+            RawProbe::Answer(Ok(s)) => Probe::Usage(RawUsage::from_statvfs(s)),
+            RawProbe::Answer(Err(_)) => Probe::Failed,
+            RawProbe::Unavailable => Probe::Unavailable,
+        }
+    }
+
+    /// statvfs's own answer (node_exporter's families need the inode counts and the read-only
+    /// flag too), or `Unavailable` as for `probe`.
+    pub fn probe_raw(&mut self, path: &Path) -> RawProbe {
         if self.is_pending(path) {
-            return Probe::Unavailable;
+            return RawProbe::Unavailable;
         }
         let worker = match self.worker.take().or_else(|| self.spawn()) {
             Some(w) => w,
-            None => return Probe::Unavailable,
+            None => return RawProbe::Unavailable,
         };
         lock(&self.in_flight).insert(path.to_path_buf());
         if worker.requests.send(path.to_path_buf()).is_err() {
             lock(&self.in_flight).remove(path);
-            return Probe::Unavailable;
+            return RawProbe::Unavailable;
         }
         match worker.results.recv_timeout(self.timeout) {
             Ok(result) => {
                 self.worker = Some(worker);
-                match result {
-                    Ok(s) => Probe::Usage(RawUsage::from_statvfs(s)),
-                    Err(_) => Probe::Failed,
-                }
+                RawProbe::Answer(result)
             }
             // The worker is stuck in statvfs: drop our ends of its channels (it exits once the
             // call returns) and let the next probe start a fresh one.
-            Err(RecvTimeoutError::Timeout) => Probe::Unavailable,
+            Err(RecvTimeoutError::Timeout) => RawProbe::Unavailable,
             Err(RecvTimeoutError::Disconnected) => {
                 lock(&self.in_flight).remove(path);
-                Probe::Unavailable
+                RawProbe::Unavailable
             }
         }
     }
@@ -159,7 +176,7 @@ fn to_u64<T: TryInto<u64>>(v: T) -> u64 {
 
 /// statvfs(3) of a path (POSIX, so this builds on macOS and the BSDs too).
 #[cfg(unix)]
-pub(super) fn statvfs(path: &Path) -> io::Result<StatVfs> {
+pub(crate) fn statvfs(path: &Path) -> io::Result<StatVfs> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
 
@@ -179,10 +196,12 @@ pub(super) fn statvfs(path: &Path) -> io::Result<StatVfs> {
         bfree: to_u64(st.f_bfree),
         bavail: to_u64(st.f_bavail),
         frsize,
+        files: to_u64(st.f_files),
+        ffree: to_u64(st.f_ffree),
     })
 }
 
 #[cfg(not(unix))]
-pub(super) fn statvfs(_path: &Path) -> io::Result<StatVfs> {
+pub(crate) fn statvfs(_path: &Path) -> io::Result<StatVfs> {
     Err(io::Error::new(io::ErrorKind::Unsupported, "statvfs"))
 }

@@ -38,6 +38,7 @@ fn vfs(total: u64, used: u64, avail: u64) -> StatVfs {
         bfree: (total - used) / 4096,
         bavail: avail / 4096,
         frsize: 4096,
+        ..StatVfs::default()
     }
 }
 
@@ -426,6 +427,7 @@ fn dp_uses_available_not_total() {
             bfree: 20 * GIB / 4096,
             bavail: 15 * GIB / 4096,
             frsize: 4096,
+            ..StatVfs::default()
         },
     );
     let mut c = collector(&settings(&dir), &fake, Instant::now());

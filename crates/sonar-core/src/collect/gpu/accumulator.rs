@@ -24,6 +24,20 @@ pub struct Reading {
     pub engines: Vec<(String, f64)>,
     /// Intel: usage is the busiest engine's average, not `usage`.
     pub usage_from_engines: bool,
+    /// NVIDIA: memory is in Beszel's "MB" (MiB/1.024); the others report MiB.
+    pub memory_in_nvidia_mb: bool,
+}
+
+impl Reading {
+    /// Memory figures in bytes, whatever unit the vendor's reading used.
+    pub fn memory_bytes(&self, value: f64) -> f64 {
+        let mib = if self.memory_in_nvidia_mb {
+            value * 1.024
+        } else {
+            value
+        };
+        mib * 1_048_576.0
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -93,6 +107,12 @@ impl Accumulator {
 
     pub fn is_empty(&self) -> bool {
         self.gpus.is_empty()
+    }
+
+    /// The last reading of every GPU, in first-seen order (Prometheus gauges: no averaging
+    /// window is touched).
+    pub fn latest(&self) -> Vec<Reading> {
+        self.gpus.iter().map(|g| g.latest.clone()).collect()
     }
 
     /// How many cache times keep a window (sums and last averages).

@@ -367,6 +367,13 @@ impl GpuCollector {
             .map_or(0, |shared| shared.accumulator().windows())
     }
 
+    /// Every GPU's last reading (for Prometheus); never blocks on a GPU.
+    pub fn latest(&self) -> Vec<accumulator::Reading> {
+        self.shared
+            .as_ref()
+            .map_or_else(Vec::new, |shared| shared.accumulator().latest())
+    }
+
     /// Averages since the previous call for this cache time; never blocks on a GPU.
     pub fn sample(&mut self, ct: u16) -> GpuSample {
         let Some(shared) = &self.shared else {

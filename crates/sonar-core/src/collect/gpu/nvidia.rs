@@ -50,6 +50,7 @@ pub fn parse_smi_line(line: &str) -> Option<Reading> {
         memory_total: number(field(4)) / NVIDIA_MB_PER_MIB,
         usage: number(field(5)),
         power: number(field(6)),
+        memory_in_nvidia_mb: true,
         ..Reading::default()
     })
 }
@@ -116,6 +117,7 @@ impl NvmlSampler {
             let mut reading = Reading {
                 id: index.to_string(),
                 name,
+                memory_in_nvidia_mb: true,
                 ..Reading::default()
             };
             // A runtime-suspended GPU is reported by name only: querying it would wake it.

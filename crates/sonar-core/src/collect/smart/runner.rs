@@ -309,6 +309,8 @@ struct State {
     /// controller path is left out of later scans and the namespace queried in its place.
     namespaces: BTreeMap<String, String>,
     refreshed: bool,
+    /// When the last refresh finished.
+    refreshed_at: Option<Instant>,
     /// Whether the last finished refresh read every device it knew of (§5.1).
     complete: bool,
 }
@@ -430,7 +432,15 @@ impl SmartMonitor {
     pub fn answer_and_refresh(&self) -> SmartAnswer {
         if !lock(&self.shared.state).refreshed {
             self.refresh();
-        } else if let Ok(guard) = self.shared.refreshing.try_lock() {
+        } else {
+            self.refresh_in_background();
+        }
+        self.answer()
+    }
+
+    /// Starts a refresh on the monitor's own thread, unless one is running.
+    fn refresh_in_background(&self) {
+        if let Ok(guard) = self.shared.refreshing.try_lock() {
             drop(guard);
             let me = self.clone();
             let spawned = std::thread::Builder::new()
@@ -442,7 +452,43 @@ impl SmartMonitor {
                 });
             drop(spawned);
         }
-        self.answer()
+    }
+
+    /// Starts a background refresh when none has finished within `max_age` (never waits): for
+    /// readers that do not come through GetSmartData (Prometheus).
+    pub fn refresh_if_older(&self, max_age: Duration) {
+        if !self.available() {
+            return;
+        }
+        let stale = lock(&self.shared.state)
+            .refreshed_at
+            .is_none_or(|at| at.elapsed() >= max_age);
+        if stale {
+            self.refresh_in_background();
+        }
+    }
+
+    /// The disks in memory (smartctl's last readings) and the eMMC devices sysfs shows now,
+    /// EXCLUDE_SMART applied; md arrays are left out (they have no S.M.A.R.T. attributes).
+    pub fn disks(&self) -> Vec<SmartData> {
+        let config = &self.shared.config;
+        if config.disabled() {
+            return Vec::new();
+        }
+        let mut out: Vec<SmartData> = lock(&self.shared.state)
+            .data
+            .values()
+            .map(|(_, d)| d.clone())
+            .collect();
+        if let Some(roots) = &config.emmc_roots {
+            out.extend(
+                emmc::read_devices(roots)
+                    .into_iter()
+                    .map(|(_, d)| d)
+                    .filter(|d| !config.excluded(&d.disk_name)),
+            );
+        }
+        out
     }
 
     /// What is in memory: `data()` and the last refresh's completeness.
@@ -527,6 +573,7 @@ impl SmartMonitor {
         }
         let mut state = lock(&self.shared.state);
         state.refreshed = true;
+        state.refreshed_at = Some(Instant::now());
         state.complete = scanned_ok && all_read;
     }
 

@@ -108,6 +108,11 @@ impl SystemdCollector {
         lock(&self.shared).status.clone()
     }
 
+    /// The units of the last refresh (for Prometheus; the hub's send-once flag is untouched).
+    pub fn services(&self) -> Vec<Service> {
+        lock(&self.shared).services.clone()
+    }
+
     /// How many refreshes have finished (ok or not).
     pub fn refreshes(&self) -> u64 {
         lock(&self.shared).refreshes
