@@ -15,9 +15,10 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # builds the real systemd 252 image of the systemd tests (test/systemd/systemd-host.sh);
 # prometheus (with promtool), prometheus-node-exporter and python3-prometheus-client (an OpenMetrics
 # parser) check /metrics against the real peers; victoria-metrics and prometheus are the real
-# remote-write receivers of test/remote-write*.test.ts. The cross targets the tests run: gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user-static for
-# linux-arm64 (scripts/build-arm64.sh), gcc-mingw-w64-x86-64 and Wine for win32-x64
-# (scripts/build-win32.sh); their compilers come from Debian's rustc-web, unpacked under target/.
+# remote-write receivers of test/remote-write*.test.ts. The cross targets the tests run:
+# gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user-static for linux-arm64
+# (scripts/build-arm64.sh), gcc-mingw-w64-x86-64 and Wine for win32-x64 (scripts/build-win32.sh);
+# their compilers come from Debian's rustc-web, unpacked under target/.
 APT_PACKAGES=(
   librust-libc-dev
   librust-sysinfo-dev
