@@ -202,6 +202,16 @@ describe.skipIf(skipReason !== undefined)('win32-x64-gnu addon in Windows node.e
     expect(JSON.parse(run.stdout)).toMatchObject({ execPath: expect.stringMatching(/monitoring-host\.exe$/i), os: 2, loaded: true })
   }, 120_000)
 
+  it('renders the Prometheus exposition in Windows (every sample a number)', async () => {
+    const run = await wineNode(versions.at(-1) ?? '', [join(root, 'test/win32/metrics.cjs'), addon])
+    expect(run.code, run.stderr).toBe(0)
+    const rendered = z.object({ bytes: z.number(), families: z.array(z.string()), samples: z.number(), bad: z.array(z.string()) }).parse(JSON.parse(run.stdout))
+    console.log(`win32: exposition under Wine: ${rendered.bytes} bytes, ${rendered.samples} samples of ${rendered.families.join(', ')}`)
+    expect(rendered.bad).toEqual([])
+    expect(rendered.families).toContain('node_uname_info')
+    expect(rendered.families).toContain('node_os_info')
+  }, 120_000)
+
   const hubs: TestHub[] = []
   afterAll(async () => {
     await Promise.all(hubs.map((hub) => hub.stop()))
