@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { DoctorContext } from '../ts/doctor/core.js'
 import { checkHost, unavailableOn } from '../ts/doctor/host.js'
+import { checkSensors } from '../ts/doctor/sensors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sonar-doctor-platform-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -32,5 +33,12 @@ describe('doctor: what each OS cannot report', () => {
   it('HOST_PROC set off Linux (a Linux host mounted here) is still checked', async () => {
     const results = await checkHost(context({ DATA_DIR: dir, HOST_PROC: join(dir, 'missing') }), {}, 'win32')
     expect(results.map((r) => r.name)).toEqual(['proc', 'sys', 'data dir'])
+  })
+
+  it('on Windows the sensors group skips with the reason instead of Linux driver advice', async () => {
+    const [sensors] = await checkSensors(context({}), 'win32')
+    expect(sensors).toMatchObject({ name: 'temperatures', status: 'skip' })
+    expect(sensors?.message).toContain('not available on win32')
+    expect(sensors?.fix).toBeUndefined()
   })
 })
