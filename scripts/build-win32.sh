@@ -19,6 +19,7 @@
 #   - bcryptprimitives.dll: Wine 8 lacks it, and Rust ≥ 1.78's std imports its ProcessPrng. A stub
 #     built here goes into the test prefix's system32 only (real Windows 10+ has the DLL); it never
 #     ships next to the addon.
+# SONAR_WIN32_PACKAGE=sonar-core compiles only the core (a quick "does it build for Windows").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
