@@ -71,4 +71,6 @@ npx tsc --noEmit -p tsconfig.json
 echo "== tsc --noEmit (dev hub page: browser code, DOM types)"
 npx tsc --noEmit -p ts/hub/web/page
 echo "== vitest"
-npx vitest run
+# the arm64 (qemu) and win32 (Wine) tests fail instead of skipping when their build is missing:
+# scripts/setup.sh makes both, so a skip here would hide a broken platform
+SONAR_REQUIRE_CROSS=1 npx vitest run

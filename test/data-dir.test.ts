@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { beszelDataDirs, dataDirCandidates, resolveDataDir } from '../ts/identity/data-dir.js'
+import { beszelDataDirs, dataDirCandidates, resolveDataDir, systemDataDir } from '../ts/identity/data-dir.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'sonar-datadir-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -14,6 +14,18 @@ describe('data directory candidates', () => {
     expect(dataDirCandidates('/srv/sonar', { HOME: '/home/u' })).toEqual(['/srv/sonar', '/var/lib/sonar-agent', '/home/u/.config/sonar-agent'])
     expect(dataDirCandidates(undefined, {})).toEqual(['/var/lib/sonar-agent'])
     expect(dataDirCandidates('', { HOME: '' })).toEqual(['/var/lib/sonar-agent'])
+  })
+
+  it('Windows: DATA_DIR, %ProgramData%\\sonar-agent, %APPDATA%\\sonar-agent', () => {
+    const env = { ProgramData: 'D:\\ProgramData', APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }
+    expect(systemDataDir(env, 'win32')).toBe('D:\\ProgramData\\sonar-agent')
+    expect(systemDataDir({}, 'win32')).toBe('C:\\ProgramData\\sonar-agent')
+    expect(systemDataDir(env, 'linux')).toBe('/var/lib/sonar-agent')
+    expect(dataDirCandidates('E:\\sonar', env, systemDataDir(env, 'win32'), 'win32')).toEqual([
+      'E:\\sonar',
+      'D:\\ProgramData\\sonar-agent',
+      'C:\\Users\\u\\AppData\\Roaming\\sonar-agent',
+    ])
   })
 
   it('Beszel migration sources: /var/lib/beszel-agent, $HOME/.config/beszel', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { checkHealth, HealthFile, healthFilePath } from '../ts/health.js'
+import { checkHealth, HealthFile, healthDir, healthFilePath } from '../ts/health.js'
 
 const run = promisify(execFile)
 const BIN = new URL('../dist/bin.cjs', import.meta.url).pathname
@@ -31,6 +31,11 @@ async function healthCli(dir: string) {
 describe('health file', () => {
   it('lives in the temp dir as sonar-agent_health', () => {
     expect(healthFilePath('/x')).toBe('/x/sonar-agent_health')
+    // Windows: one place every account sees (a LocalSystem service and an administrator's shell
+    // have different TEMP folders)
+    expect(healthDir('win32', { ProgramData: 'D:\\ProgramData' })).toBe('D:\\ProgramData')
+    expect(healthDir('win32', {})).toBe('C:\\ProgramData')
+    expect(healthDir('linux', {})).toBe(tmpdir())
   })
 
   it('is touched at start, fresh while running, removed on stop', () => {

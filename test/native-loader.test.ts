@@ -6,7 +6,7 @@ describe('native loader', () => {
     expect(platformTriple('linux', 'x64', false)).toBe('linux-x64-gnu')
     expect(platformTriple('linux', 'arm64', true)).toBe('linux-arm64-musl')
     expect(platformTriple('darwin', 'arm64', false)).toBe('darwin-arm64')
-    expect(platformTriple('win32', 'x64', false)).toBe('win32-x64-msvc')
+    expect(platformTriple('win32', 'x64', false)).toBe('win32-x64-gnu')
   })
 
   it('tries the local build first, then the platform package', () => {

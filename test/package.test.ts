@@ -69,7 +69,7 @@ describe('the sonar-agent tarball', () => {
     expect(manifest.bin).toEqual({ 'sonar-agent': 'dist/bin.cjs' })
     expect(manifest.engines).toEqual({ node: '>=20' })
     const optional = z.record(z.string(), z.string()).parse(manifest.optionalDependencies)
-    for (const triple of ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-msvc']) {
+    for (const triple of ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-gnu']) {
       expect(optional[`sonar-agent-${triple}`], triple).toBe(manifest.version)
     }
     // what dist/bin.cjs leaves to node_modules (esbuild --external) must be installed with it

@@ -5,7 +5,7 @@
  */
 import { rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, win32 } from 'node:path'
 import type { Logger } from './log.js'
 
 export const HEALTH_FILE_NAME = 'sonar-agent_health'
@@ -13,7 +13,17 @@ export const HEALTH_INTERVAL_MS = 90_000
 /** One interval plus a second of slack, as Beszel checks it. */
 export const HEALTH_MAX_AGE_MS = 91_000
 
-export function healthFilePath(dir: string = tmpdir()): string {
+/**
+ * Where the health file lives: the temporary directory, as Beszel's; on Windows %ProgramData%,
+ * because each account has its own TEMP there (a service as LocalSystem writes C:\Windows\Temp,
+ * while `sonar-agent health` in an administrator's shell would look in that user's TEMP).
+ */
+export function healthDir(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+  if (platform === 'win32') return env.ProgramData || env.PROGRAMDATA || win32.join(env.SystemDrive || 'C:', '\\ProgramData')
+  return tmpdir()
+}
+
+export function healthFilePath(dir: string = healthDir()): string {
   return join(dir, HEALTH_FILE_NAME)
 }
 

@@ -34,14 +34,17 @@ function isMusl(): boolean {
   }
 }
 
-/** The napi-rs platform triple suffix, e.g. `linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`. */
+/**
+ * The napi-rs platform triple suffix, e.g. `linux-x64-gnu`, `darwin-arm64`, `win32-x64-gnu`. Windows
+ * builds use the MinGW-w64 ABI (they are cross-built and tested on Linux): `-gnu` names it honestly.
+ */
 export function platformTriple(
   platform: NodeJS.Platform = process.platform,
   arch: string = process.arch,
   musl: boolean = isMusl(),
 ): string {
   if (platform === 'linux') return `linux-${arch}-${musl ? 'musl' : 'gnu'}`
-  if (platform === 'win32') return `win32-${arch}-msvc`
+  if (platform === 'win32') return `win32-${arch}-gnu`
   return `${platform}-${arch}`
 }
 

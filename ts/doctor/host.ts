@@ -95,6 +95,36 @@ async function checkDataDir(context: DoctorContext, options: HostOptions): Promi
   )
 }
 
-export async function checkHost(context: DoctorContext, options: HostOptions = {}): Promise<CheckResult[]> {
-  return Promise.all([checkProc(context), checkSys(context), checkDataDir(context, options)])
+/**
+ * What the agent cannot report on an OS without /proc and /sys, where the portable readings
+ * (sysinfo: CPU total and per core, memory and swap, network interfaces, uptime, host facts; on
+ * Windows the fixed drives' usage) stand in. Those figures are left out of the payload, or sent as
+ * the protocol's zero where it has no omission (disk I/O `dr`/`dw`), never measured as zero.
+ */
+export function unavailableOn(platform: NodeJS.Platform): string[] {
+  if (platform === 'linux') return []
+  const offLinux = [
+    'CPU breakdown (user/system/iowait/steal: /proc/stat only)',
+    'temperatures, fans and batteries (hwmon, power_supply: /sys only)',
+    'AMD and Intel GPUs (sysfs, intel_gpu_top)',
+    'systemd services and host actions on them',
+    'host file actions',
+  ]
+  if (platform === 'win32') return ['disk I/O rates (sysinfo has no per-drive counters on Windows; dr/dw stay 0)', ...offLinux]
+  return ['disk I/O rates (/proc/diskstats only)', ...offLinux]
+}
+
+function checkPlatform(platform: NodeJS.Platform): CheckResult {
+  return result(
+    GROUP,
+    'platform',
+    'warn',
+    `${platform}: no /proc or /sys; the portable readings give CPU, memory, swap, disks, network, uptime and host facts. Unavailable on this OS: ${unavailableOn(platform).join('; ')}`,
+  )
+}
+
+export async function checkHost(context: DoctorContext, options: HostOptions = {}, platform: NodeJS.Platform = process.platform): Promise<CheckResult[]> {
+  // HOST_PROC/HOST_SYS mean something on Linux only (or when set: a Linux host's files mounted here)
+  const roots = platform === 'linux' || context.setting('HOST_PROC') !== undefined ? [checkProc(context), checkSys(context)] : [Promise.resolve(checkPlatform(platform))]
+  return Promise.all([...roots, checkDataDir(context, options)])
 }

@@ -18,7 +18,11 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
-export async function checkSensors(context: DoctorContext): Promise<CheckResult[]> {
+export async function checkSensors(context: DoctorContext, platform: NodeJS.Platform = process.platform): Promise<CheckResult[]> {
+  // hwmon and thermal zones are Linux's; elsewhere there is nothing to fix (host / platform says so)
+  if (platform !== 'linux' && context.setting('HOST_SYS') === undefined && context.setting('SYS_SENSORS') === undefined) {
+    return [result(GROUP, 'temperatures', 'skip', `not available on ${platform}: temperatures and fans are read from Linux's hwmon`)]
+  }
   const probed = await probe(context, 'sensors')
   if (!probed.ok) return [result(GROUP, 'temperatures', 'skip', probed.message, probed.fix)]
   const found = probed.report

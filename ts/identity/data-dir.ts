@@ -9,10 +9,28 @@
  * which holds a different fingerprint, so the hub may see a new one).
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, win32 } from 'node:path'
 
 export const SYSTEM_DATA_DIR = '/var/lib/sonar-agent'
 export const BESZEL_SYSTEM_DATA_DIR = '/var/lib/beszel-agent'
+
+/**
+ * The machine-wide data directory: /var/lib/sonar-agent, on Windows %ProgramData%\sonar-agent
+ * (where services keep their state; the LocalSystem account a service runs as has no useful HOME).
+ */
+export function systemDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (platform !== 'win32') return SYSTEM_DATA_DIR
+  return win32.join(env.ProgramData || env.PROGRAMDATA || 'C:\\ProgramData', 'sonar-agent')
+}
+
+/** The per-user fallback: $HOME/.config/sonar-agent, on Windows %APPDATA%\sonar-agent. */
+function userDataDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string | undefined {
+  if (platform === 'win32') {
+    const appData = env.APPDATA || (env.USERPROFILE ? win32.join(env.USERPROFILE, 'AppData', 'Roaming') : undefined)
+    return appData ? win32.join(appData, 'sonar-agent') : undefined
+  }
+  return env.HOME ? join(env.HOME, '.config', 'sonar-agent') : undefined
+}
 
 export interface DataDirOptions {
   /** false: only pick a directory that already exists (read-only commands). Default true. */
@@ -23,10 +41,17 @@ export interface DataDirOptions {
   onWarning?: (message: string) => void
 }
 
-/** Candidates in order: DATA_DIR, /var/lib/sonar-agent, $HOME/.config/sonar-agent. */
-export function dataDirCandidates(configured: string | undefined, env: NodeJS.ProcessEnv = process.env, systemDir = SYSTEM_DATA_DIR): string[] {
-  const home = env.HOME
-  return [configured, systemDir, home ? join(home, '.config', 'sonar-agent') : undefined].filter(
+/**
+ * Candidates in order: DATA_DIR, /var/lib/sonar-agent, $HOME/.config/sonar-agent (Windows:
+ * DATA_DIR, %ProgramData%\sonar-agent, %APPDATA%\sonar-agent).
+ */
+export function dataDirCandidates(
+  configured: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  systemDir = systemDataDir(env),
+  platform: NodeJS.Platform = process.platform,
+): string[] {
+  return [configured, systemDir, userDataDir(env, platform)].filter(
     (dir): dir is string => dir !== undefined && dir !== '',
   )
 }

@@ -322,7 +322,7 @@ impl Agent {
             battery_primary: battery.primary,
             interfaces: net.interfaces,
             disk_io: [root.read_bytes, root.write_bytes],
-            cpu_breakdown: cpu.breakdown.to_vec(),
+            cpu_breakdown: cpu.breakdown.map(|b| b.to_vec()).unwrap_or_default(),
             cpu_cores: cpu.per_core,
             disk_io_stats: root.io_stats,
             batteries: battery.batteries,

@@ -14,8 +14,10 @@ pub const STATUS_DEADLINE: Duration = Duration::from_secs(5);
 /// How long PerformServiceAction waits for its job to finish before answering anyway.
 pub const JOB_WAIT: Duration = Duration::from_secs(30);
 /// The calls around the wait (load, queue, read back) get this much on top of it.
+#[cfg(target_os = "linux")]
 const CALL_MARGIN: Duration = Duration::from_secs(10);
 /// How often a pending job is looked at (systemd drops the job's object when it ends).
+#[cfg(target_os = "linux")]
 const JOB_POLL: Duration = Duration::from_millis(100);
 
 /// The unit types systemd knows; a unit name ends in one of them.
@@ -181,6 +183,7 @@ pub fn is_unit_name(name: &str) -> bool {
     valid_chars && typed && !name.starts_with('.')
 }
 
+#[cfg(target_os = "linux")]
 fn check_name(name: &str) -> Result<(), ControlError> {
     if is_unit_name(name) {
         Ok(())

@@ -4,13 +4,16 @@
 use crate::napi::JsError;
 use crate::state;
 use sonar_core::collect::systemd::SystemdStatus;
+#[cfg(target_os = "linux")]
 use std::time::Duration;
 
+#[cfg(target_os = "linux")]
 pub const ERR_SYSTEMD_NAME: &str = "ERR_SONAR_SYSTEMD_NAME";
 pub const ERR_SYSTEMD_UNAVAILABLE: &str = "ERR_SONAR_SYSTEMD_UNAVAILABLE";
 pub const ERR_SYSTEMD: &str = "ERR_SONAR_SYSTEMD";
 
 /// The hub waits 5 s for this answer (spec protocol §2.10); finish inside that.
+#[cfg(target_os = "linux")]
 const DETAILS_DEADLINE: Duration = Duration::from_millis(4500);
 
 /// CBOR of the unit's property map (response key 6).

@@ -10,6 +10,9 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 
 const addonPath = path.resolve(process.argv[2] ?? 'native/sonar-agent.linux-x64-gnu.node');
+// Windows (tested under Wine with the real node.exe, and on the release workflow's runner): the
+// Linux-only parts (HOST_PROC/HOST_SYS, systemd, file actions) answer that they are Linux only.
+const linux = process.platform === 'linux';
 const require = createRequire(import.meta.url);
 const m = require(addonPath);
 
@@ -280,8 +283,9 @@ await check('configure', async () => {
   // one warning each, naming the setting and the path; taken once
   const warnings = m.takeWarnings();
   assertPlain(warnings);
-  assert.ok(warnings.some((w) => w.startsWith('HOST_PROC: /nonexistent-sonar-proc does not exist')), warnings.join('\n'));
-  assert.ok(warnings.some((w) => w.startsWith('HOST_SYS: /nonexistent-sonar-sys does not exist')), warnings.join('\n'));
+  // elsewhere there is no /proc: the portable readings are the normal path, and nothing warns
+  if (linux) assert.ok(warnings.some((w) => w.startsWith('HOST_PROC: /nonexistent-sonar-proc does not exist')), warnings.join('\n'));
+  if (linux) assert.ok(warnings.some((w) => w.startsWith('HOST_SYS: /nonexistent-sonar-sys does not exist')), warnings.join('\n'));
   await m.snapshot({ cacheTimeMs: 0 });
   assert.deepEqual(m.takeWarnings().filter((w) => w.includes('/nonexistent-sonar-')), []);
   m.configure(process.env);
@@ -294,7 +298,7 @@ await check('probe: a promise of the areas asked for; bad input rejects', async 
   assertPlain(all);
   assert.deepEqual(Object.keys(all), ['gpu', 'systemd', 'smart', 'sensors']);
   assert.deepEqual(all.gpu.candidates.map((c) => c.name), ['nvml', 'nvidia-smi', 'intel_gpu_top', 'intel_sysfs', 'amd_sysfs']);
-  assert.equal(all.gpu.drm, '/nonexistent-sonar-sys/class/drm');
+  assert.equal(all.gpu.drm.replaceAll(path.sep, '/'), '/nonexistent-sonar-sys/class/drm');
   assert.deepEqual(all.gpu.cards, []);
   assert.equal(all.systemd.enabled, false);
   assert.equal(all.systemd.disabledBy, 'SKIP_SYSTEMD=true');
@@ -304,7 +308,7 @@ await check('probe: a promise of the areas asked for; bad input rejects', async 
   const bus = await m.probe({ DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${missing}` }, ['systemd']);
   assert.deepEqual(Object.keys(bus), ['systemd']);
   assert.equal(bus.systemd.connected, false);
-  assert.deepEqual(bus.systemd.error, { stage: 'connect', code: 'ENOENT', message: `cannot connect to the system bus at ${missing}: No such file or directory (os error 2)` });
+  if (linux) assert.deepEqual(bus.systemd.error, { stage: 'connect', code: 'ENOENT', message: `cannot connect to the system bus at ${missing}: No such file or directory (os error 2)` });
   assert.deepEqual((await m.probe({ SKIP_GPU: 'true' }, ['gpu'])).gpu.candidates, []);
   await rejectsWith(m.probe(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: 'settings' });
   await rejectsWith(m.probe({ GPU_COLLECTOR: 'bogus' }), { name: 'Error', code: 'ERR_SONAR_SETTING', includes: 'GPU_COLLECTOR="bogus"' });
@@ -318,6 +322,13 @@ await check('services: bad arguments reject before any bus call; no bus rejects 
   await rejectsWith(m.serviceAction('x.service', 'mask', ['*']), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', includes: '"action"' });
   await rejectsWith(m.serviceAction(1, 'start', ['*']), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', includes: '"unit"' });
   m.configure({ DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent-sonar-bus' });
+  if (!linux) {
+    const linuxOnly = { name: 'Error', code: 'ERR_SONAR_SYSTEMD_UNAVAILABLE', includes: 'Linux only' };
+    await rejectsWith(m.serviceAction('x.service', 'start', ['*']), linuxOnly);
+    await rejectsWith(m.serviceList(['*']), linuxOnly);
+    m.configure({});
+    return;
+  }
   // the name is checked before connecting; then the missing bus is the error
   await rejectsWith(m.serviceAction('x;reboot.service', 'start', ['*']), { name: 'Error', code: 'ERR_SONAR_SERVICE_NAME' });
   await rejectsWith(m.serviceAction('x.service', 'start', ['*']), { name: 'Error', code: 'ERR_SONAR_SYSTEMD_UNAVAILABLE', includes: '/nonexistent-sonar-bus' });
@@ -340,6 +351,16 @@ await check('files: a write, a read and a delete beneath a root; bad input rejec
   const root = realpathSync(mkdtempSync(path.join(tmpdir(), 'sonar-smoke-')));
   try {
     const base = { root, path: 'a.txt', protect: [] };
+    // qemu-user -L maps "/" to the arm64 sysroot, so the jail's descent from "/" (qemu 7.2 has no
+    // openat2) cannot reach a folder outside it; the jail's logic is tested natively
+    if (process.env.SONAR_SMOKE_SKIP_FILES) {
+      console.log(`     skipped: ${process.env.SONAR_SMOKE_SKIP_FILES}`);
+      return;
+    }
+    if (!linux) {
+      await assert.rejects(m.filesRead({ ...base, offset: 0, length: 1 }), /file actions are supported on Linux only/);
+      return;
+    }
     const written = await m.filesWrite({ ...base, content: Buffer.from('hello'), expectedSha256: new Uint8Array() });
     assert.equal(written.written, 5);
     const read = await m.filesRead({ ...base, offset: 0, length: 100 });

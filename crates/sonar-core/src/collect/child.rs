@@ -15,6 +15,29 @@ const TIMEOUT_POLL: Duration = Duration::from_millis(5);
 const STREAM_POLL: Duration = Duration::from_millis(500);
 const STOP_POLL: Duration = Duration::from_millis(200);
 
+/// The program `name` in `dir` if it is there and can be run (`name.exe` on Windows).
+pub fn executable_in(dir: &Path, name: &str) -> Option<PathBuf> {
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    is_executable(&path).then_some(path)
+}
+
+/// A file that can be run: on Unix a regular file with an execute bit; on Windows any regular
+/// file (Windows has no execute bit; the extension decides, see `executable_in`).
+pub fn is_executable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
 /// A started child with its stdout piped (stdin and stderr are null); killed and reaped on drop.
 struct Running(Child);
 

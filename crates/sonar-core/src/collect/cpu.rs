@@ -18,8 +18,9 @@ const SEED_CACHE_TIME: u16 = 60000;
 pub struct CpuUsage {
     /// Busy % of all CPUs, 2 dp.
     pub total: f64,
-    /// [user, system, iowait, steal, idle] %, 2 dp.
-    pub breakdown: [f64; 5],
+    /// [user, system, iowait, steal, idle] %, 2 dp; None where the OS gives no breakdown
+    /// (the portable path): the payload then leaves `cpub` out instead of sending zeros.
+    pub breakdown: Option<[f64; 5]>,
     /// Per-core busy %, rounded to integers.
     pub per_core: Vec<u8>,
 }
@@ -238,14 +239,17 @@ impl CpuCollector {
     pub fn sample(&mut self, cache_time_ms: u16) -> CpuUsage {
         let Some(cur) = self.read() else {
             #[cfg(not(target_os = "linux"))]
+            return self.portable_usage(cache_time_ms);
+            #[cfg(target_os = "linux")]
             return CpuUsage {
-                total: self.portable_total(cache_time_ms),
+                breakdown: Some([0.0; 5]),
                 ..CpuUsage::default()
             };
-            #[cfg(target_os = "linux")]
-            return CpuUsage::default();
         };
-        let mut usage = CpuUsage::default();
+        let mut usage = CpuUsage {
+            breakdown: Some([0.0; 5]),
+            ..CpuUsage::default()
+        };
 
         let seed = self
             .totals
@@ -261,13 +265,13 @@ impl CpuCollector {
             self.totals.insert(cache_time_ms, cur);
         } else if d_total > 0 {
             usage.total = two_decimals(busy_pct(&prev, &cur));
-            usage.breakdown = [
+            usage.breakdown = Some([
                 field_pct(prev.user, cur.user, d_total),
                 field_pct(prev.system, cur.system, d_total),
                 field_pct(prev.iowait, cur.iowait, d_total),
                 field_pct(prev.steal, cur.steal, d_total),
                 field_pct(prev.idle, cur.idle, d_total),
-            ];
+            ]);
             self.totals.insert(cache_time_ms, cur);
         }
 
@@ -286,8 +290,20 @@ impl CpuCollector {
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn portable_total(&mut self, cache_time_ms: u16) -> f64 {
-        self.portable.get_or_default(cache_time_ms).total_pct()
+    fn portable_usage(&mut self, cache_time_ms: u16) -> CpuUsage {
+        // A new cache time starts from the meter seeded at start (as the Linux path copies the
+        // seed baseline), so its first figure measures the time since then, not 0.
+        if self.portable.get(cache_time_ms).is_none() {
+            if let Some(seed) = self.portable.take(SEED_CACHE_TIME) {
+                self.portable.insert(cache_time_ms, seed);
+            }
+        }
+        let pcts = self.portable.get_or_default(cache_time_ms).usage();
+        CpuUsage {
+            total: pcts.total,
+            breakdown: None,
+            per_core: pcts.per_core,
+        }
     }
 }
 

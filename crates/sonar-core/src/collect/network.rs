@@ -74,6 +74,9 @@ pub struct NetworkCollector {
     nics: Option<NameFilter>,
     baselines: Baselines<Baseline>,
     link_caps: HashMap<String, LinkCap>,
+    /// Outside Linux, when /proc/net/dev is absent: sysinfo's interface counters.
+    #[cfg(not(target_os = "linux"))]
+    portable: Option<crate::collect::portable::System>,
 }
 
 impl NetworkCollector {
@@ -86,6 +89,8 @@ impl NetworkCollector {
             nics: settings.nics.clone(),
             baselines: Baselines::new(),
             link_caps: HashMap::new(),
+            #[cfg(not(target_os = "linux"))]
+            portable: None,
         }
     }
 
@@ -95,11 +100,10 @@ impl NetworkCollector {
     }
 
     pub fn sample(&mut self, cache_time_ms: u16, now: Instant) -> NetworkSample {
-        let lost = "network rates are reported as 0";
-        if !read_proc_into(&self.proc_root, &self.net_dev, &mut self.buf, lost) {
+        let Some(counters) = self.read_counters() else {
             return NetworkSample::default();
-        }
-        let selected: Vec<NicCounters> = parse_net_dev(&self.buf)
+        };
+        let selected: Vec<NicCounters> = counters
             .into_iter()
             .filter(|nic| self.is_selected(nic))
             .collect();
@@ -160,6 +164,31 @@ impl NetworkCollector {
             recv_ps: bytes_to_mib(total_recv as f64),
             bandwidth: [total_sent, total_recv],
         }
+    }
+
+    /// Every interface's counters: /proc/net/dev, else (outside Linux) sysinfo's.
+    fn read_counters(&mut self) -> Option<Vec<NicCounters>> {
+        let lost = "network rates are reported as 0";
+        if read_proc_into(&self.proc_root, &self.net_dev, &mut self.buf, lost) {
+            return Some(parse_net_dev(&self.buf));
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let sys = self
+                .portable
+                .get_or_insert_with(crate::collect::portable::new_system);
+            let nics = crate::collect::portable::nic_counters(sys)
+                .into_iter()
+                .map(|(name, bytes_recv, bytes_sent)| NicCounters {
+                    name,
+                    bytes_recv,
+                    bytes_sent,
+                })
+                .collect::<Vec<_>>();
+            Some(nics)
+        }
+        #[cfg(target_os = "linux")]
+        None
     }
 
     fn is_selected(&self, nic: &NicCounters) -> bool {

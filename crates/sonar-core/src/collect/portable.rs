@@ -1,13 +1,14 @@
 //! Fallback for operating systems without /proc and /sys (macOS, Windows, FreeBSD), built on
-//! sysinfo 0.26. It gives the basics — host facts, memory and swap totals, a total CPU % — that
-//! the Linux collectors read from kernel files. The Linux collectors do not use it on Linux; it
-//! is compiled and tested there all the same. Linux-only details (CPU breakdown, per-core usage,
-//! ZFS ARC) have no equivalent here and stay empty.
+//! sysinfo 0.26. It gives the basics that the Linux collectors read from kernel files: host facts,
+//! memory and swap, total and per-core CPU %, network interface counters and (on Windows, where
+//! there is no statvfs) the fixed disks' usage. The Linux collectors do not use it on Linux; it is
+//! compiled and tested there all the same. What sysinfo cannot give (the CPU breakdown, disk I/O,
+//! ZFS ARC) is left out of the payload, not sent as zeros; `doctor` lists it per OS.
 
 use std::time::{Duration, Instant};
 pub use sysinfo::System;
 
-use sysinfo::{CpuExt, CpuRefreshKind, SystemExt};
+use sysinfo::{CpuExt, CpuRefreshKind, DiskExt, NetworkExt, NetworksExt, SystemExt};
 
 use crate::units::two_decimals;
 
@@ -122,23 +123,83 @@ pub fn memory(sys: &mut System) -> MemTotals {
 /// Busy % of all CPUs since the previous call on the same `System` (2 dp). The first call on
 /// a fresh `System` only sets the baseline and gives 0.
 pub fn cpu_total_pct(sys: &mut System) -> f64 {
+    cpu_usage(sys).total
+}
+
+/// Busy % of all CPUs (2 dp) and of each logical CPU (rounded), since the previous call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuPcts {
+    pub total: f64,
+    /// Empty after the first call (the baseline).
+    pub per_core: Vec<u8>,
+}
+
+/// `cpu_total_pct` with the per-core figures of the same refresh.
+pub fn cpu_usage(sys: &mut System) -> CpuPcts {
     let first = sys.cpus().is_empty();
     sys.refresh_cpu_specifics(CpuRefreshKind::new().with_cpu_usage());
     if first {
-        return 0.0;
+        return CpuPcts::default();
     }
     let pct = f64::from(sys.global_cpu_info().cpu_usage());
-    two_decimals(crate::units::clamp_pct(pct))
+    let per_core = sys
+        .cpus()
+        .iter()
+        .map(|cpu| crate::units::clamp_pct(f64::from(cpu.cpu_usage())).round() as u8)
+        .collect();
+    CpuPcts {
+        total: two_decimals(crate::units::clamp_pct(pct)),
+        per_core,
+    }
+}
+
+/// Bytes received and sent so far by each network interface sysinfo lists (`/proc/net/dev`'s
+/// counters elsewhere): (name, received, sent).
+pub fn nic_counters(sys: &mut System) -> Vec<(String, u64, u64)> {
+    // the list itself changes (adapters come and go); refreshing it refreshes the counters too
+    sys.refresh_networks_list();
+    sys.networks()
+        .iter()
+        .map(|(name, data)| {
+            (
+                name.clone(),
+                data.total_received(),
+                data.total_transmitted(),
+            )
+        })
+        .collect()
+}
+
+/// A fixed (not removable) disk with a filesystem, as sysinfo lists them (Windows: drive letters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixedDisk {
+    /// e.g. `C:\` on Windows
+    pub mount_point: String,
+    pub total: u64,
+    pub available: u64,
+}
+
+pub fn fixed_disks(sys: &mut System) -> Vec<FixedDisk> {
+    sys.refresh_disks_list();
+    sys.disks()
+        .iter()
+        .filter(|d| !d.is_removable() && d.total_space() > 0)
+        .map(|d| FixedDisk {
+            mount_point: d.mount_point().to_string_lossy().into_owned(),
+            total: d.total_space(),
+            available: d.available_space().min(d.total_space()),
+        })
+        .collect()
 }
 
 /// sysinfo's usage is noise over very short intervals (a few ticks); closer calls repeat the
 /// last value instead of refreshing.
 const MIN_CPU_INTERVAL: Duration = Duration::from_millis(200);
 
-/// A total CPU % meter: one `System` and the time of its last refresh.
+/// A CPU % meter (total and per core): one `System` and the time of its last refresh.
 pub struct CpuMeter {
     sys: System,
-    last: Option<(Instant, f64)>,
+    last: Option<(Instant, CpuPcts)>,
 }
 
 impl Default for CpuMeter {
@@ -151,24 +212,36 @@ impl CpuMeter {
     /// Takes the baseline now.
     pub fn new() -> Self {
         let mut sys = new_system();
-        let pct = cpu_total_pct(&mut sys);
+        let pcts = cpu_usage(&mut sys);
         CpuMeter {
             sys,
-            last: Some((Instant::now(), pct)),
+            last: Some((Instant::now(), pcts)),
         }
     }
 
     /// Busy % since the previous refresh (2 dp).
     pub fn total_pct(&mut self) -> f64 {
-        let now = Instant::now();
-        if let Some((at, pct)) = self.last {
-            if now.saturating_duration_since(at) < MIN_CPU_INTERVAL {
-                return pct;
+        self.usage().total
+    }
+
+    /// Busy % of all CPUs and per core since the previous refresh. The first call after the
+    /// baseline waits out the rest of the minimum interval (once, at most 200 ms) rather than
+    /// answer the baseline's 0 as if it were measured.
+    pub fn usage(&mut self) -> CpuPcts {
+        let mut now = Instant::now();
+        if let Some((at, pcts)) = &self.last {
+            let since = now.saturating_duration_since(*at);
+            if since < MIN_CPU_INTERVAL {
+                if !pcts.per_core.is_empty() {
+                    return pcts.clone();
+                }
+                std::thread::sleep(MIN_CPU_INTERVAL - since);
+                now = Instant::now();
             }
         }
-        let pct = cpu_total_pct(&mut self.sys);
-        self.last = Some((now, pct));
-        pct
+        let pcts = cpu_usage(&mut self.sys);
+        self.last = Some((now, pcts.clone()));
+        pcts
     }
 }
 
@@ -229,10 +302,60 @@ mod tests {
     }
 
     #[test]
+    fn per_core_usage_has_one_figure_per_logical_cpu() {
+        let mut meter = CpuMeter::new();
+        std::thread::sleep(MIN_CPU_INTERVAL + Duration::from_millis(20));
+        let pcts = meter.usage();
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        assert_eq!(pcts.per_core.len(), cpus);
+        assert!(pcts.per_core.iter().all(|&p| p <= 100));
+    }
+
+    #[test]
+    fn nic_counters_match_proc_net_dev() {
+        let mut sys = new_system();
+        let nics = nic_counters(&mut sys);
+        // read here, not with collect::network's parser: network uses this module
+        let text = std::fs::read_to_string("/proc/net/dev").unwrap();
+        for line in text.lines().skip(2) {
+            let (name, counters) = line.split_once(':').unwrap();
+            let fields: Vec<u64> = counters
+                .split_whitespace()
+                .map(|f| f.parse().unwrap())
+                .collect();
+            let (proc_recv, proc_sent) = (fields[0], fields[8]);
+            let name = name.trim();
+            let found = nics.iter().find(|(n, _, _)| n == name);
+            let (_, recv, sent) = found.unwrap_or_else(|| panic!("{name} not listed"));
+            // read a moment apart: counters only grow
+            assert!(*recv <= proc_recv + (1 << 20), "{name}");
+            assert!(*sent <= proc_sent + (1 << 20), "{name}");
+        }
+    }
+
+    #[test]
+    fn fixed_disks_have_sizes() {
+        let mut sys = new_system();
+        for disk in fixed_disks(&mut sys) {
+            assert!(disk.available <= disk.total, "{disk:?}");
+        }
+    }
+
+    #[test]
     fn cpu_meter_repeats_its_value_within_the_minimum_interval() {
         let mut meter = CpuMeter::new();
-        // Right after the baseline: no refresh, the baseline's 0 is repeated.
-        assert_eq!(meter.total_pct(), 0.0);
+        // Right after the baseline: the first reading waits for a measurable interval
+        let started = Instant::now();
+        let first = meter.usage();
+        assert!(started.elapsed() >= MIN_CPU_INTERVAL - Duration::from_millis(5));
+        assert!(
+            !first.per_core.is_empty(),
+            "a measured figure, not the baseline"
+        );
+        // then, within the interval, the same figure again without waiting
+        let started = Instant::now();
+        assert_eq!(meter.usage(), first);
+        assert!(started.elapsed() < MIN_CPU_INTERVAL);
         std::thread::sleep(MIN_CPU_INTERVAL + Duration::from_millis(20));
         let pct = meter.total_pct();
         assert!((0.0..=100.0).contains(&pct), "{pct}");

@@ -98,6 +98,8 @@ pub struct WriteResult {
 /// policy file, the audit log) on top of the built-in deny list, and how names are resolved.
 /// Roots are given per call, as absolute paths without symbolic links (the policy resolves them).
 #[derive(Debug, Clone, Default)]
+// Read by the Linux resolver only; elsewhere every call answers "unsupported".
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub struct Jail {
     protect: Vec<PathBuf>,
     resolution: Resolution,

@@ -20,6 +20,17 @@ pub unsafe extern "C" fn napi_register_module_v1(
     raw_env: sys::napi_env,
     exports: sys::napi_value,
 ) -> sys::napi_value {
+    // Windows: the Node-API functions are looked up in the host executable (see sys.rs); a host
+    // that lacks one (not Node, or too old) gets one clear error instead of failures later.
+    #[cfg(windows)]
+    if let Some(missing) = sys::first_missing() {
+        let message = format!(
+            "sonar-agent: the host executable does not export {} (not Node.js ≥ 20?)\0",
+            missing.trim_end_matches('\0')
+        );
+        sys::napi_throw_error(raw_env, std::ptr::null(), message.as_ptr().cast());
+        return std::ptr::null_mut();
+    }
     let env = Env::from_raw(raw_env);
     let exports = JsValue::from_raw(exports);
     match guard(|| crate::init(env, exports)) {

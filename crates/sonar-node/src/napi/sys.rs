@@ -1,6 +1,13 @@
 //! Hand-written declarations of the Node-API functions this addon uses, transcribed from Node 20's
-//! js_native_api.h, js_native_api_types.h, node_api.h and node_api_types.h. The symbols are left
-//! undefined in the shared object and resolve against the node executable when it dlopens us.
+//! js_native_api.h, js_native_api_types.h, node_api.h and node_api_types.h.
+//!
+//! How they reach the host differs by platform, from the one list below (`napi_functions!`):
+//! - Unix: the symbols are left undefined in the shared object and resolve against the node
+//!   executable when it dlopens us.
+//! - Windows: a DLL cannot leave imports undefined, and an import library names one executable
+//!   (`node.exe`): renamed hosts (nvm, volta and scoop shims, a service wrapper's copy) would fail
+//!   to load us. So each function is looked up at first use in the running executable itself
+//!   (GetModuleHandleW(NULL) + GetProcAddress), whatever its file name.
 #![allow(non_camel_case_types, non_upper_case_globals)]
 
 use std::ffi::{c_char, c_int, c_void};
@@ -35,6 +42,8 @@ pub type napi_typedarray_type = c_int;
 // napi_status
 pub const napi_ok: napi_status = 0;
 pub const napi_pending_exception: napi_status = 10;
+#[cfg(windows)] // what a Windows host lacking a function answers (see `napi_functions!`)
+pub const napi_generic_failure: napi_status = 9;
 pub const napi_cancelled: napi_status = 11;
 
 // napi_valuetype
@@ -84,7 +93,107 @@ pub struct napi_extended_error_info {
     pub error_code: napi_status,
 }
 
-extern "C" {
+/// Declares the Node-API functions: an `extern` block on Unix, load-time lookups on Windows.
+/// Every Node-API function returns a `napi_status`; a Windows host without one of them answers
+/// `napi_generic_failure`, which the callers already turn into a JavaScript error.
+macro_rules! napi_functions {
+    ($(pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> napi_status;)*) => {
+        #[cfg(not(windows))]
+        extern "C" {
+            $(pub fn $name($($arg: $ty),*) -> napi_status;)*
+        }
+
+        $(
+            /// # Safety
+            /// As the Node-API function of the same name.
+            #[cfg(windows)]
+            pub unsafe fn $name($($arg: $ty),*) -> napi_status {
+                static ADDRESS: host::Symbol = host::Symbol::new(concat!(stringify!($name), "\0"));
+                match ADDRESS.get() {
+                    Some(address) => {
+                        // SAFETY: the host exports this name with exactly this C signature.
+                        let function: unsafe extern "C" fn($($ty),*) -> napi_status =
+                            unsafe { std::mem::transmute(address) };
+                        unsafe { function($($arg),*) }
+                    }
+                    None => napi_generic_failure,
+                }
+            }
+        )*
+
+        /// The names of all the functions above, for the check when the module loads.
+        #[cfg(windows)]
+        pub const FUNCTIONS: &[&str] = &[$(concat!(stringify!($name), "\0")),*];
+    };
+}
+
+/// The first Node-API function (nul-terminated name) the host executable does not export, if any.
+#[cfg(windows)]
+pub fn first_missing() -> Option<&'static str> {
+    FUNCTIONS
+        .iter()
+        .copied()
+        .find(|name| host::lookup(name).is_null())
+}
+
+#[cfg(windows)]
+mod host {
+    use std::ffi::{c_char, c_void};
+    use std::sync::atomic::{AtomicPtr, Ordering};
+
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn GetModuleHandleW(module_name: *const u16) -> *mut c_void;
+        fn GetProcAddress(module: *mut c_void, proc_name: *const c_char) -> *mut c_void;
+    }
+
+    /// The address of an exported function of the running executable (null when absent).
+    /// `name` must end in a nul byte.
+    pub fn lookup(name: &str) -> *mut c_void {
+        if !name.ends_with('\0') {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: a null module name asks for the executable's own handle, valid for the life of
+        // the process; `name` is nul-terminated (checked above).
+        unsafe {
+            let exe = GetModuleHandleW(std::ptr::null());
+            if exe.is_null() {
+                return std::ptr::null_mut();
+            }
+            GetProcAddress(exe, name.as_ptr().cast())
+        }
+    }
+
+    /// One function's address, looked up once (a race only looks it up twice, to the same value).
+    pub struct Symbol {
+        name: &'static str,
+        address: AtomicPtr<c_void>,
+    }
+
+    impl Symbol {
+        pub const fn new(name: &'static str) -> Symbol {
+            Symbol {
+                name,
+                address: AtomicPtr::new(std::ptr::null_mut()),
+            }
+        }
+
+        pub fn get(&self) -> Option<*mut c_void> {
+            let known = self.address.load(Ordering::Acquire);
+            if !known.is_null() {
+                return Some(known);
+            }
+            let found = lookup(self.name);
+            if found.is_null() {
+                return None;
+            }
+            self.address.store(found, Ordering::Release);
+            Some(found)
+        }
+    }
+}
+
+napi_functions! {
     pub fn napi_get_last_error_info(
         env: napi_env,
         result: *mut *const napi_extended_error_info,

@@ -7,6 +7,7 @@
 
 mod discovery;
 pub(crate) mod diskstats;
+mod drives;
 mod io;
 pub(crate) mod mountinfo;
 pub(crate) mod statfs;
@@ -71,6 +72,9 @@ pub struct DiskCollector {
     discovered_at: Instant,
     rediscover: bool,
     extras_refreshed_at: Option<Instant>,
+    /// Windows has no mount table or statvfs: its drives come from sysinfo.
+    #[cfg(windows)]
+    drives: drives::Drives,
 }
 
 impl DiskCollector {
@@ -90,6 +94,8 @@ impl DiskCollector {
             discovered_at: now,
             rediscover: false,
             extras_refreshed_at: None,
+            #[cfg(windows)]
+            drives: drives::Drives::new(),
         };
         let diskstats = collector.read_diskstats();
         collector.discover(&diskstats, now);
@@ -107,6 +113,18 @@ impl DiskCollector {
     }
 
     pub fn sample(&mut self, cache_time_ms: u16, now: Instant) -> DiskSample {
+        #[cfg(windows)]
+        {
+            let _ = (cache_time_ms, now); // drives have no I/O baselines (see drives.rs)
+            self.drives.sample()
+        }
+        #[cfg(not(windows))]
+        self.mounted_sample(cache_time_ms, now)
+    }
+
+    /// Unix: the mounted filesystems' usage (statvfs) and their disks' I/O (/proc/diskstats).
+    #[cfg_attr(windows, allow(dead_code))]
+    fn mounted_sample(&mut self, cache_time_ms: u16, now: Instant) -> DiskSample {
         let diskstats = self.read_diskstats();
         let since = now.saturating_duration_since(self.discovered_at);
         if since >= REDISCOVER_EVERY || (self.rediscover && since >= REDISCOVER_AFTER_FAILURE) {

@@ -169,6 +169,7 @@ impl StatfsRunner {
     }
 }
 
+#[cfg(unix)]
 fn to_u64<T: TryInto<u64>>(v: T) -> u64 {
     v.try_into().unwrap_or(0)
 }

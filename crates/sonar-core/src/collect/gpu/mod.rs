@@ -280,12 +280,7 @@ impl Drop for GpuCollector {
 
 fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+    std::env::split_paths(&path).find_map(|dir| super::child::executable_in(&dir, name))
 }
 
 /// The candidates in priority order: the `GPU_COLLECTOR` list, or the default order.

@@ -9,7 +9,7 @@
 //! wakes on its own, and the refresh counts as incomplete meanwhile (README, "S.M.A.R.T.").
 
 use super::{emmc, parse_document, parse_output, parse_scan, smart_map_value, Parser, SmartData};
-use crate::collect::child::{run_with_timeout, Finished};
+use crate::collect::child::{executable_in, is_executable, run_with_timeout, Finished};
 use crate::roots::Roots;
 use crate::settings::grammar::split_list;
 use crate::settings::parse::looks_like_an_option;
@@ -237,18 +237,11 @@ pub const SMARTCTL_DIRS: [&str; 4] = ["/usr/sbin", "/usr/local/sbin", "/sbin", "
 
 /// The smartctl binary: PATH first, then SMARTCTL_DIRS.
 pub fn find_smartctl(path_var: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
-    let from_path = path_var
-        .map(std::env::split_paths)
-        .into_iter()
-        .flatten()
-        .map(|dir| dir.join("smartctl"));
-    let fixed = SMARTCTL_DIRS.iter().map(|d| Path::new(d).join("smartctl"));
-    from_path.chain(fixed).find(|p| is_executable(p))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    let from_path = path_var.map(std::env::split_paths).into_iter().flatten();
+    let fixed = SMARTCTL_DIRS.iter().map(PathBuf::from);
+    from_path
+        .chain(fixed)
+        .find_map(|dir| executable_in(&dir, "smartctl"))
 }
 
 /// The arguments for one device: `[-d TYPE] -a --json=c [-l devstat] -n standby DEVICE`
