@@ -3,20 +3,8 @@
 //! writes it, so `sonar_systemd_unit_state{state="failed"} == 1` finds the failed ones.
 
 use super::{Family, MetricSet, MetricType};
+use crate::collect::systemd::service::{ACTIVE_STATES, SUB_STATES};
 use crate::model::Service;
-
-/// systemd's ActiveState values, in the order of `Service::state`.
-const ACTIVE_STATES: [&str; 6] = [
-    "active",
-    "inactive",
-    "failed",
-    "activating",
-    "deactivating",
-    "reloading",
-];
-
-/// SubState values, in the order of `Service::sub`.
-const SUB_STATES: [&str; 5] = ["dead", "running", "exited", "failed", "unknown"];
 
 pub fn families(units: &[Service], set: &mut MetricSet) {
     use MetricType::Gauge;

@@ -28,26 +28,32 @@ pub const STATE_FAILED: u8 = 2;
 
 /// ActiveState → enum; unknown strings count as inactive (as the Go agent maps them).
 pub fn state_code(active_state: &str) -> u8 {
-    match active_state {
-        "active" => 0,
-        "inactive" => 1,
-        "failed" => 2,
-        "activating" => 3,
-        "deactivating" => 4,
-        "reloading" => 5,
-        _ => 1,
-    }
+    code_of(&ACTIVE_STATES, active_state).unwrap_or(1)
+}
+
+/// systemd's ActiveState values, each at its enum code (`Service::state`).
+pub const ACTIVE_STATES: [&str; 6] = [
+    "active",
+    "inactive",
+    "failed",
+    "activating",
+    "deactivating",
+    "reloading",
+];
+
+/// The SubState values with a code of their own, each at it (`Service::sub`; 4 is "unknown").
+pub const SUB_STATES: [&str; 5] = ["dead", "running", "exited", "failed", "unknown"];
+
+fn code_of(names: &[&str], name: &str) -> Option<u8> {
+    names
+        .iter()
+        .position(|n| *n == name)
+        .and_then(|i| u8::try_from(i).ok())
 }
 
 /// SubState → enum; everything else is "unknown".
 pub fn sub_code(sub_state: &str) -> u8 {
-    match sub_state {
-        "dead" => 0,
-        "running" => 1,
-        "exited" => 2,
-        "failed" => 3,
-        _ => 4,
-    }
+    code_of(&SUB_STATES[..4], sub_state).unwrap_or(4)
 }
 
 /// "systemd-fsck@dev-disk-by\x2duuid-1234.service" → "systemd-fsck@dev-disk-by-uuid-1234": the
