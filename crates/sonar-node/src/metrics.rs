@@ -117,26 +117,15 @@ pub fn exposition<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
             let set = reading(containers.as_deref(), counters);
             let text = exposition::render(&set, format);
             if gzip {
-                gzipped(&text)
+                // writing to a Vec does not fail; should it, that scrape fails with the reason
+                exposition::gzip(&text)
+                    .map_err(|e| JsError::error(ERR_GZIP, format!("gzip failed: {e}")))
             } else {
                 Ok(text)
             }
         },
         |env, bytes: Vec<u8>| env.buffer_copy(&bytes),
     )
-}
-
-/// `bytes` as one gzip member. Fast compression: an exposition shrinks ~6× at level 1 already, and
-/// the scrape's CPU is what the agent is measured by. Writing to a Vec does not fail; should it,
-/// that scrape fails with the reason.
-fn gzipped(bytes: &[u8]) -> std::result::Result<Vec<u8>, JsError> {
-    use flate2::{write::GzEncoder, Compression};
-    use std::io::Write;
-    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::fast());
-    encoder
-        .write_all(bytes)
-        .and_then(|()| encoder.finish())
-        .map_err(|e| JsError::error(ERR_GZIP, format!("gzip failed: {e}")))
 }
 
 const ERR_GZIP: &str = "ERR_SONAR_GZIP";
