@@ -8,13 +8,14 @@
  * the addon is Node-API, so its Node version does not matter, and dist/bin.cjs runs on 18 too.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { cpus, hostname, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { cleanEnv, installIntoEmptyProject, pack } from './package-install.js'
+import { newestSource } from './helpers/stale-build.js'
 
 const run = promisify(execFile)
 const root = resolve(import.meta.dirname, '..')
@@ -22,18 +23,6 @@ const addon = join(root, 'native/sonar-agent.linux-arm64-gnu.node')
 const sysroot = join(process.env.SONAR_CROSS_DIR ?? join(root, 'target/cross-arm64'), 'sysroot')
 const node = join(sysroot, 'usr/bin/node')
 const qemu = '/usr/bin/qemu-aarch64-static'
-
-/** The newest Rust source or manifest the addon is built from (a stale build is not tested). */
-function newestSource(): { path: string; mtimeMs: number } {
-  let newest = { path: join(root, 'Cargo.lock'), mtimeMs: statSync(join(root, 'Cargo.lock')).mtimeMs }
-  for (const entry of readdirSync(join(root, 'crates'), { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !/\.rs$|^Cargo\.toml$/.test(entry.name)) continue
-    const path = join(entry.parentPath, entry.name)
-    const { mtimeMs } = statSync(path)
-    if (mtimeMs > newest.mtimeMs) newest = { path, mtimeMs }
-  }
-  return newest
-}
 
 function missing(): string | undefined {
   if (!existsSync(qemu)) return `${qemu} is not installed`

@@ -13,7 +13,7 @@
  * printed, where the build or Wine is missing (scripts/setup.sh installs both; CI runs it).
  */
 import { spawn } from 'node:child_process'
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { cpus, hostname, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -22,6 +22,7 @@ import { z } from 'zod'
 import { TestHub } from './hub/test-hub.js'
 import { freePort, waitForPort } from './helpers/net.js'
 import { connectAsHub, generateSshKeyPair, shellExchange } from './helpers/ssh.js'
+import { newestSource } from './helpers/stale-build.js'
 
 const root = resolve(import.meta.dirname, '..')
 const cross = process.env.SONAR_CROSS_WIN32_DIR ?? join(root, 'target/cross-win32')
@@ -31,18 +32,6 @@ const addon = join(root, 'native/sonar-agent.win32-x64-gnu.node')
 const bin = join(root, 'dist/bin.cjs')
 /** The Node versions build-win32.sh prepares (engines: >=20). */
 const versions = (process.env.SONAR_NODE_WIN_VERSIONS ?? '20.20.2 22.23.3').split(/\s+/).filter(Boolean)
-
-/** The newest Rust source or manifest the addon is built from (a stale build is not tested). */
-function newestSource(): { path: string; mtimeMs: number } {
-  let newest = { path: join(root, 'Cargo.lock'), mtimeMs: statSync(join(root, 'Cargo.lock')).mtimeMs }
-  for (const entry of readdirSync(join(root, 'crates'), { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !/\.rs$|^Cargo\.toml$/.test(entry.name)) continue
-    const path = join(entry.parentPath, entry.name)
-    const { mtimeMs } = statSync(path)
-    if (mtimeMs > newest.mtimeMs) newest = { path, mtimeMs }
-  }
-  return newest
-}
 
 function missing(): string | undefined {
   if (!existsSync(WINE)) return `${WINE} is not installed (apt-get install wine wine64)`
