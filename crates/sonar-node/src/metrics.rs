@@ -17,11 +17,7 @@ const SMART_DEFAULT_INTERVAL: Duration = Duration::from_secs(3600);
 /// scrape never waits for smartctl) and the agent's sample.
 fn reading(containers: Option<&[ContainerSample]>, counters: AgentCounters) -> MetricSet {
     let smart = crate::smart::monitor();
-    smart.refresh_if_older(
-        state::settings()
-            .smart_interval
-            .unwrap_or(SMART_DEFAULT_INTERVAL),
-    );
+    smart.refresh_if_older(state::smart_interval().unwrap_or(SMART_DEFAULT_INTERVAL));
     let disks = smart.disks();
     state::metrics(&MetricsInput {
         containers,
@@ -118,7 +114,7 @@ pub fn exposition<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
             let text = exposition::render(&set, format);
             if gzip {
                 // writing to a Vec does not fail; should it, that scrape fails with the reason
-                exposition::gzip(&text)
+                state::gzip(&text)
                     .map_err(|e| JsError::error(ERR_GZIP, format!("gzip failed: {e}")))
             } else {
                 Ok(text)

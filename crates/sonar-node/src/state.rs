@@ -77,6 +77,19 @@ pub fn metrics(input: &sonar_core::metrics::MetricsInput<'_>) -> sonar_core::met
     agent.metrics(input)
 }
 
+/// `bytes` gzipped by the one kept compressor (its tables are reused across scrapes).
+pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    static GZIP: Mutex<Option<sonar_core::metrics::exposition::Gzip>> = Mutex::new(None);
+    lock(&GZIP)
+        .get_or_insert_with(Default::default)
+        .compress(bytes)
+}
+
+/// SMART_INTERVAL of the current configuration (read per scrape: the settings are not cloned).
+pub fn smart_interval() -> Option<std::time::Duration> {
+    current().settings.smart_interval
+}
+
 /// The settings of the current configuration.
 pub fn settings() -> sonar_core::settings::Settings {
     current().settings.clone()

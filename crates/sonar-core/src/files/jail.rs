@@ -8,7 +8,7 @@ use super::deny::{self, DenyList, Op};
 use super::error::{FileError, FileErrorKind};
 use super::path::{self, RelPath, RootPath};
 use super::resolve::{io_error, symlink_error, Opened, Resolver};
-use super::sys::{self, Stat};
+use super::sys::{self, Stat, PROC_SUPER_MAGIC, SYSFS_MAGIC};
 use super::{
     Entry, EntryKind, Expected, Jail, Listing, ReadResult, WriteResult, MAX_LIST_ENTRIES,
     MAX_READ_BYTES,
@@ -238,13 +238,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-
 /// Kernel filesystems whose files are not data: /proc, /sys and their kin.
 fn pseudo_filesystem(magic: i64) -> Option<&'static str> {
     Some(match magic {
         PROC_SUPER_MAGIC => "proc",
-        0x6265_6572 => "sysfs",
+        SYSFS_MAGIC => "sysfs",
         0x6462_6720 => "debugfs",
         0x7472_6163 => "tracefs",
         0x7363_6673 => "securityfs",

@@ -16,7 +16,7 @@ mod jail;
 #[cfg(target_os = "linux")]
 mod resolve;
 #[cfg(target_os = "linux")]
-mod sys;
+pub(crate) mod sys;
 
 pub use error::{FileError, FileErrorKind};
 use std::path::PathBuf;

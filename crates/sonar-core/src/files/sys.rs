@@ -169,8 +169,13 @@ pub fn fstatat_nofollow(dir: &OwnedFd, name: &CStr) -> io::Result<Stat> {
     Ok(Stat::from(&st))
 }
 
+/// `statfs.f_type` of procfs.
+pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+/// `statfs.f_type` of sysfs.
+pub const SYSFS_MAGIC: i64 = 0x6265_6572;
+
 /// The filesystem's magic number (`statfs.f_type`), to recognise /proc, /sys and their kin.
-pub fn fs_type(fd: &OwnedFd) -> io::Result<i64> {
+pub fn fs_type(fd: &impl AsRawFd) -> io::Result<i64> {
     // SAFETY: a zeroed statfs is a valid out-buffer; the fd is open.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: as above.

@@ -12,6 +12,8 @@
 //! - `exposition`: the Prometheus text format 0.0.4 and OpenMetrics 1.0.0;
 //! - `remote_write`: a Prometheus remote-write request (protobuf, snappy-compressed).
 
+use std::collections::HashMap;
+
 pub mod cadvisor;
 pub mod exposition;
 pub mod gpu;
@@ -78,28 +80,57 @@ impl Family {
 }
 
 /// Every family of one reading, each name once, in the order they were added.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct MetricSet {
     pub families: Vec<Family>,
+    /// name → position in `families`; rebuilt when `families` was changed directly
+    index: HashMap<String, usize>,
+}
+
+impl PartialEq for MetricSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.families == other.families
+    }
 }
 
 impl MetricSet {
     /// The family of that name, created (empty) on first use; a later call with the same name
     /// adds to the same family, so a name is never written twice.
     pub fn family(&mut self, name: &str, kind: MetricType, help: &str) -> &mut Family {
-        let at = match self.families.iter().position(|f| f.name == name) {
+        let at = match self.position(name) {
             Some(at) => at,
             None => {
-                self.families.push(Family {
-                    name: name.to_string(),
-                    help: help.to_string(),
-                    kind,
-                    samples: Vec::new(),
-                });
+                self.families.push(Family::new(name, kind, help));
+                self.index.insert(name.to_string(), self.families.len() - 1);
                 self.families.len() - 1
             }
         };
         &mut self.families[at]
+    }
+
+    /// Where the family of that name is (a reading adds a few hundred: a scan per sample was a
+    /// tenth of a scrape's rendering).
+    fn position(&mut self, name: &str) -> Option<usize> {
+        let indexed = |set: &Self| {
+            set.index
+                .get(name)
+                .copied()
+                .filter(|&at| set.families.get(at).is_some_and(|f| f.name == name))
+        };
+        if let Some(at) = indexed(self) {
+            return Some(at);
+        }
+        if self.index.len() == self.families.len() {
+            return None;
+        }
+        // `families` was edited directly (tests retain or push): index it afresh
+        self.index = self
+            .families
+            .iter()
+            .enumerate()
+            .map(|(at, f)| (f.name.clone(), at))
+            .collect();
+        indexed(self)
     }
 
     pub fn gauge(&mut self, name: &str, help: &str) -> &mut Family {
@@ -112,9 +143,12 @@ impl MetricSet {
 
     /// Adds a family built elsewhere (its samples join a family of the same name).
     pub fn add(&mut self, family: Family) {
-        match self.families.iter_mut().find(|f| f.name == family.name) {
-            Some(existing) => existing.samples.extend(family.samples),
-            None => self.families.push(family),
+        match self.position(&family.name) {
+            Some(at) => self.families[at].samples.extend(family.samples),
+            None => {
+                self.index.insert(family.name.clone(), self.families.len());
+                self.families.push(family);
+            }
         }
     }
 

@@ -1,12 +1,17 @@
 //! node_exporter's `arp` collector: ARP table entries per device from /proc/net/arp.
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
 use std::collections::BTreeMap;
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
-    if !read_into(&roots.proc("net/arp"), buf) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
+    if !files.read_into(&roots.proc("net/arp"), buf) {
         return;
     }
     let mut entries: BTreeMap<&str, u64> = BTreeMap::new();

@@ -1,6 +1,6 @@
 //! node_exporter's `cpu` and `stat` collectors: /proc/stat.
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::collect::cpu::parse_stat;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
@@ -8,8 +8,13 @@ use crate::roots::Roots;
 /// /proc/stat counts in USER_HZ, which Linux fixes at 100 for user space whatever CONFIG_HZ is.
 const USER_HZ: f64 = 100.0;
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
-    if !read_into(&roots.proc("stat"), buf) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
+    if !files.read_into(&roots.proc("stat"), buf) {
         return;
     }
     let mut cores = Vec::new();

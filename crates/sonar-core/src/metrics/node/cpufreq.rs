@@ -1,7 +1,7 @@
 //! node_exporter's `cpufreq` collector: each CPU's frequency and its limits from
 //! /sys/devices/system/cpu/cpuN/cpufreq (kHz there, Hz here). Virtual machines usually have none.
 
-use super::read_attribute;
+use super::kept_files::KeptFiles;
 use crate::collect::hwmon::sorted_matches;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
@@ -39,7 +39,7 @@ const FILES: [(&str, &str, &str); 6] = [
     ),
 ];
 
-pub(super) fn families(roots: &Roots, set: &mut MetricSet) {
+pub(super) fn families(roots: &Roots, files: &mut KeptFiles, set: &mut MetricSet) {
     for dir in sorted_matches(&roots.sys("devices/system/cpu"), "cpu[0-9]*") {
         let Some(cpu) = dir
             .file_name()
@@ -56,8 +56,9 @@ pub(super) fn families(roots: &Roots, set: &mut MetricSet) {
         }
         for (file, name, help) in FILES {
             // cpuinfo_cur_freq is readable by root only: left out otherwise, as there
-            if let Some(khz) =
-                read_attribute(&cpufreq.join(file)).and_then(|t| t.parse::<u64>().ok())
+            if let Some(khz) = files
+                .attribute(&cpufreq.join(file))
+                .and_then(|t| t.parse::<u64>().ok())
             {
                 set.gauge(name, help)
                     .push(vec![("cpu", cpu.clone())], khz as f64 * 1000.0);

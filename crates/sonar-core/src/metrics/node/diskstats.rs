@@ -1,6 +1,6 @@
 //! node_exporter's `diskstats` collector: /proc/diskstats with its default device exclusion.
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::collect::disk::diskstats::parse_fields;
 use crate::metrics::{MetricSet, MetricType};
 use crate::roots::Roots;
@@ -133,8 +133,13 @@ const COLUMNS: [(&str, &str, MetricType, Unit); 17] = [
     ),
 ];
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
-    if !read_into(&roots.proc("diskstats"), buf) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
+    if !files.read_into(&roots.proc("diskstats"), buf) {
         return;
     }
     let lines: Vec<_> = buf

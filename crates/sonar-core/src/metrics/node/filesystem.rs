@@ -3,7 +3,7 @@
 //! the core's worker: a mount that does not answer in time (a hung NFS server) gives
 //! `node_filesystem_device_error 1`, never a stuck scrape.
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::collect::disk::mountinfo::{parse_mountinfo, Partition};
 use crate::collect::disk::statfs::{RawProbe, StatfsRunner};
 use crate::collect::disk::statfs_path;
@@ -74,10 +74,12 @@ fn labels(p: &Partition) -> Vec<(&'static str, String)> {
 pub(super) fn families(
     roots: &Roots,
     statfs: &mut StatfsRunner,
+    files: &mut KeptFiles,
     buf: &mut String,
     set: &mut MetricSet,
 ) {
-    if !read_into(&roots.proc("1/mountinfo"), buf) && !read_into(&roots.proc("self/mountinfo"), buf)
+    if !files.read_into(&roots.proc("1/mountinfo"), buf)
+        && !files.read_into(&roots.proc("self/mountinfo"), buf)
     {
         return;
     }

@@ -5,10 +5,9 @@
 //! with node_exporter's chip names: the device's bus and name (`platform_coretemp_0`,
 //! `pci0000:00_0000:00:18_3`), else the `name` file, else the hwmonN directory.
 
-use super::read_attribute;
+use super::kept_files::KeptFiles;
 use crate::collect::hwmon::sorted_matches;
 use crate::metrics::MetricSet;
-use crate::roots::read_trimmed;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -64,7 +63,7 @@ fn explode(file: &str) -> Option<(&str, u64, &str)> {
 type SensorData = BTreeMap<String, BTreeMap<String, String>>;
 
 /// node_exporter's `collectSensorData`: the files of one directory that name a sensor.
-fn collect_sensor_data(dir: &Path, data: &mut SensorData) {
+fn collect_sensor_data(files: &mut KeptFiles, dir: &Path, data: &mut SensorData) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -76,7 +75,7 @@ fn collect_sensor_data(dir: &Path, data: &mut SensorData) {
         if !SENSOR_TYPES.contains(&kind) {
             continue;
         }
-        let Some(text) = read_attribute(&entry.path()) else {
+        let Some(text) = files.attribute(&entry.path()) else {
             continue;
         };
         data.entry(format!("{kind}{number}"))
@@ -90,17 +89,17 @@ fn sensor_type(sensor: &str) -> &str {
     sensor.trim_end_matches(|c: char| c.is_ascii_digit())
 }
 
-pub(super) fn families(sys: &Path, set: &mut MetricSet) {
+pub(super) fn families(sys: &Path, files: &mut KeptFiles, set: &mut MetricSet) {
     for dir in sorted_matches(&sys.join("class/hwmon"), "*") {
-        let Some(chip) = chip_name(&dir) else {
+        let Some(chip) = chip_name(files, &dir) else {
             continue;
         };
         // node_exporter merges the hwmon directory with its `device` directory (older drivers
         // put their sensors there)
         let mut data = SensorData::new();
-        collect_sensor_data(&dir, &mut data);
-        collect_sensor_data(&dir.join("device"), &mut data);
-        if let Some(name) = read_trimmed(&dir.join("name")).map(|n| clean(&n)) {
+        collect_sensor_data(files, &dir, &mut data);
+        collect_sensor_data(files, &dir.join("device"), &mut data);
+        if let Some(name) = files.attribute(&dir.join("name")).map(|n| clean(&n)) {
             if !name.is_empty() {
                 set.gauge(
                     "node_hwmon_chip_names",
@@ -260,7 +259,7 @@ fn sensor_families(
 /// node_exporter's `hwmonName`: `<bus>_<device>` from where `device` links to (stable across
 /// reboots, unlike hwmonN), else the `name` file, else the hwmonN directory's own name; each
 /// lower-cased with every character outside `[a-z0-9:_]` turned into `_`, `_` trimmed.
-pub(super) fn chip_name(dir: &Path) -> Option<String> {
+pub(super) fn chip_name(files: &mut KeptFiles, dir: &Path) -> Option<String> {
     if let Ok(device) = std::fs::canonicalize(dir.join("device")) {
         let name = device.file_name().map(|n| clean(&n.to_string_lossy()));
         let bus = device
@@ -275,7 +274,7 @@ pub(super) fn chip_name(dir: &Path) -> Option<String> {
             _ => {}
         }
     }
-    if let Some(name) = read_trimmed(&dir.join("name")).map(|n| clean(&n)) {
+    if let Some(name) = files.attribute(&dir.join("name")).map(|n| clean(&n)) {
         if !name.is_empty() {
             return Some(name);
         }

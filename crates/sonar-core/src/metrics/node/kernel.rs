@@ -2,13 +2,18 @@
 //! (/proc/sys/fs/file-nr), `entropy` (/proc/sys/kernel/random) and `conntrack`
 //! (/proc/sys/net/netfilter).
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::metrics::MetricSet;
 use crate::roots::{read_u64, Roots};
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
     // "allocated  unused  maximum"
-    if read_into(&roots.proc("sys/fs/file-nr"), buf) {
+    if files.read_into(&roots.proc("sys/fs/file-nr"), buf) {
         let fields: Vec<u64> = buf
             .split_ascii_whitespace()
             .map_while(|f| f.parse().ok())

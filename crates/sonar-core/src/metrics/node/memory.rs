@@ -2,13 +2,18 @@
 //! (`Active(anon)` → `node_memory_Active_anon_bytes`; the unit-less HugePages_* counts keep their
 //! name without `_bytes`).
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::collect::memory::meminfo_fields;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
-    if !read_into(&roots.proc("meminfo"), buf) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
+    if !files.read_into(&roots.proc("meminfo"), buf) {
         return;
     }
     let mut name = String::with_capacity(64);

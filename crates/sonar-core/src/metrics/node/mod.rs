@@ -17,6 +17,7 @@ mod cpufreq;
 mod diskstats;
 mod filesystem;
 mod hwmon;
+mod kept_files;
 mod kernel;
 mod md;
 mod memory;
@@ -35,15 +36,16 @@ mod vmstat;
 use super::MetricSet;
 use crate::collect::disk::statfs::{self, StatfsFn, StatfsRunner};
 use crate::settings::Settings;
-use std::io::Read;
-use std::path::Path;
+use kept_files::KeptFiles;
 use std::sync::Arc;
 
 /// The state a scrape keeps between readings: the statvfs worker (so a mount that hung stays
-/// marked until its call returns) and one reused read buffer. Created on the first reading.
+/// marked until its call returns), the kernel files kept open and one reused read buffer.
+/// Created on the first reading.
 pub struct NodeCollector {
     settings: Settings,
     statfs: StatfsRunner,
+    files: KeptFiles,
     buf: String,
 }
 
@@ -57,6 +59,7 @@ impl NodeCollector {
         NodeCollector {
             statfs: StatfsRunner::new(func, settings.statfs_timeout),
             settings: settings.clone(),
+            files: KeptFiles::new(),
             buf: String::with_capacity(16 * 1024),
         }
     }
@@ -64,50 +67,29 @@ impl NodeCollector {
     /// Adds the node_* families of one reading.
     pub fn families(&mut self, set: &mut MetricSet) {
         let roots = &self.settings.roots;
-        cpu::families(roots, &mut self.buf, set);
-        cpufreq::families(roots, set);
-        schedstat::families(roots, &mut self.buf, set);
-        system::families(roots, &mut self.buf, set);
-        memory::families(roots, &mut self.buf, set);
-        filesystem::families(roots, &mut self.statfs, &mut self.buf, set);
-        diskstats::families(roots, &mut self.buf, set);
+        let (files, buf) = (&mut self.files, &mut self.buf);
+        cpu::families(roots, files, buf, set);
+        cpufreq::families(roots, files, set);
+        schedstat::families(roots, files, buf, set);
+        system::families(roots, files, buf, set);
+        memory::families(roots, files, buf, set);
+        filesystem::families(roots, &mut self.statfs, files, buf, set);
+        diskstats::families(roots, files, buf, set);
         md::families(roots, set);
-        netdev::families(roots, &mut self.buf, set);
-        netclass::families(roots, set);
-        netstat::families(roots, &mut self.buf, set);
-        sockstat::families(roots, &mut self.buf, set);
-        softnet::families(roots, &mut self.buf, set);
-        arp::families(roots, &mut self.buf, set);
-        hwmon::families(&self.settings.sensors_sys, set);
-        thermal::families(&self.settings.sensors_sys, set);
-        vmstat::families(roots, &mut self.buf, set);
-        pressure::families(roots, &mut self.buf, set);
-        kernel::families(roots, &mut self.buf, set);
+        netdev::families(roots, files, buf, set);
+        netclass::families(roots, files, set);
+        netstat::families(roots, files, buf, set);
+        sockstat::families(roots, files, buf, set);
+        softnet::families(roots, files, buf, set);
+        arp::families(roots, files, buf, set);
+        hwmon::families(&self.settings.sensors_sys, files, set);
+        thermal::families(&self.settings.sensors_sys, files, set);
+        vmstat::families(roots, files, buf, set);
+        pressure::families(roots, files, buf, set);
+        kernel::families(roots, files, buf, set);
         timex::families(set);
+        files.end_round();
     }
-}
-
-/// Reads a whole file into the reused buffer; false (buffer empty) when it cannot be read.
-fn read_into(path: &Path, buf: &mut String) -> bool {
-    buf.clear();
-    match std::fs::File::open(path) {
-        Ok(mut file) => {
-            file.read_to_string(buf).is_ok() || {
-                buf.clear();
-                false
-            }
-        }
-        Err(_) => false,
-    }
-}
-
-/// A sysfs attribute's text, trimmed: one open and one read (an attribute is at most a page),
-/// without the size lookup `fs::read` makes first — sysfs files cost tens of µs each here.
-fn read_attribute(path: &Path) -> Option<String> {
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut bytes = [0u8; 4096];
-    let n = file.read(&mut bytes).ok()?;
-    Some(String::from_utf8_lossy(bytes.get(..n)?).trim().to_string())
 }
 
 #[cfg(test)]

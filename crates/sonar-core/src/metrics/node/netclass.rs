@@ -1,37 +1,46 @@
 //! node_exporter's `netclass` collector, the part dashboards use: `node_network_up`, `_info`,
 //! `_carrier`, `_mtu_bytes` and `_speed_bytes` from /sys/class/net/<device>/.
 
-use super::read_attribute;
+use super::kept_files::KeptFiles;
 use crate::collect::hwmon::sorted_matches;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
 
-pub(super) fn families(roots: &Roots, set: &mut MetricSet) {
+pub(super) fn families(roots: &Roots, files: &mut KeptFiles, set: &mut MetricSet) {
     for dir in sorted_matches(&roots.sys("class/net"), "*") {
         let Some(device) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };
-        // a plain file here (bonding_masters) is not a device
-        if !dir.is_dir() {
-            continue;
-        }
-        let text = |file: &str| read_attribute(&dir.join(file)).unwrap_or_default();
-        let number = |file: &str| read_attribute(&dir.join(file))?.parse::<i64>().ok();
-        let operstate = text("operstate");
+        let mut read = |file: &str| files.attribute(&dir.join(file));
+        let number = |text: Option<String>| text?.parse::<i64>().ok();
+        let operstate = match read("operstate") {
+            Some(state) => state,
+            // a plain file here (bonding_masters) is not a device; a device always has an
+            // operstate, so the check costs a lookup only when that read fails
+            None if !dir.is_dir() => continue,
+            None => String::new(),
+        };
         // a device that is down answers EINVAL for duplex, carrier and speed: not asked
         let down = operstate == "down";
-        let link = |file: &str| if down { None } else { number(file) };
+        let mut link = |file: &str| if down { None } else { read(file) };
+        let duplex = link("duplex").unwrap_or_default();
+        let carrier = number(link("carrier"));
+        let speed = number(link("speed"));
+        let address = read("address").unwrap_or_default();
+        let broadcast = read("broadcast").unwrap_or_default();
+        let ifalias = read("ifalias").unwrap_or_default();
+        let mtu = number(read("mtu"));
         set.gauge(
             "node_network_info",
             "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
         )
         .push(
             vec![
-                ("address", text("address")),
-                ("broadcast", text("broadcast")),
+                ("address", address),
+                ("broadcast", broadcast),
                 ("device", device.clone()),
-                ("duplex", if down { String::new() } else { text("duplex") }),
-                ("ifalias", text("ifalias")),
+                ("duplex", duplex),
+                ("ifalias", ifalias),
                 ("operstate", operstate.clone()),
             ],
             1.0,
@@ -45,18 +54,18 @@ pub(super) fn families(roots: &Roots, set: &mut MetricSet) {
             if operstate == "up" { 1.0 } else { 0.0 },
         );
         // carrier and speed cannot be read while a device is down: then left out, as there
-        if let Some(carrier) = link("carrier") {
+        if let Some(carrier) = carrier {
             set.gauge("node_network_carrier", "Network device property: carrier")
                 .push(vec![("device", device.clone())], carrier as f64);
         }
-        if let Some(mtu) = number("mtu") {
+        if let Some(mtu) = mtu {
             set.gauge(
                 "node_network_mtu_bytes",
                 "Network device property: mtu_bytes",
             )
             .push(vec![("device", device.clone())], mtu as f64);
         }
-        if let Some(mbit) = link("speed") {
+        if let Some(mbit) = speed {
             // Mbit/s in bytes/s; -1 (unknown) stays negative, as node_exporter reports it
             set.gauge(
                 "node_network_speed_bytes",

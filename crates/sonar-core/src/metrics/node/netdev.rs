@@ -1,6 +1,6 @@
 //! node_exporter's `netdev` collector: every interface of /proc/net/dev, every counter.
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::collect::network::net_dev_lines;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
@@ -26,8 +26,13 @@ const COLUMNS: [&str; 16] = [
     "transmit_compressed",
 ];
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
-    if !read_into(&roots.proc("net/dev"), buf) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
+    if !files.read_into(&roots.proc("net/dev"), buf) {
         return;
     }
     let lines: Vec<_> = net_dev_lines(buf).collect();

@@ -2,7 +2,7 @@
 //! from /proc/net/netstat, /proc/net/snmp (header line, value line per protocol) and
 //! /proc/net/snmp6 (`Ip6InOctets 123` per line), untyped as node_exporter leaves them.
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::metrics::{MetricSet, MetricType};
 use crate::roots::Roots;
 
@@ -54,9 +54,14 @@ fn push(set: &mut MetricSet, protocol: &str, name: &str, value: &str) {
     }
 }
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
     for file in ["net/netstat", "net/snmp"] {
-        if !read_into(&roots.proc(file), buf) {
+        if !files.read_into(&roots.proc(file), buf) {
             continue;
         }
         let mut lines = buf.lines();
@@ -72,7 +77,7 @@ pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
             }
         }
     }
-    if read_into(&roots.proc("net/snmp6"), buf) {
+    if files.read_into(&roots.proc("net/snmp6"), buf) {
         for line in buf.lines() {
             let mut fields = line.split_ascii_whitespace();
             let (Some(key), Some(value)) = (fields.next(), fields.next()) else {

@@ -1,7 +1,7 @@
 //! node_exporter's `pressure` collector: pressure stall totals from /proc/pressure (µs there,
 //! seconds here). Kernels without PSI have no such directory: nothing is reported.
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
 
@@ -48,12 +48,17 @@ fn total_us(text: &str, kind: &str) -> Option<u64> {
         .ok()
 }
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
     let mut last_file = "";
     let mut readable = false;
     for (file, kind, name, help) in SERIES {
         if file != last_file {
-            readable = read_into(&roots.proc(&format!("pressure/{file}")), buf);
+            readable = files.read_into(&roots.proc(&format!("pressure/{file}")), buf);
             last_file = file;
         }
         if let Some(us) = readable.then(|| total_us(buf, kind)).flatten() {

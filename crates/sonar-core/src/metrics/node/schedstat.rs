@@ -1,12 +1,17 @@
 //! node_exporter's `schedstat` collector: per-CPU scheduler time from /proc/schedstat
 //! (`cpuN` lines; the 7th–9th numbers are running ns, waiting ns and timeslices).
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
-    if !read_into(&roots.proc("schedstat"), buf) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
+    if !files.read_into(&roots.proc("schedstat"), buf) {
         return;
     }
     let rows: Vec<(&str, [u64; 3])> = buf

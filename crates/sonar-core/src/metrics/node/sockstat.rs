@@ -2,14 +2,19 @@
 //! /proc/net/sockstat6 (`TCP: inuse 5 orphan 0 tw 2 alloc 8 mem 1`), and the pages of `mem` in
 //! bytes.
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::collect::memory::page_size;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
     for (file, ipv6) in [("net/sockstat", false), ("net/sockstat6", true)] {
-        if !read_into(&roots.proc(file), buf) {
+        if !files.read_into(&roots.proc(file), buf) {
             continue;
         }
         for line in buf.lines() {

@@ -4,7 +4,7 @@
 //! kernel has the column. The CPU is the line's own index column (Linux 5.10+), else its
 //! position.
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::metrics::{MetricSet, MetricType};
 use crate::roots::Roots;
 
@@ -57,8 +57,13 @@ const COLUMNS: [(usize, &str, MetricType, &str); 7] = [
 /// The CPU number's column (Linux 5.10+).
 const INDEX_COLUMN: usize = 12;
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
-    if !read_into(&roots.proc("net/softnet_stat"), buf) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
+    if !files.read_into(&roots.proc("net/softnet_stat"), buf) {
         return;
     }
     let rows: Vec<(String, Vec<u64>)> = buf

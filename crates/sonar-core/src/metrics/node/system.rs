@@ -2,13 +2,18 @@
 //! HOST_PROC's sys/kernel files where they exist, so an agent in a container reports the host's
 //! kernel and name; uname(2) fills what they lack.
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::collect::system::{load_avg, os_release_field};
 use crate::metrics::MetricSet;
-use crate::roots::{read_trimmed, Roots};
+use crate::roots::Roots;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
     if roots.proc("loadavg").exists() {
         let load = load_avg(roots);
         for (name, help, value) in [
@@ -26,14 +31,15 @@ pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
         )
         .push(vec![], now.as_secs_f64());
     }
-    uname_info(roots, set);
-    os_info(roots, buf, set);
+    uname_info(roots, files, set);
+    os_info(roots, files, buf, set);
 }
 
-fn uname_info(roots: &Roots, set: &mut MetricSet) {
+fn uname_info(roots: &Roots, files: &mut KeptFiles, set: &mut MetricSet) {
     let own = own_uname();
-    let kernel = |file: &str, fallback: &str| {
-        read_trimmed(&roots.proc(&format!("sys/kernel/{file}")))
+    let mut kernel = |file: &str, fallback: &str| {
+        files
+            .attribute(&roots.proc(&format!("sys/kernel/{file}")))
             .unwrap_or_else(|| fallback.to_string())
     };
     let labels = vec![
@@ -107,9 +113,9 @@ const OS_FIELDS: [(&str, &str); 12] = [
     ("version_id", "VERSION_ID"),
 ];
 
-fn os_info(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
-    if !read_into(&roots.etc("os-release"), buf)
-        && !read_into(&roots.root.join("usr/lib/os-release"), buf)
+fn os_info(roots: &Roots, files: &mut KeptFiles, buf: &mut String, set: &mut MetricSet) {
+    if !files.read_into(&roots.etc("os-release"), buf)
+        && !files.read_into(&roots.root.join("usr/lib/os-release"), buf)
     {
         return;
     }

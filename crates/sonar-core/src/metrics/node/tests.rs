@@ -9,6 +9,7 @@ use crate::metrics::exposition::{render, Format};
 use crate::roots::Roots;
 use crate::test_tree::write;
 use std::io;
+use std::path::Path;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

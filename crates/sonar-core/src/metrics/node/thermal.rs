@@ -2,25 +2,33 @@
 //! cooling devices' throttle states (`node_cooling_device_cur_state`, `_max_state`) from
 //! /sys/class/thermal.
 
-use super::read_attribute;
+use super::kept_files::KeptFiles;
 use crate::collect::hwmon::sorted_matches;
 use crate::metrics::MetricSet;
 use std::path::Path;
 
-pub(super) fn families(sys: &Path, set: &mut MetricSet) {
+pub(super) fn families(sys: &Path, files: &mut KeptFiles, set: &mut MetricSet) {
     let thermal = sys.join("class/thermal");
-    let number = |dir: &Path, file: &str| read_attribute(&dir.join(file))?.parse::<i64>().ok();
     let name_after = |dir: &Path, prefix: &str| {
         dir.file_name()?
             .to_str()?
             .strip_prefix(prefix)
             .map(str::to_string)
     };
-    for zone in sorted_matches(&thermal, "thermal_zone*") {
+    // one listing for both kinds (each a directory read per scrape otherwise)
+    let entries = sorted_matches(&thermal, "*");
+    let named = |prefix: &'static str| {
+        entries.iter().filter(move |p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix))
+        })
+    };
+    for zone in named("thermal_zone") {
         let (Some(name), Some(kind), Some(millidegrees)) = (
-            name_after(&zone, "thermal_zone"),
-            read_attribute(&zone.join("type")),
-            number(&zone, "temp"),
+            name_after(zone, "thermal_zone"),
+            files.attribute(&zone.join("type")),
+            number(files, zone, "temp"),
         ) else {
             continue;
         };
@@ -30,22 +38,22 @@ pub(super) fn families(sys: &Path, set: &mut MetricSet) {
                 millidegrees as f64 / 1000.0,
             );
     }
-    for device in sorted_matches(&thermal, "cooling_device*") {
+    for device in named("cooling_device") {
         let (Some(name), Some(kind)) = (
-            name_after(&device, "cooling_device"),
-            read_attribute(&device.join("type")),
+            name_after(device, "cooling_device"),
+            files.attribute(&device.join("type")),
         ) else {
             continue;
         };
         let labels = || vec![("name", name.clone()), ("type", kind.clone())];
-        if let Some(state) = number(&device, "cur_state") {
+        if let Some(state) = number(files, device, "cur_state") {
             set.gauge(
                 "node_cooling_device_cur_state",
                 "Current throttle state of the cooling device",
             )
             .push(labels(), state as f64);
         }
-        if let Some(state) = number(&device, "max_state") {
+        if let Some(state) = number(files, device, "max_state") {
             set.gauge(
                 "node_cooling_device_max_state",
                 "Maximum throttle state of the cooling device",
@@ -53,4 +61,8 @@ pub(super) fn families(sys: &Path, set: &mut MetricSet) {
             .push(labels(), state as f64);
         }
     }
+}
+
+fn number(files: &mut KeptFiles, dir: &Path, file: &str) -> Option<i64> {
+    files.attribute(&dir.join(file))?.parse().ok()
 }

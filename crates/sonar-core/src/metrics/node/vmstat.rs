@@ -2,7 +2,7 @@
 //! (`^(oom_kill|pgpg|pswp|pg.*fault).*`): paging, swapping, page faults and OOM kills, untyped as
 //! node_exporter leaves them.
 
-use super::read_into;
+use super::kept_files::KeptFiles;
 use crate::metrics::{MetricSet, MetricType};
 use crate::roots::Roots;
 
@@ -15,8 +15,13 @@ fn selected(key: &str) -> bool {
             .is_some_and(|rest| rest.contains("fault"))
 }
 
-pub(super) fn families(roots: &Roots, buf: &mut String, set: &mut MetricSet) {
-    if !read_into(&roots.proc("vmstat"), buf) {
+pub(super) fn families(
+    roots: &Roots,
+    files: &mut KeptFiles,
+    buf: &mut String,
+    set: &mut MetricSet,
+) {
+    if !files.read_into(&roots.proc("vmstat"), buf) {
         return;
     }
     for line in buf.lines() {

@@ -1,0 +1,337 @@
+//! The /proc and /sys files a scrape re-reads, kept open between scrapes and read again from
+//! offset 0: the kernel generates their text afresh on every read at 0, so the answer is the
+//! same as a new open's, without the open — a path walk through /proc/self or sysfs symlinks,
+//! a permission check and a file allocation, about a third of a scrape's kernel time here
+//! (bench:metrics) — or the close and the size lookup `read_to_string` makes.
+//!
+//! Only files of procfs and sysfs are kept: a regular file (os-release, a test's fixture tree)
+//! may be replaced by a rename, which an open descriptor would never see. A kept file that stops
+//! answering (its device is gone: ENODEV) is closed and opened again by path; files a reading
+//! did not ask for are closed at its end, so a removed device's files do not linger.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// At most this many descriptors are kept (a host with hundreds of network devices): beyond it
+/// a file is opened for each read, as without the cache.
+const MAX_KEPT: usize = 256;
+
+/// One sysfs attribute is at most a page; a read asks for that much.
+const ATTRIBUTE_BYTES: usize = 4096;
+
+struct Kept {
+    file: File,
+    /// the reading that last asked for it
+    round: u64,
+}
+
+pub(crate) struct KeptFiles {
+    kept: HashMap<PathBuf, Kept>,
+    round: u64,
+    /// keep files of any filesystem (tests of the mechanism on a fixture tree)
+    any_filesystem: bool,
+    bytes: Vec<u8>,
+}
+
+impl KeptFiles {
+    pub fn new() -> Self {
+        KeptFiles {
+            kept: HashMap::new(),
+            round: 0,
+            any_filesystem: false,
+            bytes: Vec::with_capacity(16 * 1024),
+        }
+    }
+
+    #[cfg(test)]
+    fn keeping_any_filesystem() -> Self {
+        KeptFiles {
+            any_filesystem: true,
+            ..Self::new()
+        }
+    }
+
+    /// How many descriptors are held now.
+    #[cfg(test)]
+    pub fn held(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// A whole file's text into `buf` (cleared first); false, with `buf` empty, when it cannot
+    /// be read or is not UTF-8.
+    pub fn read_into(&mut self, path: &Path, buf: &mut String) -> bool {
+        buf.clear();
+        let mut bytes = std::mem::take(&mut self.bytes);
+        let ok = self.read_bytes(path, &mut bytes, usize::MAX);
+        if ok {
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => buf.push_str(text),
+                Err(_) => {
+                    self.bytes = bytes;
+                    return false;
+                }
+            }
+        }
+        self.bytes = bytes;
+        ok
+    }
+
+    /// A sysfs attribute's text, trimmed (one read: an attribute is at most a page).
+    pub fn attribute(&mut self, path: &Path) -> Option<String> {
+        let mut bytes = std::mem::take(&mut self.bytes);
+        let ok = self.read_bytes(path, &mut bytes, ATTRIBUTE_BYTES);
+        let text = ok.then(|| String::from_utf8_lossy(&bytes).trim().to_string());
+        self.bytes = bytes;
+        text
+    }
+
+    /// Closes the files the reading now ending did not ask for; the next reading is a new round.
+    pub fn end_round(&mut self) {
+        let round = self.round;
+        self.kept.retain(|_, kept| kept.round == round);
+        self.round = round.wrapping_add(1);
+    }
+
+    /// Up to `limit` bytes of the file into `bytes` (whole file: `usize::MAX`).
+    fn read_bytes(&mut self, path: &Path, bytes: &mut Vec<u8>, limit: usize) -> bool {
+        if let Some(kept) = self.kept.get_mut(path) {
+            kept.round = self.round;
+            match read_from_start(&kept.file, bytes, limit) {
+                Ok(()) => return true,
+                // the file is gone (its device was removed): forget it, try the path afresh
+                Err(e) if gone(&e) => {
+                    self.kept.remove(path);
+                }
+                // the file answers with an error (a device that is down, for its speed): it will
+                // again next time, from the same descriptor
+                Err(_) => {
+                    bytes.clear();
+                    return false;
+                }
+            }
+        }
+        let Ok(mut file) = File::open(path) else {
+            bytes.clear();
+            return false;
+        };
+        let read = if self.kept.len() < MAX_KEPT && self.worth_keeping(&file) {
+            let read = read_from_start(&file, bytes, limit);
+            if !read.as_ref().is_err_and(gone) {
+                self.kept.insert(
+                    path.to_path_buf(),
+                    Kept {
+                        file,
+                        round: self.round,
+                    },
+                );
+            }
+            read
+        } else {
+            read_sequentially(&mut file, bytes, limit)
+        };
+        if read.is_err() {
+            bytes.clear();
+        }
+        read.is_ok()
+    }
+
+    fn worth_keeping(&self, file: &File) -> bool {
+        self.any_filesystem || kernel_generated(file)
+    }
+}
+
+/// A kept descriptor whose file no longer exists (sysfs answers ENODEV once its node is removed).
+fn gone(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ENODEV)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        true
+    }
+}
+
+/// Whether the file is on procfs or sysfs, whose text is generated at each read from offset 0.
+#[cfg(target_os = "linux")]
+fn kernel_generated(file: &File) -> bool {
+    use crate::files::sys::{fs_type, PROC_SUPER_MAGIC, SYSFS_MAGIC};
+    matches!(fs_type(file), Ok(PROC_SUPER_MAGIC | SYSFS_MAGIC))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn kernel_generated(_file: &File) -> bool {
+    false
+}
+
+/// The file's text from offset 0 (positional reads: a kept descriptor's offset never matters).
+#[cfg(unix)]
+fn read_from_start(file: &File, bytes: &mut Vec<u8>, limit: usize) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    bytes.clear();
+    loop {
+        if bytes.len() >= limit {
+            return Ok(());
+        }
+        if bytes.capacity() == bytes.len() {
+            bytes.reserve(ATTRIBUTE_BYTES.max(bytes.len()));
+        }
+        let at = bytes.len();
+        let room = (bytes.capacity() - at).min(limit - at);
+        bytes.resize(at + room, 0);
+        let read = file.read_at(&mut bytes[at..], at as u64);
+        match read {
+            Ok(0) => {
+                bytes.truncate(at);
+                return Ok(());
+            }
+            Ok(n) => {
+                bytes.truncate(at + n);
+                // an attribute is one page, read whole by one call
+                if limit == ATTRIBUTE_BYTES {
+                    return Ok(());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => bytes.truncate(at),
+            Err(e) => {
+                bytes.truncate(at);
+                return Err(e);
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn read_from_start(file: &File, bytes: &mut Vec<u8>, limit: usize) -> std::io::Result<()> {
+    let mut file = file;
+    read_sequentially(&mut file, bytes, limit)
+}
+
+/// A freshly opened file's text, read from its start.
+fn read_sequentially(
+    file: &mut impl Read,
+    bytes: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<()> {
+    bytes.clear();
+    if limit == ATTRIBUTE_BYTES {
+        bytes.resize(ATTRIBUTE_BYTES, 0);
+        let n = file.read(bytes)?;
+        bytes.truncate(n);
+        return Ok(());
+    }
+    file.read_to_end(bytes).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sonar-kept-files-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_kept_proc_file_reads_the_kernels_current_text() {
+        let mut files = KeptFiles::new();
+        let mut first = String::new();
+        // this thread's own run time (the process's main thread may be asleep meanwhile)
+        let path = Path::new("/proc/thread-self/schedstat");
+        assert!(files.read_into(path, &mut first));
+        assert_eq!(files.held(), 1, "a procfs file is kept");
+        // burn some CPU so this thread's run time moves on
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        assert_ne!(x, 1);
+        let mut second = String::new();
+        assert!(files.read_into(path, &mut second));
+        assert_eq!(files.held(), 1, "read again through the same descriptor");
+        assert_ne!(first, second, "a kept descriptor still gets fresh text");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn sysfs_attributes_are_kept_and_regular_files_are_not() {
+        let mut files = KeptFiles::new();
+        if files
+            .attribute(Path::new("/sys/kernel/mm/transparent_hugepage/enabled"))
+            .is_some()
+            || files
+                .attribute(Path::new("/sys/class/net/lo/mtu"))
+                .is_some()
+        {
+            assert_eq!(files.held(), 1);
+        }
+        let dir = temp_dir("regular");
+        std::fs::write(dir.join("os-release"), "ID=debian\n").unwrap();
+        let mut buf = String::new();
+        assert!(files.read_into(&dir.join("os-release"), &mut buf));
+        assert_eq!(buf, "ID=debian\n");
+        assert!(files.held() <= 1, "a regular file is never kept");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_file_replaced_or_removed_is_read_by_path_again() {
+        let dir = temp_dir("replaced");
+        let path = dir.join("operstate");
+        std::fs::write(&path, "up\n").unwrap();
+        let mut files = KeptFiles::keeping_any_filesystem();
+        assert_eq!(files.attribute(&path).as_deref(), Some("up"));
+        // rewritten in place: the kept descriptor sees it
+        std::fs::write(&path, "down\n").unwrap();
+        assert_eq!(files.attribute(&path).as_deref(), Some("down"));
+        files.end_round();
+        // a round that does not ask for it closes it
+        files.end_round();
+        assert_eq!(files.held(), 0);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(files.attribute(&path), None);
+        let mut buf = String::from("old");
+        assert!(!files.read_into(&path, &mut buf));
+        assert!(buf.is_empty());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn whole_files_larger_than_a_page_are_read_whole() {
+        let dir = temp_dir("large");
+        let path = dir.join("netstat");
+        let text: String = (0..3000).map(|i| format!("Field{i} {i}\n")).collect();
+        std::fs::write(&path, &text).unwrap();
+        let mut files = KeptFiles::keeping_any_filesystem();
+        let mut buf = String::new();
+        for _ in 0..2 {
+            assert!(files.read_into(&path, &mut buf));
+            assert_eq!(buf, text);
+        }
+        assert_eq!(files.held(), 1);
+        std::fs::write(&path, [0xff, 0xfe]).unwrap();
+        assert!(!files.read_into(&path, &mut buf), "not UTF-8: not read");
+        assert!(buf.is_empty());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn no_more_than_the_bound_is_held() {
+        let dir = temp_dir("bound");
+        let mut files = KeptFiles::keeping_any_filesystem();
+        for i in 0..MAX_KEPT + 10 {
+            let path = dir.join(format!("f{i}"));
+            std::fs::write(&path, format!("{i}\n")).unwrap();
+            assert_eq!(files.attribute(&path), Some(i.to_string()));
+        }
+        assert_eq!(files.held(), MAX_KEPT);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
