@@ -3,15 +3,15 @@
  * exposition format 0.0.4 or, when the scraper prefers it, OpenMetrics 1.0.0; gzipped by the core
  * when accepted.
  * Scrapes that arrive while a reading is in flight share it. TLS and basic auth come from
- * METRICS_WEB_CONFIG (web-config.ts, loaded only when set).
+ * METRICS_WEB_CONFIG (web-config.ts, loaded only when set). The HTTP/1.1 itself is http1.ts.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { AddressInfo, Server, Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { AgentConfig } from '../config/config.js'
 import { settingError } from '../config/errors.js'
 import type { Logger } from '../log.js'
 import type { NativeBinding } from '../../index.js'
+import { serveHttp1, type Http1Request, type Http1Response } from './http1.js'
 import type { MetricsPart, ReadingOptions } from './part.js'
 import type { WebConfig } from './web-config.js'
 
@@ -40,6 +40,11 @@ const LISTEN_EXAMPLE = '127.0.0.1:9101'
 const TRIM_AFTER_FIRST_SCRAPE_MS = 20_000
 /** distinct Accept/Accept-Encoding pairs whose negotiation is remembered */
 const NEGOTIATIONS_KEPT = 16
+/** a request's head must arrive within this */
+const HEADERS_TIMEOUT_MS = 10_000
+/** idle kept-alive connections beyond a scrape interval are closed (as node:http's default) */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000
+const MAX_CONNECTIONS = 256
 
 /** `host:port`, `[v6]:port`, `:port` (every interface) or a bare port (127.0.0.1 only). */
 export function parseListen(value: string): ListenAddress {
@@ -174,78 +179,59 @@ export async function startMetricsServer(deps: MetricsServerDeps, reading: Readi
     return answer
   }
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    for (const [name, value] of Object.entries(web.headers)) res.setHeader(name, value)
-    const auth = web.basicAuth ? await web.basicAuth(req.headers.authorization) : 'ok'
-    if (auth === 'busy') {
-      res.writeHead(429, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' })
-      res.end('Too Many Requests: password checks are queued\n')
-      return
-    }
-    if (auth === 'denied') {
-      res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Basic realm="sonar-agent"' })
-      res.end('Unauthorized\n')
-      return
-    }
-    const path = (req.url ?? '').split('?')[0]
-    if (path !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
-      res.end('Not Found: the metrics are at /metrics\n')
-      return
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', Allow: 'GET, HEAD' })
-      res.end('Method Not Allowed\n')
-      return
-    }
-    const { format, gzip } = answerFor(req.headers.accept, req.headers['accept-encoding'])
+  const TEXT = 'text/plain; charset=utf-8'
+  const extra = Object.entries(web.headers)
+  const reply = (status: number, headers: [string, string | number][], body: Buffer | string): Http1Response => ({ status, headers: [...extra, ...headers], body })
+
+  const answer = async (req: Http1Request): Promise<Http1Response> => {
+    const auth = web.basicAuth ? await web.basicAuth(req.headers.get('authorization')) : 'ok'
+    if (auth === 'busy') return reply(429, [['Content-Type', TEXT], ['Retry-After', '1']], 'Too Many Requests: password checks are queued\n')
+    if (auth === 'denied') return reply(401, [['Content-Type', TEXT], ['WWW-Authenticate', 'Basic realm="sonar-agent"']], 'Unauthorized\n')
+    if (req.path !== '/metrics') return reply(404, [['Content-Type', TEXT]], 'Not Found: the metrics are at /metrics\n')
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, [['Content-Type', TEXT], ['Allow', 'GET, HEAD']], 'Method Not Allowed\n')
+    const { format, gzip } = answerFor(req.headers.get('accept'), req.headers.get('accept-encoding'))
     let body: Buffer
     try {
       body = await render(format, gzip)
     } catch (error) {
       const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error'
       logger.warn('a scrape failed', { reason })
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' })
-      res.end(`the metrics could not be read: ${reason}\n`)
-      return
+      return reply(500, [['Content-Type', TEXT]], `the metrics could not be read: ${reason}\n`)
     }
-    const headers: Record<string, string | number> = { 'Content-Type': contentTypes[format], 'Content-Length': body.length, Vary: 'Accept, Accept-Encoding' }
-    if (gzip) headers['Content-Encoding'] = 'gzip'
-    res.writeHead(200, headers)
-    res.end(req.method === 'HEAD' ? undefined : body)
     trimAfterFirstScrapes()
+    const headers: [string, string][] = [['Content-Type', contentTypes[format]], ['Vary', 'Accept, Accept-Encoding']]
+    if (gzip) headers.push(['Content-Encoding', 'gzip'])
+    return reply(200, headers, body)
   }
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch((error: unknown) => {
-      logger.warn('a /metrics request failed', { reason: error instanceof Error ? error.message : String(error) })
-      if (!res.headersSent) res.writeHead(500)
-      res.end()
-    })
+
+  const sockets = new Set<Socket>()
+  const http1 = {
+    headersTimeoutMs: HEADERS_TIMEOUT_MS,
+    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    onError: (error: Error) => logger.debug('a /metrics connection failed', { reason: error.message }),
+  }
+  const serve = (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    serveHttp1(socket, answer, http1)
   }
 
   let server: Server
   if (web.tls) {
     const tls = web.tls
-    const { createServer } = await import('node:https')
-    server = createServer(tls.options, onRequest)
-    // client_auth_type RequireAnyClientCert / VerifyClientCertIfGiven: what Node's options cannot say
-    server.on('secureConnection', (socket: TLSSocket) => {
+    const { createServer } = await import('node:tls')
+    server = createServer({ ALPNProtocols: ['http/1.1'], ...tls.options }, (socket: TLSSocket) => {
+      // client_auth_type RequireAnyClientCert / VerifyClientCertIfGiven: what Node's options cannot say
       if (!tls.admits(socket)) socket.destroy()
+      else serve(socket)
     })
     server.on('tlsClientError', (error: Error) => logger.debug('a TLS handshake on METRICS_LISTEN failed', { reason: error.message }))
   } else {
-    const { createServer } = await import('node:http')
-    server = createServer(onRequest)
+    const { createServer } = await import('node:net')
+    server = createServer(serve)
   }
-  // a scrape is one short request: idle keep-alive sockets beyond a scrape interval are closed
-  server.keepAliveTimeout = 65_000
-  server.headersTimeout = 10_000
-  server.requestTimeout = 30_000
-  const sockets = new Set<Socket>()
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-  })
+  // scrapers hold one connection each; a bound keeps a flood of them from exhausting descriptors
+  server.maxConnections = MAX_CONNECTIONS
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {

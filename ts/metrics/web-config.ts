@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml'
 // zod/mini, as everywhere in ts/: the classic API would bundle ~600 KB more into dist/bin.cjs
 import * as z from 'zod/mini'
 import { settingError, type ConfigError } from '../config/errors.js'
+import { HEADER_VALUE } from './http1.js'
 
 const SETTING = 'METRICS_WEB_CONFIG'
 const EXAMPLE = '/etc/sonar-agent/web-config.yml'
@@ -42,7 +43,7 @@ const fileSchema = z.nullable(
       z.strictObject({
         // Accepted for the file's sake: this server speaks HTTP/1.1, which is what scrapers use.
         http2: z.optional(z.boolean()),
-        headers: z.optional(z.partialRecord(z.enum(HEADERS), z.string())),
+        headers: z.optional(z.partialRecord(z.enum(HEADERS), z.string().check(z.regex(HEADER_VALUE, 'is not a header value (a line break or control character)')))),
       }),
     ),
     basic_auth_users: z.nullish(z.record(nonEmpty, z.string().check(z.regex(BCRYPT_HASH, 'is not a bcrypt hash')))),

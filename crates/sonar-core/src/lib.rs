@@ -10,6 +10,7 @@ pub mod collect;
 pub mod delta;
 pub mod files;
 pub mod filter;
+pub mod fnv;
 pub mod glob;
 pub mod json;
 pub mod metrics;

@@ -481,6 +481,12 @@ pub fn load_avg(roots: &Roots) -> [f64; 3] {
     .unwrap_or_else(fallback_load)
 }
 
+/// The load averages of /proc/loadavg's text already read (the Prometheus families keep the
+/// file open); sysinfo(2)'s when the text is garbled, as `load_avg`.
+pub(crate) fn load_avg_of(text: &str) -> [f64; 3] {
+    parse_loadavg(text).unwrap_or_else(fallback_load)
+}
+
 /// The first three fields; None unless each is a finite, non-negative number (a garbled file
 /// once sent NaN, Infinity and −1 to the hub).
 fn parse_loadavg(text: &str) -> Option<[f64; 3]> {

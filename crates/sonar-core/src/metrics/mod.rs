@@ -12,7 +12,7 @@
 //! - `exposition`: the Prometheus text format 0.0.4 and OpenMetrics 1.0.0;
 //! - `remote_write`: a Prometheus remote-write request (protobuf, snappy-compressed).
 
-use std::collections::HashMap;
+use crate::fnv::FnvHashMap;
 
 pub mod cadvisor;
 pub mod exposition;
@@ -84,7 +84,7 @@ impl Family {
 pub struct MetricSet {
     pub families: Vec<Family>,
     /// name → position in `families`; rebuilt when `families` was changed directly
-    index: HashMap<String, usize>,
+    index: FnvHashMap<String, usize>,
 }
 
 impl PartialEq for MetricSet {

@@ -3,8 +3,8 @@
 //! the core's worker: a mount that does not answer in time (a hung NFS server) gives
 //! `node_filesystem_device_error 1`, never a stuck scrape.
 
-use super::kept_files::KeptFiles;
-use crate::collect::disk::mountinfo::{parse_mountinfo, Partition};
+use super::mount_table::MountTable;
+use crate::collect::disk::mountinfo::Partition;
 use crate::collect::disk::statfs::{RawProbe, StatfsRunner};
 use crate::collect::disk::statfs_path;
 use crate::metrics::MetricSet;
@@ -74,18 +74,17 @@ fn labels(p: &Partition) -> Vec<(&'static str, String)> {
 pub(super) fn families(
     roots: &Roots,
     statfs: &mut StatfsRunner,
-    files: &mut KeptFiles,
-    buf: &mut String,
+    table: &mut MountTable,
     set: &mut MetricSet,
 ) {
-    if !files.read_into(&roots.proc("1/mountinfo"), buf)
-        && !files.read_into(&roots.proc("self/mountinfo"), buf)
-    {
+    let Some(partitions) =
+        table.partitions(&[roots.proc("1/mountinfo"), roots.proc("self/mountinfo")])
+    else {
         return;
-    }
+    };
     let mut seen = HashSet::new();
-    let mounts: Vec<Partition> = parse_mountinfo(buf)
-        .into_iter()
+    let mounts: Vec<&Partition> = partitions
+        .iter()
         .filter(|p| !EXCLUDED_FS_TYPES.contains(&p.fstype.as_str()))
         .filter(|p| !excluded_mount_point(&p.mountpoint))
         // the same mount seen twice (a bind mount of itself) is one series

@@ -9,10 +9,11 @@
 //! answering (its device is gone: ENODEV) is closed and opened again by path; files a reading
 //! did not ask for are closed at its end, so a removed device's files do not linger.
 
-use std::collections::HashMap;
+use crate::fnv::FnvHashMap;
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// At most this many descriptors are kept (a host with hundreds of network devices): beyond it
 /// a file is opened for each read, as without the cache.
@@ -28,7 +29,8 @@ struct Kept {
 }
 
 pub(crate) struct KeptFiles {
-    kept: HashMap<PathBuf, Kept>,
+    /// by path bytes (a `PathBuf` key hashes component by component)
+    kept: FnvHashMap<OsString, Kept>,
     round: u64,
     /// keep files of any filesystem (tests of the mechanism on a fixture tree)
     any_filesystem: bool,
@@ -38,10 +40,10 @@ pub(crate) struct KeptFiles {
 impl KeptFiles {
     pub fn new() -> Self {
         KeptFiles {
-            kept: HashMap::new(),
+            kept: FnvHashMap::default(),
             round: 0,
             any_filesystem: false,
-            bytes: Vec::with_capacity(16 * 1024),
+            bytes: Vec::new(),
         }
     }
 
@@ -64,16 +66,14 @@ impl KeptFiles {
     pub fn read_into(&mut self, path: &Path, buf: &mut String) -> bool {
         buf.clear();
         let mut bytes = std::mem::take(&mut self.bytes);
-        let ok = self.read_bytes(path, &mut bytes, usize::MAX);
-        if ok {
-            match std::str::from_utf8(&bytes) {
-                Ok(text) => buf.push_str(text),
-                Err(_) => {
-                    self.bytes = bytes;
-                    return false;
-                }
+        let read = self.read_bytes(path, &mut bytes, usize::MAX);
+        let ok = match read.and_then(|n| std::str::from_utf8(bytes.get(..n)?).ok()) {
+            Some(text) => {
+                buf.push_str(text);
+                true
             }
-        }
+            None => false,
+        };
         self.bytes = bytes;
         ok
     }
@@ -81,8 +81,10 @@ impl KeptFiles {
     /// A sysfs attribute's text, trimmed (one read: an attribute is at most a page).
     pub fn attribute(&mut self, path: &Path) -> Option<String> {
         let mut bytes = std::mem::take(&mut self.bytes);
-        let ok = self.read_bytes(path, &mut bytes, ATTRIBUTE_BYTES);
-        let text = ok.then(|| String::from_utf8_lossy(&bytes).trim().to_string());
+        let read = self.read_bytes(path, &mut bytes, ATTRIBUTE_BYTES);
+        let text = read
+            .and_then(|n| bytes.get(..n))
+            .map(|b| String::from_utf8_lossy(b).trim().to_string());
         self.bytes = bytes;
         text
     }
@@ -94,47 +96,38 @@ impl KeptFiles {
         self.round = round.wrapping_add(1);
     }
 
-    /// Up to `limit` bytes of the file into `bytes` (whole file: `usize::MAX`).
-    fn read_bytes(&mut self, path: &Path, bytes: &mut Vec<u8>, limit: usize) -> bool {
-        if let Some(kept) = self.kept.get_mut(path) {
+    /// Up to `limit` bytes of the file into the start of `bytes`: how many (whole file:
+    /// `usize::MAX`). `bytes` stays as long as it has grown (zeroed once, not at every read).
+    fn read_bytes(&mut self, path: &Path, bytes: &mut Vec<u8>, limit: usize) -> Option<usize> {
+        if let Some(kept) = self.kept.get_mut(path.as_os_str()) {
             kept.round = self.round;
             match read_from_start(&kept.file, bytes, limit) {
-                Ok(()) => return true,
+                Ok(n) => return Some(n),
                 // the file is gone (its device was removed): forget it, try the path afresh
                 Err(e) if gone(&e) => {
-                    self.kept.remove(path);
+                    self.kept.remove(path.as_os_str());
                 }
                 // the file answers with an error (a device that is down, for its speed): it will
                 // again next time, from the same descriptor
-                Err(_) => {
-                    bytes.clear();
-                    return false;
-                }
+                Err(_) => return None,
             }
         }
-        let Ok(mut file) = File::open(path) else {
-            bytes.clear();
-            return false;
-        };
-        let read = if self.kept.len() < MAX_KEPT && self.worth_keeping(&file) {
+        let mut file = File::open(path).ok()?;
+        if self.kept.len() < MAX_KEPT && self.worth_keeping(&file) {
             let read = read_from_start(&file, bytes, limit);
             if !read.as_ref().is_err_and(gone) {
                 self.kept.insert(
-                    path.to_path_buf(),
+                    path.as_os_str().to_owned(),
                     Kept {
                         file,
                         round: self.round,
                     },
                 );
             }
-            read
+            read.ok()
         } else {
-            read_sequentially(&mut file, bytes, limit)
-        };
-        if read.is_err() {
-            bytes.clear();
+            read_sequentially(&mut file, bytes, limit).ok()
         }
-        read.is_ok()
     }
 
     fn worth_keeping(&self, file: &File) -> bool {
@@ -157,78 +150,79 @@ fn gone(e: &std::io::Error) -> bool {
 
 /// Whether the file is on procfs or sysfs, whose text is generated at each read from offset 0.
 #[cfg(target_os = "linux")]
-fn kernel_generated(file: &File) -> bool {
+pub(super) fn kernel_generated(file: &File) -> bool {
     use crate::files::sys::{fs_type, PROC_SUPER_MAGIC, SYSFS_MAGIC};
     matches!(fs_type(file), Ok(PROC_SUPER_MAGIC | SYSFS_MAGIC))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn kernel_generated(_file: &File) -> bool {
+pub(super) fn kernel_generated(_file: &File) -> bool {
     false
 }
 
-/// The file's text from offset 0 (positional reads: a kept descriptor's offset never matters).
+/// The file's text from offset 0 into the start of `bytes` (positional reads: a kept
+/// descriptor's offset never matters); how many bytes.
 #[cfg(unix)]
-fn read_from_start(file: &File, bytes: &mut Vec<u8>, limit: usize) -> std::io::Result<()> {
+pub(super) fn read_from_start(
+    file: &File,
+    bytes: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<usize> {
     use std::os::unix::fs::FileExt;
-    bytes.clear();
+    let mut at = 0;
     loop {
-        if bytes.len() >= limit {
-            return Ok(());
+        if at >= limit {
+            return Ok(at);
         }
-        if bytes.capacity() == bytes.len() {
-            bytes.reserve(ATTRIBUTE_BYTES.max(bytes.len()));
+        if at == bytes.len() {
+            bytes.resize((at * 2).max(ATTRIBUTE_BYTES), 0);
         }
-        let at = bytes.len();
-        let room = (bytes.capacity() - at).min(limit - at);
-        bytes.resize(at + room, 0);
-        let read = file.read_at(&mut bytes[at..], at as u64);
-        match read {
-            Ok(0) => {
-                bytes.truncate(at);
-                return Ok(());
-            }
+        let end = bytes.len().min(limit);
+        match file.read_at(&mut bytes[at..end], at as u64) {
+            Ok(0) => return Ok(at),
             Ok(n) => {
-                bytes.truncate(at + n);
+                at += n;
                 // an attribute is one page, read whole by one call
                 if limit == ATTRIBUTE_BYTES {
-                    return Ok(());
+                    return Ok(at);
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => bytes.truncate(at),
-            Err(e) => {
-                bytes.truncate(at);
-                return Err(e);
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }
 
 #[cfg(not(unix))]
-fn read_from_start(file: &File, bytes: &mut Vec<u8>, limit: usize) -> std::io::Result<()> {
+pub(super) fn read_from_start(
+    file: &File,
+    bytes: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<usize> {
     let mut file = file;
     read_sequentially(&mut file, bytes, limit)
 }
 
-/// A freshly opened file's text, read from its start.
+/// A freshly opened file's text, read from its start into the start of `bytes`; how many bytes.
 fn read_sequentially(
     file: &mut impl Read,
     bytes: &mut Vec<u8>,
     limit: usize,
-) -> std::io::Result<()> {
-    bytes.clear();
+) -> std::io::Result<usize> {
     if limit == ATTRIBUTE_BYTES {
-        bytes.resize(ATTRIBUTE_BYTES, 0);
-        let n = file.read(bytes)?;
-        bytes.truncate(n);
-        return Ok(());
+        if bytes.len() < ATTRIBUTE_BYTES {
+            bytes.resize(ATTRIBUTE_BYTES, 0);
+        }
+        return file.read(&mut bytes[..ATTRIBUTE_BYTES]);
     }
-    file.read_to_end(bytes).map(drop)
+    bytes.clear();
+    file.read_to_end(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir =

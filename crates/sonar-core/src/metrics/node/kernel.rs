@@ -4,7 +4,7 @@
 
 use super::kept_files::KeptFiles;
 use crate::metrics::MetricSet;
-use crate::roots::{read_u64, Roots};
+use crate::roots::Roots;
 
 pub(super) fn families(
     roots: &Roots,
@@ -53,7 +53,10 @@ pub(super) fn families(
             "Maximum size of connection tracking table.",
         ),
     ] {
-        if let Some(value) = read_u64(&roots.proc(file)) {
+        if let Some(value) = files
+            .attribute(&roots.proc(file))
+            .and_then(|t| t.parse::<u64>().ok())
+        {
             set.gauge(name, help).push(vec![], value as f64);
         }
     }

@@ -21,6 +21,7 @@ mod kept_files;
 mod kernel;
 mod md;
 mod memory;
+mod mount_table;
 mod netclass;
 mod netdev;
 mod netstat;
@@ -46,6 +47,7 @@ pub struct NodeCollector {
     settings: Settings,
     statfs: StatfsRunner,
     files: KeptFiles,
+    mounts: mount_table::MountTable,
     buf: String,
 }
 
@@ -60,6 +62,7 @@ impl NodeCollector {
             statfs: StatfsRunner::new(func, settings.statfs_timeout),
             settings: settings.clone(),
             files: KeptFiles::new(),
+            mounts: Default::default(),
             buf: String::with_capacity(16 * 1024),
         }
     }
@@ -73,7 +76,7 @@ impl NodeCollector {
         schedstat::families(roots, files, buf, set);
         system::families(roots, files, buf, set);
         memory::families(roots, files, buf, set);
-        filesystem::families(roots, &mut self.statfs, files, buf, set);
+        filesystem::families(roots, &mut self.statfs, &mut self.mounts, set);
         diskstats::families(roots, files, buf, set);
         md::families(roots, set);
         netdev::families(roots, files, buf, set);

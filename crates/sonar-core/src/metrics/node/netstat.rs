@@ -41,10 +41,10 @@ pub(super) fn selected(protocol: &str, name: &str) -> bool {
 }
 
 fn push(set: &mut MetricSet, protocol: &str, name: &str, value: &str) {
-    let Ok(value) = value.parse::<f64>() else {
+    if !selected(protocol, name) {
         return;
-    };
-    if selected(protocol, name) {
+    }
+    if let Ok(value) = value.parse::<f64>() {
         set.family(
             &format!("node_netstat_{protocol}_{name}"),
             MetricType::Untyped,

@@ -3,7 +3,7 @@
 //! kernel and name; uname(2) fills what they lack.
 
 use super::kept_files::KeptFiles;
-use crate::collect::system::{load_avg, os_release_field};
+use crate::collect::system::{load_avg_of, os_release_field};
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,8 +14,8 @@ pub(super) fn families(
     buf: &mut String,
     set: &mut MetricSet,
 ) {
-    if roots.proc("loadavg").exists() {
-        let load = load_avg(roots);
+    if files.read_into(&roots.proc("loadavg"), buf) {
+        let load = load_avg_of(buf);
         for (name, help, value) in [
             ("node_load1", "1m load average.", load[0]),
             ("node_load5", "5m load average.", load[1]),

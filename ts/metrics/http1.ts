@@ -1,0 +1,233 @@
+/**
+ * The HTTP/1.1 that /metrics needs, on a plain or TLS socket: GET and HEAD without a body,
+ * keep-alive, pipelined requests answered in order. node:http's general machinery (streams,
+ * per-request objects, timers) was half of a scrape's JavaScript under the daemon's
+ * interpreter-only V8 (bench:metrics); a scraper asks for one fixed thing.
+ *
+ * Strict where being lenient could confuse what sits between us and the scraper: a request
+ * with a body (Content-Length above 0, any Transfer-Encoding), a malformed request line or
+ * header, a missing Host in HTTP/1.1, or a head over MAX_HEAD_BYTES is answered with its
+ * 4xx and the connection is closed. Bare LF line ends are accepted, as Go's net/http does.
+ */
+import type { Socket } from 'node:net'
+
+export interface Http1Request {
+  method: string
+  /** the target's path, query left out */
+  path: string
+  /** lower-case names; a repeated header's values joined with ", " */
+  headers: Map<string, string>
+}
+
+export interface Http1Response {
+  status: number
+  headers: readonly (readonly [string, string | number])[]
+  body: Buffer | string
+}
+
+export interface Http1Options {
+  /** a request's head (line and headers) must arrive within this (slow clients hold a socket) */
+  headersTimeoutMs: number
+  /** an idle kept-alive connection is closed after this */
+  keepAliveTimeoutMs: number
+  onError?: (error: Error) => void
+}
+
+/** Node's default --max-http-header-size. */
+export const MAX_HEAD_BYTES = 16 * 1024
+
+const REASONS: Record<number, string> = {
+  200: 'OK',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  505: 'HTTP Version Not Supported',
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** A header value: no control characters but tab (RFC 9110 field-value), so no line break or NUL. */
+export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e\x80-\xff]+) HTTP\/(\d)\.(\d)$/
+
+/** RFC 9110 IMF-fixdate of now, made once a second. */
+let dateSecond = -1
+let dateText = ''
+function httpDate(): string {
+  const now = Date.now()
+  const second = Math.floor(now / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateText = new Date(second * 1000).toUTCString()
+  }
+  return dateText
+}
+
+/** The status line and headers of a response; throws on a header that could split the head. */
+export function formatHead(status: number, headers: Http1Response['headers'], contentLength: number, close: boolean): string {
+  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\nDate: ${httpDate()}\r\n`
+  for (const [name, value] of headers) {
+    const text = String(value)
+    if (!TOKEN.test(name) || !HEADER_VALUE.test(text)) throw new Error(`the response header ${JSON.stringify(name)} is not a valid header`)
+    head += `${name}: ${text}\r\n`
+  }
+  head += `Content-Length: ${contentLength}\r\n`
+  if (close) head += 'Connection: close\r\n'
+  return `${head}\r\n`
+}
+
+type Parsed = { request: Http1Request; keepAlive: boolean } | { error: number; reason: string }
+
+/** One request head (without its blank line), `lines` split already. */
+function parseHead(lines: string[]): Parsed {
+  const match = REQUEST_LINE.exec(lines[0] ?? '')
+  if (!match) return { error: 400, reason: 'malformed request line' }
+  const [, method = '', target = '', major, minor] = match
+  if (major !== '1') return { error: 505, reason: 'only HTTP/1.x is spoken here' }
+  const http11 = minor !== '0'
+  const headers = new Map<string, string>()
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] ?? ''
+    const colon = line.indexOf(':')
+    // a line starting with white space continues the previous one (obs-fold): refused, as RFC 9112 lets a server
+    if (colon <= 0) return { error: 400, reason: 'malformed header line' }
+    const name = line.slice(0, colon)
+    if (!TOKEN.test(name)) return { error: 400, reason: 'malformed header name' }
+    const value = line.slice(colon + 1).trim()
+    if (!HEADER_VALUE.test(value)) return { error: 400, reason: 'malformed header value' }
+    const key = name.toLowerCase()
+    const earlier = headers.get(key)
+    if (earlier !== undefined && (key === 'content-length' || key === 'host')) return { error: 400, reason: `more than one ${name}` }
+    headers.set(key, earlier === undefined ? value : `${earlier}, ${value}`)
+  }
+  if (headers.has('transfer-encoding')) return { error: 400, reason: 'a request body is not accepted' }
+  const length = headers.get('content-length')
+  if (length !== undefined && !/^0+$/.test(length)) return { error: 400, reason: /^\d+$/.test(length) ? 'a request body is not accepted' : 'malformed Content-Length' }
+  if (http11 && !headers.has('host')) return { error: 400, reason: 'HTTP/1.1 needs a Host header' }
+  const connection = (headers.get('connection') ?? '').toLowerCase()
+  const keepAlive = http11 ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection)
+  // origin form (/metrics?x), absolute form (http://host/metrics) or asterisk form
+  let path = target
+  if (!target.startsWith('/')) {
+    const scheme = /^https?:\/\/[^/?#]*/i.exec(target)
+    path = scheme ? target.slice(scheme[0].length) || '/' : target
+  }
+  const query = path.search(/[?#]/)
+  if (query >= 0) path = path.slice(0, query)
+  return { request: { method, path, headers }, keepAlive }
+}
+
+/**
+ * Serves HTTP/1.1 on one connected socket until either side closes it: each request's answer
+ * comes from `answer` (a rejection becomes a 500), and the next pipelined request is parsed only
+ * once the previous answer is written.
+ */
+export function serveHttp1(socket: Socket, answer: (request: Http1Request) => Promise<Http1Response>, options: Http1Options): void {
+  let pending = ''
+  let busy = false
+  let closing = false
+  let headTimer: NodeJS.Timeout | undefined
+
+  const stopHeadTimer = () => {
+    if (headTimer) clearTimeout(headTimer)
+    headTimer = undefined
+  }
+  const startHeadTimer = () => {
+    if (headTimer || busy || closing) return
+    headTimer = setTimeout(() => {
+      headTimer = undefined
+      // a request begun but not finished in time: the client is too slow or holding the socket
+      socket.destroy()
+    }, options.headersTimeoutMs)
+    headTimer.unref()
+  }
+
+  const send = (status: number, headers: Http1Response['headers'], body: Buffer | string, head: boolean, close: boolean) => {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body
+    const text = formatHead(status, headers, bytes.length, close)
+    if (head || bytes.length === 0) socket.write(text, 'latin1')
+    else {
+      socket.cork()
+      socket.write(text, 'latin1')
+      socket.write(bytes)
+      socket.uncork()
+    }
+    if (close) {
+      closing = true
+      socket.end()
+    }
+  }
+  const refuse = (status: number, reason: string) => {
+    busy = true
+    stopHeadTimer()
+    send(status, [['Content-Type', 'text/plain; charset=utf-8']], `${REASONS[status] ?? 'Error'}: ${reason}\n`, false, true)
+  }
+
+  const next = () => {
+    while (!busy && !closing) {
+      // the end of the head: the first empty line (CRLF or bare LF)
+      const blank = /\r?\n\r?\n/.exec(pending)
+      if (!blank) {
+        if (pending.length > MAX_HEAD_BYTES) refuse(431, `the request head is over ${MAX_HEAD_BYTES} bytes`)
+        else if (pending.length > 0) startHeadTimer()
+        return
+      }
+      if (blank.index > MAX_HEAD_BYTES) return refuse(431, `the request head is over ${MAX_HEAD_BYTES} bytes`)
+      const lines = pending.slice(0, blank.index).split(/\r?\n/)
+      pending = pending.slice(blank.index + blank[0].length)
+      stopHeadTimer()
+      // empty lines before a request line are skipped (RFC 9112 §2.2)
+      while (lines[0] === '' && lines.length > 1) lines.shift()
+      const parsed = parseHead(lines)
+      if ('error' in parsed) return refuse(parsed.error, parsed.reason)
+      busy = true
+      const { request, keepAlive } = parsed
+      answer(request)
+        .catch((error: unknown) => {
+          options.onError?.(error instanceof Error ? error : new Error(String(error)))
+          return { status: 500, headers: [['Content-Type', 'text/plain; charset=utf-8']], body: 'Internal Server Error\n' } satisfies Http1Response
+        })
+        .then((response) => {
+          if (socket.destroyed) return
+          try {
+            send(response.status, response.headers, response.body, request.method === 'HEAD', !keepAlive)
+          } catch (error) {
+            options.onError?.(error instanceof Error ? error : new Error(String(error)))
+            send(500, [['Content-Type', 'text/plain; charset=utf-8']], 'Internal Server Error\n', request.method === 'HEAD', true)
+          }
+          busy = false
+          // the client half-closed meanwhile: what it asked is answered, now close our side
+          if (closing) socket.end()
+          else next()
+        })
+        .catch((error: unknown) => {
+          options.onError?.(error instanceof Error ? error : new Error(String(error)))
+          socket.destroy()
+        })
+    }
+  }
+
+  socket.setNoDelay(true)
+  socket.setTimeout(options.keepAliveTimeoutMs, () => socket.destroy())
+  socket.on('data', (chunk: Buffer) => {
+    if (closing) return
+    pending += chunk.toString('latin1')
+    // a client piling up requests faster than they are answered is stopped, not buffered
+    if (busy && pending.length > 4 * MAX_HEAD_BYTES) {
+      socket.destroy()
+      return
+    }
+    next()
+  })
+  socket.on('end', () => {
+    // the client is done sending: answer what is in flight, then close our side
+    closing = true
+    stopHeadTimer()
+    if (!busy) socket.end()
+  })
+  socket.on('close', stopHeadTimer)
+  socket.on('error', (error) => options.onError?.(error))
+}
