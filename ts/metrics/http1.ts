@@ -120,70 +120,113 @@ function parseHead(lines: string[]): Parsed {
   return { request: { method, path, headers }, keepAlive }
 }
 
-/**
- * Serves HTTP/1.1 on one connected socket until either side closes it: each request's answer
- * comes from `answer` (a rejection becomes a 500), and the next pipelined request is parsed only
- * once the previous answer is written.
- */
-export function serveHttp1(socket: Socket, answer: (request: Http1Request) => Promise<Http1Response>, options: Http1Options): void {
-  let pending = ''
-  let busy = false
-  let closing = false
-  let headTimer: NodeJS.Timeout | undefined
+/** A served connection's state, as the idle sweep sees it. */
+interface Connection {
+  socket: Socket
+  /** answering a request (never idle then) */
+  busy: boolean
+  /** when the last bytes came in or the last answer went out */
+  lastActive: number
+  /** when the unfinished request head now pending began to arrive */
+  headSince: number | undefined
+}
 
-  const stopHeadTimer = () => {
-    if (headTimer) clearTimeout(headTimer)
-    headTimer = undefined
+export interface Http1Connections {
+  /** serves HTTP/1.1 on a connected socket until either side closes it */
+  serve(socket: Socket): void
+  /** destroys every connection */
+  closeAll(): void
+}
+
+/**
+ * The connections of one server. Each request's answer comes from `answer` (a rejection becomes
+ * a 500), and a pipelined request is parsed only once the previous answer is written. Timeouts
+ * are one sweep over the connections while there are any, not a timer per socket re-armed on
+ * every read and write. The server should allow half-open sockets, so that a client ending its
+ * side after a request still gets the answer.
+ */
+export function http1Connections(answer: (request: Http1Request) => Promise<Http1Response>, options: Http1Options): Http1Connections {
+  const live = new Set<Connection>()
+  let sweeper: NodeJS.Timeout | undefined
+  const sweep = () => {
+    const now = Date.now()
+    for (const c of live) {
+      if (c.busy) continue
+      // a request begun but not finished in time (a slow client holding the socket), or idle
+      if ((c.headSince !== undefined && now - c.headSince > options.headersTimeoutMs) || now - c.lastActive > options.keepAliveTimeoutMs) c.socket.destroy()
+    }
   }
-  const startHeadTimer = () => {
-    if (headTimer || busy || closing) return
-    headTimer = setTimeout(() => {
-      headTimer = undefined
-      // a request begun but not finished in time: the client is too slow or holding the socket
-      socket.destroy()
-    }, options.headersTimeoutMs)
-    headTimer.unref()
+  const sweepEveryMs = Math.max(50, Math.min(1_000, options.headersTimeoutMs / 4, options.keepAliveTimeoutMs / 4))
+  return {
+    serve(socket) {
+      const connection: Connection = { socket, busy: false, lastActive: Date.now(), headSince: undefined }
+      live.add(connection)
+      if (!sweeper) {
+        sweeper = setInterval(sweep, sweepEveryMs)
+        sweeper.unref()
+      }
+      socket.once('close', () => {
+        live.delete(connection)
+        if (live.size === 0 && sweeper) {
+          clearInterval(sweeper)
+          sweeper = undefined
+        }
+      })
+      serveConnection(connection, answer, options)
+    },
+    closeAll() {
+      for (const c of live) c.socket.destroy()
+    },
   }
+}
+
+function serveConnection(connection: Connection, answer: (request: Http1Request) => Promise<Http1Response>, options: Http1Options): void {
+  const { socket } = connection
+  let pending = ''
+  let closing = false
 
   const send = (status: number, headers: Http1Response['headers'], body: Buffer | string, head: boolean, close: boolean) => {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body
     const text = formatHead(status, headers, bytes.length, close)
+    // one write of head and body: a corked pair goes through the stream's writev machinery,
+    // which cost more than copying a scrape's few KiB
     if (head || bytes.length === 0) socket.write(text, 'latin1')
     else {
-      socket.cork()
-      socket.write(text, 'latin1')
-      socket.write(bytes)
-      socket.uncork()
+      const whole = Buffer.allocUnsafe(text.length + bytes.length)
+      whole.write(text, 0, 'latin1')
+      bytes.copy(whole, text.length)
+      socket.write(whole)
     }
+    connection.lastActive = Date.now()
     if (close) {
       closing = true
       socket.end()
     }
   }
   const refuse = (status: number, reason: string) => {
-    busy = true
-    stopHeadTimer()
+    connection.busy = true
+    connection.headSince = undefined
     send(status, [['Content-Type', 'text/plain; charset=utf-8']], `${REASONS[status] ?? 'Error'}: ${reason}\n`, false, true)
   }
 
   const next = () => {
-    while (!busy && !closing) {
+    while (!connection.busy && !closing) {
       // the end of the head: the first empty line (CRLF or bare LF)
       const blank = /\r?\n\r?\n/.exec(pending)
       if (!blank) {
         if (pending.length > MAX_HEAD_BYTES) refuse(431, `the request head is over ${MAX_HEAD_BYTES} bytes`)
-        else if (pending.length > 0) startHeadTimer()
+        else if (pending.length > 0) connection.headSince ??= Date.now()
         return
       }
       if (blank.index > MAX_HEAD_BYTES) return refuse(431, `the request head is over ${MAX_HEAD_BYTES} bytes`)
       const lines = pending.slice(0, blank.index).split(/\r?\n/)
       pending = pending.slice(blank.index + blank[0].length)
-      stopHeadTimer()
+      connection.headSince = undefined
       // empty lines before a request line are skipped (RFC 9112 §2.2)
       while (lines[0] === '' && lines.length > 1) lines.shift()
       const parsed = parseHead(lines)
       if ('error' in parsed) return refuse(parsed.error, parsed.reason)
-      busy = true
+      connection.busy = true
       const { request, keepAlive } = parsed
       answer(request)
         .catch((error: unknown) => {
@@ -198,7 +241,7 @@ export function serveHttp1(socket: Socket, answer: (request: Http1Request) => Pr
             options.onError?.(error instanceof Error ? error : new Error(String(error)))
             send(500, [['Content-Type', 'text/plain; charset=utf-8']], 'Internal Server Error\n', request.method === 'HEAD', true)
           }
-          busy = false
+          connection.busy = false
           // the client half-closed meanwhile: what it asked is answered, now close our side
           if (closing) socket.end()
           else next()
@@ -211,12 +254,12 @@ export function serveHttp1(socket: Socket, answer: (request: Http1Request) => Pr
   }
 
   socket.setNoDelay(true)
-  socket.setTimeout(options.keepAliveTimeoutMs, () => socket.destroy())
   socket.on('data', (chunk: Buffer) => {
     if (closing) return
+    connection.lastActive = Date.now()
     pending += chunk.toString('latin1')
     // a client piling up requests faster than they are answered is stopped, not buffered
-    if (busy && pending.length > 4 * MAX_HEAD_BYTES) {
+    if (connection.busy && pending.length > 4 * MAX_HEAD_BYTES) {
       socket.destroy()
       return
     }
@@ -225,9 +268,8 @@ export function serveHttp1(socket: Socket, answer: (request: Http1Request) => Pr
   socket.on('end', () => {
     // the client is done sending: answer what is in flight, then close our side
     closing = true
-    stopHeadTimer()
-    if (!busy) socket.end()
+    connection.headSince = undefined
+    if (!connection.busy) socket.end()
   })
-  socket.on('close', stopHeadTimer)
   socket.on('error', (error) => options.onError?.(error))
 }

@@ -11,7 +11,7 @@ import type { AgentConfig } from '../config/config.js'
 import { settingError } from '../config/errors.js'
 import type { Logger } from '../log.js'
 import type { NativeBinding } from '../../index.js'
-import { serveHttp1, type Http1Request, type Http1Response } from './http1.js'
+import { http1Connections, type Http1Request, type Http1Response } from './http1.js'
 import type { MetricsPart, ReadingOptions } from './part.js'
 import type { WebConfig } from './web-config.js'
 
@@ -204,23 +204,18 @@ export async function startMetricsServer(deps: MetricsServerDeps, reading: Readi
     return reply(200, headers, body)
   }
 
-  const sockets = new Set<Socket>()
-  const http1 = {
+  const connections = http1Connections(answer, {
     headersTimeoutMs: HEADERS_TIMEOUT_MS,
     keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
     onError: (error: Error) => logger.debug('a /metrics connection failed', { reason: error.message }),
-  }
-  const serve = (socket: Socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    serveHttp1(socket, answer, http1)
-  }
+  })
+  const serve = (socket: Socket) => connections.serve(socket)
 
   let server: Server
   if (web.tls) {
     const tls = web.tls
     const { createServer } = await import('node:tls')
-    server = createServer({ ALPNProtocols: ['http/1.1'], ...tls.options }, (socket: TLSSocket) => {
+    server = createServer({ ALPNProtocols: ['http/1.1'], allowHalfOpen: true, ...tls.options }, (socket: TLSSocket) => {
       // client_auth_type RequireAnyClientCert / VerifyClientCertIfGiven: what Node's options cannot say
       if (!tls.admits(socket)) socket.destroy()
       else serve(socket)
@@ -228,7 +223,8 @@ export async function startMetricsServer(deps: MetricsServerDeps, reading: Readi
     server.on('tlsClientError', (error: Error) => logger.debug('a TLS handshake on METRICS_LISTEN failed', { reason: error.message }))
   } else {
     const { createServer } = await import('node:net')
-    server = createServer(serve)
+    // half-open: a client that ends its side after the request still gets the answer (http1.ts)
+    server = createServer({ allowHalfOpen: true }, serve)
   }
   // scrapers hold one connection each; a bound keeps a flood of them from exhausting descriptors
   server.maxConnections = MAX_CONNECTIONS
@@ -255,7 +251,7 @@ export async function startMetricsServer(deps: MetricsServerDeps, reading: Readi
     tls: web.tls !== undefined,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      for (const socket of sockets) socket.destroy()
+      connections.closeAll()
       await closed
     },
   }

@@ -23,10 +23,22 @@ impl Hasher for Fnv1a {
             self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
+
+    // a whole number in one step (the family index hashes names once, then looks up by hash)
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x0100_0000_01b3);
+    }
 }
 
 pub type FnvBuild = BuildHasherDefault<Fnv1a>;
 pub type FnvHashMap<K, V> = std::collections::HashMap<K, V, FnvBuild>;
+
+/// FNV-1a of `text`, as a key of its own.
+pub fn fnv1a(text: &str) -> u64 {
+    let mut h = Fnv1a::default();
+    h.write(text.as_bytes());
+    h.finish()
+}
 
 #[cfg(test)]
 mod tests {

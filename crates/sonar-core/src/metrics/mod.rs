@@ -12,7 +12,7 @@
 //! - `exposition`: the Prometheus text format 0.0.4 and OpenMetrics 1.0.0;
 //! - `remote_write`: a Prometheus remote-write request (protobuf, snappy-compressed).
 
-use crate::fnv::FnvHashMap;
+use crate::fnv::{fnv1a, FnvHashMap};
 
 pub mod cadvisor;
 pub mod exposition;
@@ -83,8 +83,9 @@ impl Family {
 #[derive(Debug, Clone, Default)]
 pub struct MetricSet {
     pub families: Vec<Family>,
-    /// name → position in `families`; rebuilt when `families` was changed directly
-    index: FnvHashMap<String, usize>,
+    /// FNV-1a of a name → position in `families` (a name is checked on every hit: two names of
+    /// one hash fall back to a scan); rebuilt when `families` was changed directly
+    index: FnvHashMap<u64, usize>,
 }
 
 impl PartialEq for MetricSet {
@@ -101,7 +102,7 @@ impl MetricSet {
             Some(at) => at,
             None => {
                 self.families.push(Family::new(name, kind, help));
-                self.index.insert(name.to_string(), self.families.len() - 1);
+                self.index.insert(fnv1a(name), self.families.len() - 1);
                 self.families.len() - 1
             }
         };
@@ -111,26 +112,23 @@ impl MetricSet {
     /// Where the family of that name is (a reading adds a few hundred: a scan per sample was a
     /// tenth of a scrape's rendering).
     fn position(&mut self, name: &str) -> Option<usize> {
-        let indexed = |set: &Self| {
-            set.index
-                .get(name)
-                .copied()
-                .filter(|&at| set.families.get(at).is_some_and(|f| f.name == name))
-        };
-        if let Some(at) = indexed(self) {
-            return Some(at);
+        let hash = fnv1a(name);
+        if self.index.len() != self.families.len() {
+            // `families` was edited directly (tests retain or push): index it afresh
+            self.index = self
+                .families
+                .iter()
+                .enumerate()
+                .map(|(at, f)| (fnv1a(&f.name), at))
+                .collect();
         }
-        if self.index.len() == self.families.len() {
-            return None;
+        match self.index.get(&hash) {
+            Some(&at) if self.families.get(at).is_some_and(|f| f.name == name) => Some(at),
+            // another name of the same hash (or an index made stale by a direct edit)
+            Some(_) => self.families.iter().position(|f| f.name == name),
+            None if self.index.len() == self.families.len() => None,
+            None => self.families.iter().position(|f| f.name == name),
         }
-        // `families` was edited directly (tests retain or push): index it afresh
-        self.index = self
-            .families
-            .iter()
-            .enumerate()
-            .map(|(at, f)| (f.name.clone(), at))
-            .collect();
-        indexed(self)
     }
 
     pub fn gauge(&mut self, name: &str, help: &str) -> &mut Family {
@@ -146,7 +144,7 @@ impl MetricSet {
         match self.position(&family.name) {
             Some(at) => self.families[at].samples.extend(family.samples),
             None => {
-                self.index.insert(family.name.clone(), self.families.len());
+                self.index.insert(fnv1a(&family.name), self.families.len());
                 self.families.push(family);
             }
         }
@@ -185,6 +183,24 @@ pub struct AgentCounters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_is_one_family_even_after_families_were_edited_directly() {
+        let mut set = MetricSet::default();
+        set.gauge("a", "A").push(vec![], 1.0);
+        set.gauge("b", "B").push(vec![], 2.0);
+        set.gauge("c", "C").push(vec![], 3.0);
+        set.families.retain(|f| f.name != "a");
+        set.gauge("c", "C").push(vec![], 4.0);
+        set.gauge("a", "A").push(vec![], 5.0);
+        set.add(Family::new("b", MetricType::Gauge, "B"));
+        let names: Vec<_> = set
+            .families
+            .iter()
+            .map(|f| (f.name.as_str(), f.samples.len()))
+            .collect();
+        assert_eq!(names, [("b", 1), ("c", 2), ("a", 1)]);
+    }
 
     #[test]
     fn a_family_name_is_created_once_and_non_finite_values_are_dropped() {

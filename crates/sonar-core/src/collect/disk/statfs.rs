@@ -144,6 +144,16 @@ impl StatfsRunner {
         }
     }
 
+    /// statvfs on the caller's thread, for filesystems that answer from memory and never wait on
+    /// a device or a server (`answers_from_memory`): the hand-over to the worker costs more than
+    /// the call. A path whose earlier call is still stuck stays `Unavailable`.
+    pub fn probe_raw_in_place(&mut self, path: &Path) -> RawProbe {
+        if self.is_pending(path) {
+            return RawProbe::Unavailable;
+        }
+        RawProbe::Answer((self.func)(path))
+    }
+
     fn spawn(&self) -> Option<Worker> {
         let (request_tx, request_rx) = mpsc::channel::<PathBuf>();
         let (result_tx, result_rx) = mpsc::channel();
@@ -167,6 +177,16 @@ impl StatfsRunner {
             results: result_rx,
         })
     }
+}
+
+/// Filesystems whose statvfs is answered from in-memory counters: local disk filesystems and
+/// memory ones. Network and FUSE filesystems (a server that stops answering) and those whose
+/// statfs may wait for a transaction (btrfs, zfs) are not among them.
+pub(crate) fn answers_from_memory(fstype: &str) -> bool {
+    matches!(
+        fstype,
+        "ext2" | "ext3" | "ext4" | "xfs" | "tmpfs" | "ramfs" | "vfat" | "exfat" | "f2fs"
+    )
 }
 
 #[cfg(unix)]

@@ -2,7 +2,6 @@
 //! /sys/devices/system/cpu/cpuN/cpufreq (kHz there, Hz here). Virtual machines usually have none.
 
 use super::kept_files::KeptFiles;
-use crate::collect::hwmon::sorted_matches;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
 
@@ -40,7 +39,7 @@ const FILES: [(&str, &str, &str); 6] = [
 ];
 
 pub(super) fn families(roots: &Roots, files: &mut KeptFiles, set: &mut MetricSet) {
-    for dir in sorted_matches(&roots.sys("devices/system/cpu"), "cpu[0-9]*") {
+    for dir in files.sorted_matches(&roots.sys("devices/system/cpu"), "cpu[0-9]*") {
         let Some(cpu) = dir
             .file_name()
             .and_then(|n| n.to_str())

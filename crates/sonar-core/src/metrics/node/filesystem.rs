@@ -1,11 +1,12 @@
 //! node_exporter's `filesystem` collector: the host's mount table (HOST_PROC's 1/mountinfo)
-//! with its default mount point and filesystem type exclusions, and statvfs of each mount through
-//! the core's worker: a mount that does not answer in time (a hung NFS server) gives
-//! `node_filesystem_device_error 1`, never a stuck scrape.
+//! with its default mount point and filesystem type exclusions, and statvfs of each mount: on the
+//! scrape's thread for local and memory filesystems (answered from in-memory counters), through
+//! the core's worker for the rest, where a mount that does not answer in time (a hung NFS
+//! server) gives `node_filesystem_device_error 1`, never a stuck scrape.
 
 use super::mount_table::MountTable;
 use crate::collect::disk::mountinfo::Partition;
-use crate::collect::disk::statfs::{RawProbe, StatfsRunner};
+use crate::collect::disk::statfs::{answers_from_memory, RawProbe, StatfsRunner};
 use crate::collect::disk::statfs_path;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
@@ -93,7 +94,12 @@ pub(super) fn families(
     for p in &mounts {
         // as node_exporter 1.5: a mount that fails or hangs reports device_error 1 and nothing
         // else; read-only comes from the mount options
-        let answer = statfs.probe_raw(&statfs_path(&roots.root, &p.mountpoint));
+        let path = statfs_path(&roots.root, &p.mountpoint);
+        let answer = if answers_from_memory(&p.fstype) {
+            statfs.probe_raw_in_place(&path)
+        } else {
+            statfs.probe_raw(&path)
+        };
         let failed = !matches!(answer, RawProbe::Answer(Ok(_)));
         set.gauge(
             "node_filesystem_device_error",

@@ -6,7 +6,6 @@
 //! `pci0000:00_0000:00:18_3`), else the `name` file, else the hwmonN directory.
 
 use super::kept_files::KeptFiles;
-use crate::collect::hwmon::sorted_matches;
 use crate::metrics::MetricSet;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -90,7 +89,7 @@ fn sensor_type(sensor: &str) -> &str {
 }
 
 pub(super) fn families(sys: &Path, files: &mut KeptFiles, set: &mut MetricSet) {
-    for dir in sorted_matches(&sys.join("class/hwmon"), "*") {
+    for dir in files.sorted_matches(&sys.join("class/hwmon"), "*") {
         let Some(chip) = chip_name(files, &dir) else {
             continue;
         };

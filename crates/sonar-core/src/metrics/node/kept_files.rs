@@ -9,11 +9,12 @@
 //! answering (its device is gone: ENODEV) is closed and opened again by path; files a reading
 //! did not ask for are closed at its end, so a removed device's files do not linger.
 
+use crate::filter::glob_match;
 use crate::fnv::FnvHashMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// At most this many descriptors are kept (a host with hundreds of network devices): beyond it
 /// a file is opened for each read, as without the cache.
@@ -28,9 +29,16 @@ struct Kept {
     round: u64,
 }
 
+struct KeptListing {
+    dir: listing::Dir,
+    round: u64,
+}
+
 pub(crate) struct KeptFiles {
     /// by path bytes (a `PathBuf` key hashes component by component)
     kept: FnvHashMap<OsString, Kept>,
+    /// directories listed every reading (/sys/class/net, …), rewound instead of reopened
+    listings: FnvHashMap<OsString, KeptListing>,
     round: u64,
     /// keep files of any filesystem (tests of the mechanism on a fixture tree)
     any_filesystem: bool,
@@ -41,6 +49,7 @@ impl KeptFiles {
     pub fn new() -> Self {
         KeptFiles {
             kept: FnvHashMap::default(),
+            listings: FnvHashMap::default(),
             round: 0,
             any_filesystem: false,
             bytes: Vec::new(),
@@ -89,10 +98,46 @@ impl KeptFiles {
         text
     }
 
+    /// The entries of `dir` whose names match the glob `pattern`, sorted by name, as paths (as
+    /// `collect::hwmon::sorted_matches`). Only for directories that stay (a class directory,
+    /// not a device's): a kept listing of a removed directory would read as empty.
+    pub fn sorted_matches(&mut self, dir: &Path, pattern: &str) -> Vec<PathBuf> {
+        let mut names: Vec<(String, OsString)> = self
+            .list(dir)
+            .into_iter()
+            .flatten()
+            .map(|raw| (raw.to_string_lossy().into_owned(), raw))
+            .filter(|(name, _)| glob_match(pattern, name))
+            .collect();
+        names.sort();
+        names.into_iter().map(|(_, raw)| dir.join(raw)).collect()
+    }
+
+    fn list(&mut self, dir: &Path) -> Option<Vec<OsString>> {
+        if let Some(kept) = self.listings.get_mut(dir.as_os_str()) {
+            kept.round = self.round;
+            if let Ok(names) = kept.dir.names() {
+                return Some(names);
+            }
+            self.listings.remove(dir.as_os_str());
+        }
+        let mut opened = listing::Dir::open(dir)?;
+        let names = opened.names().ok()?;
+        if self.listings.len() < MAX_KEPT && (self.any_filesystem || opened.kernel_generated()) {
+            let round = self.round;
+            self.listings.insert(
+                dir.as_os_str().to_owned(),
+                KeptListing { dir: opened, round },
+            );
+        }
+        Some(names)
+    }
+
     /// Closes the files the reading now ending did not ask for; the next reading is a new round.
     pub fn end_round(&mut self) {
         let round = self.round;
         self.kept.retain(|_, kept| kept.round == round);
+        self.listings.retain(|_, kept| kept.round == round);
         self.round = round.wrapping_add(1);
     }
 
@@ -219,6 +264,104 @@ fn read_sequentially(
     file.read_to_end(bytes)
 }
 
+/// A directory handle kept open and rewound for each listing.
+#[cfg(target_os = "linux")]
+mod listing {
+    use std::ffi::{CStr, CString, OsStr, OsString};
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+    use std::ptr::NonNull;
+
+    pub struct Dir(NonNull<libc::DIR>);
+
+    // SAFETY: the DIR stream is owned by this value alone and used by one thread at a time
+    // (`&mut self`), as readdir(3) asks of a stream.
+    unsafe impl Send for Dir {}
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            // SAFETY: opened by opendir, closed once here.
+            unsafe { libc::closedir(self.0.as_ptr()) };
+        }
+    }
+
+    impl Dir {
+        pub fn open(path: &Path) -> Option<Dir> {
+            let path = CString::new(path.as_os_str().as_bytes()).ok()?;
+            // SAFETY: a NUL-terminated path; a null answer is an error.
+            NonNull::new(unsafe { libc::opendir(path.as_ptr()) }).map(Dir)
+        }
+
+        pub fn kernel_generated(&self) -> bool {
+            use crate::files::sys::{PROC_SUPER_MAGIC, SYSFS_MAGIC};
+            // SAFETY: the stream is open; dirfd does not transfer ownership.
+            let fd = unsafe { libc::dirfd(self.0.as_ptr()) };
+            // SAFETY: a zeroed statfs is a valid out-buffer; the fd is open.
+            let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+            // SAFETY: as above.
+            if unsafe { libc::fstatfs(fd, &mut st) } != 0 {
+                return false;
+            }
+            #[allow(clippy::unnecessary_cast)] // f_type's integer type differs between libcs
+            let magic = st.f_type as i64;
+            magic == PROC_SUPER_MAGIC || magic == SYSFS_MAGIC
+        }
+
+        /// The names in the directory now (from its start: the stream is rewound), `.` and `..`
+        /// left out.
+        pub fn names(&mut self) -> std::io::Result<Vec<OsString>> {
+            let dir = self.0.as_ptr();
+            // SAFETY: the stream is open.
+            unsafe { libc::rewinddir(dir) };
+            let mut names = Vec::new();
+            loop {
+                // SAFETY: errno is this thread's; cleared to tell the end from an error.
+                unsafe { *libc::__errno_location() = 0 };
+                // SAFETY: the stream is open; the entry stays valid until the next readdir.
+                let entry = unsafe { libc::readdir(dir) };
+                if entry.is_null() {
+                    let error = std::io::Error::last_os_error();
+                    return match error.raw_os_error() {
+                        Some(0) | None => Ok(names),
+                        Some(_) => Err(error),
+                    };
+                }
+                // SAFETY: d_name is NUL-terminated within the entry.
+                let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
+                if name != b"." && name != b".." {
+                    names.push(OsStr::from_bytes(name).to_owned());
+                }
+            }
+        }
+    }
+}
+
+/// Elsewhere a listing is read afresh each time.
+#[cfg(not(target_os = "linux"))]
+mod listing {
+    use std::ffi::OsString;
+    use std::path::{Path, PathBuf};
+
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn open(path: &Path) -> Option<Dir> {
+            path.is_dir().then(|| Dir(path.to_path_buf()))
+        }
+
+        pub fn kernel_generated(&self) -> bool {
+            false
+        }
+
+        pub fn names(&mut self) -> std::io::Result<Vec<OsString>> {
+            Ok(std::fs::read_dir(&self.0)?
+                .flatten()
+                .map(|e| e.file_name())
+                .collect())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +457,44 @@ mod tests {
         assert!(!files.read_into(&path, &mut buf), "not UTF-8: not read");
         assert!(buf.is_empty());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_kept_listing_sees_entries_come_and_go() {
+        let dir = temp_dir("listing");
+        std::fs::write(dir.join("eth0"), "").unwrap();
+        std::fs::write(dir.join("bonding_masters"), "").unwrap();
+        let mut files = KeptFiles::keeping_any_filesystem();
+        let names = |files: &mut KeptFiles| -> Vec<String> {
+            files
+                .sorted_matches(&dir, "eth*")
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(names(&mut files), ["eth0"]);
+        std::fs::write(dir.join("eth1"), "").unwrap();
+        assert_eq!(names(&mut files), ["eth0", "eth1"]);
+        std::fs::remove_file(dir.join("eth0")).unwrap();
+        assert_eq!(names(&mut files), ["eth1"]);
+        assert_eq!(files.listings.len(), 1, "one handle, rewound");
+        files.end_round();
+        files.end_round();
+        assert!(files.listings.is_empty());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn sysfs_class_directories_are_listed_as_read_dir_lists_them() {
+        let mut files = KeptFiles::new();
+        let dir = Path::new("/sys/class/net");
+        let expected = crate::collect::hwmon::sorted_matches(dir, "*");
+        assert_eq!(files.sorted_matches(dir, "*"), expected);
+        assert_eq!(files.sorted_matches(dir, "*"), expected);
+        if !expected.is_empty() {
+            assert_eq!(files.listings.len(), 1);
+        }
     }
 
     #[test]

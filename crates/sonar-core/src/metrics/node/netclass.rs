@@ -2,12 +2,11 @@
 //! `_carrier`, `_mtu_bytes` and `_speed_bytes` from /sys/class/net/<device>/.
 
 use super::kept_files::KeptFiles;
-use crate::collect::hwmon::sorted_matches;
 use crate::metrics::MetricSet;
 use crate::roots::Roots;
 
 pub(super) fn families(roots: &Roots, files: &mut KeptFiles, set: &mut MetricSet) {
-    for dir in sorted_matches(&roots.sys("class/net"), "*") {
+    for dir in files.sorted_matches(&roots.sys("class/net"), "*") {
         let Some(device) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             continue;
         };

@@ -3,7 +3,6 @@
 //! /sys/class/thermal.
 
 use super::kept_files::KeptFiles;
-use crate::collect::hwmon::sorted_matches;
 use crate::metrics::MetricSet;
 use std::path::Path;
 
@@ -16,7 +15,7 @@ pub(super) fn families(sys: &Path, files: &mut KeptFiles, set: &mut MetricSet) {
             .map(str::to_string)
     };
     // one listing for both kinds (each a directory read per scrape otherwise)
-    let entries = sorted_matches(&thermal, "*");
+    let entries = files.sorted_matches(&thermal, "*");
     let named = |prefix: &'static str| {
         entries.iter().filter(move |p| {
             p.file_name()
