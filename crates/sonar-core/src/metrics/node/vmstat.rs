@@ -28,10 +28,10 @@ pub(super) fn families(
         let Some((key, value)) = line.split_once(' ') else {
             continue;
         };
-        let Ok(value) = value.trim().parse::<u64>() else {
+        if !selected(key) {
             continue;
-        };
-        if selected(key) {
+        }
+        if let Ok(value) = value.trim().parse::<u64>() {
             set.family(
                 &format!("node_vmstat_{key}"),
                 MetricType::Untyped,
