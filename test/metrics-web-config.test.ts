@@ -236,6 +236,7 @@ describe('a bad file stops the start with one line naming METRICS_WEB_CONFIG, th
     ['a key this agent does not implement', () => 'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n', /tls_server_config\.cipher_suites is not supported by this agent/],
     ['an unknown top-level key', () => 'rate_limit:\n  interval: 1s\n', /rate_limit is not supported by this agent/],
     ['an unknown header', () => 'http_server_config:\n  headers:\n    X-Custom: 1\n', /http_server_config\.headers\.X-Custom/],
+    ['a header value with a line break (it would split the answer)', () => 'http_server_config:\n  headers:\n    X-Frame-Options: "DENY\\r\\nSet-Cookie: a=b"\n', /http_server_config\.headers\.X-Frame-Options: is not a header value/],
     ['a password that is not a bcrypt hash', () => 'basic_auth_users:\n  alice: plain-text\n', /basic_auth_users\.alice: is not a bcrypt hash/],
     ['a missing certificate file', () => 'tls_server_config:\n  cert_file: /nonexistent/server.crt\n  key_file: /nonexistent/server.key\n', /tls_server_config\.cert_file \/nonexistent\/server\.crt cannot be read \(ENOENT\)/],
     ['no key_file', () => 'tls_server_config:\n  cert_file: /x.crt\n', /tls_server_config\.key_file/],
