@@ -7,6 +7,7 @@ pub mod agent;
 pub mod baselines;
 pub mod cache;
 pub mod collect;
+pub mod deflate;
 pub mod delta;
 pub mod files;
 pub mod filter;

@@ -112,19 +112,11 @@ pub fn exposition<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
         move || {
             let set = reading(containers.as_deref(), counters);
             let text = exposition::render(&set, format);
-            if gzip {
-                // writing to a Vec does not fail; should it, that scrape fails with the reason
-                state::gzip(&text)
-                    .map_err(|e| JsError::error(ERR_GZIP, format!("gzip failed: {e}")))
-            } else {
-                Ok(text)
-            }
+            Ok(if gzip { state::gzip(&text) } else { text })
         },
         |env, bytes: Vec<u8>| env.buffer_copy(&bytes),
     )
 }
-
-const ERR_GZIP: &str = "ERR_SONAR_GZIP";
 
 /// `[name, value]` pairs of `options.labels`.
 fn read_labels<'s>(env: Env<'s>, list: JsValue<'s>) -> Result<Vec<(String, String)>> {

@@ -78,7 +78,7 @@ pub fn metrics(input: &sonar_core::metrics::MetricsInput<'_>) -> sonar_core::met
 }
 
 /// `bytes` gzipped by the one kept compressor (its tables are reused across scrapes).
-pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     static GZIP: Mutex<Option<sonar_core::metrics::exposition::Gzip>> = Mutex::new(None);
     lock(&GZIP)
         .get_or_insert_with(Default::default)
