@@ -46,7 +46,7 @@ fn main() {
     // the first reading opens and keeps the files; measure the steady state
     for _ in 0..5 {
         let set = agent.metrics(&input);
-        let _ = gzip.compress(&exposition::render(&set, Format::OpenMetrics));
+        let _ = gzip.compress(&exposition::render(set, Format::OpenMetrics));
     }
     let (mut read_ns, mut render_ns, mut gzip_ns) = (0u128, 0u128, 0u128);
     let (mut read_allocs, mut render_allocs, mut gzip_allocs) = (0u64, 0u64, 0u64);
@@ -65,7 +65,7 @@ fn main() {
         let (a0, t0) = (ALLOCATIONS.load(Ordering::Relaxed), Instant::now());
         let set = agent.metrics(&input);
         let (a1, t1) = (ALLOCATIONS.load(Ordering::Relaxed), Instant::now());
-        let text = exposition::render(&set, Format::OpenMetrics);
+        let text = exposition::render(set, Format::OpenMetrics);
         let (a2, t2) = (ALLOCATIONS.load(Ordering::Relaxed), Instant::now());
         let gz = gzip.compress(&text);
         let (a3, t3) = (ALLOCATIONS.load(Ordering::Relaxed), Instant::now());

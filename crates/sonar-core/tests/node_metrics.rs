@@ -357,12 +357,57 @@ fn a_prometheus_reading_leaves_the_hubs_baselines_and_cache_alone() {
 }
 
 #[test]
+fn a_family_without_samples_in_the_next_reading_is_left_out_of_its_rendering() {
+    // the agent keeps its families between readings: a container gone from the engines must
+    // not leave its family's HELP and TYPE behind
+    let dir = tempfile::tempdir().unwrap();
+    common::build_host(dir.path());
+    let mut agent = Agent::new(common::settings_for(Roots::under(dir.path())));
+    let web = sonar_core::collect::containers::ContainerSample {
+        id: "0123456789abcdef".into(),
+        name: "web".into(),
+        image: "nginx:1.25".into(),
+        cpu_total: 2_500_000_000,
+        ..Default::default()
+    };
+    let with = MetricsInput {
+        containers: Some(std::slice::from_ref(&web)),
+        ..MetricsInput::default()
+    };
+    let first = String::from_utf8(render(agent.metrics(&with), Format::Text)).unwrap();
+    assert!(
+        first.contains("container_cpu_usage_seconds_total{"),
+        "{first}"
+    );
+    let second = String::from_utf8(render(
+        agent.metrics(&MetricsInput::default()),
+        Format::Text,
+    ))
+    .unwrap();
+    assert!(!second.contains("container_"), "{second}");
+    assert!(second.contains("node_cpu_seconds_total{"));
+    // and what is read again is read afresh, not added to the last reading's samples
+    let lines = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("node_cpu_seconds_total{"))
+            .count()
+    };
+    let third = String::from_utf8(render(
+        agent.metrics(&MetricsInput::default()),
+        Format::Text,
+    ))
+    .unwrap();
+    assert_eq!(lines(&second), lines(&third));
+    assert_eq!(lines(&first), lines(&third));
+}
+
+#[test]
 fn the_agents_whole_live_exposition_passes_promtool_and_the_openmetrics_parser() {
     let mut agent = Agent::new(Settings::default());
     let set = agent.metrics(&MetricsInput::default());
     assert!(set.families.iter().any(|f| f.name.starts_with("node_")));
-    assert_promtool_clean(&set);
-    assert_openmetrics_parses(&set);
+    assert_promtool_clean(set);
+    assert_openmetrics_parses(set);
 }
 
 /// CPU seconds (user + system) a process has used, from /proc/<pid>/stat (clock ticks of 10 ms).

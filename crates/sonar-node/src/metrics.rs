@@ -13,17 +13,22 @@ use std::time::Duration;
 /// How often S.M.A.R.T. is re-read for Prometheus when SMART_INTERVAL is unset (a hub's default).
 const SMART_DEFAULT_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// One reading: the disks' last S.M.A.R.T. data (a stale one starts a background refresh: a
-/// scrape never waits for smartctl) and the agent's sample.
-fn reading(containers: Option<&[ContainerSample]>, counters: AgentCounters) -> MetricSet {
+/// One reading, given to `use_set`: the disks' last S.M.A.R.T. data (a stale one starts a
+/// background refresh: a scrape never waits for smartctl) and the agent's sample.
+fn with_reading<R>(
+    containers: Option<&[ContainerSample]>,
+    counters: AgentCounters,
+    use_set: impl FnOnce(&MetricSet) -> R,
+) -> R {
     let smart = crate::smart::monitor();
     smart.refresh_if_older(state::smart_interval().unwrap_or(SMART_DEFAULT_INTERVAL));
     let disks = smart.disks();
-    state::metrics(&MetricsInput {
+    let input = MetricsInput {
         containers,
         smart: &disks,
         counters,
-    })
+    };
+    state::with_metrics(&input, use_set)
 }
 
 /// `containers` and `counters` of the options object.
@@ -110,8 +115,9 @@ pub fn exposition<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
         env,
         "sonar:metrics",
         move || {
-            let set = reading(containers.as_deref(), counters);
-            let text = exposition::render(&set, format);
+            let text = with_reading(containers.as_deref(), counters, |set| {
+                exposition::render(set, format)
+            });
             Ok(if gzip { state::gzip(&text) } else { text })
         },
         |env, bytes: Vec<u8>| env.buffer_copy(&bytes),
@@ -163,11 +169,11 @@ pub fn remote_write<'s>(env: Env<'s>, args: &Args<'s>) -> Result<JsValue<'s>> {
         env,
         "sonar:remote-write",
         move || {
-            let set = reading(containers.as_deref(), counters);
             let timestamp = i64::try_from(timestamp_ms).unwrap_or(i64::MAX);
-            remote_write::encode(&set, timestamp, &labels).map_err(|e| {
-                JsError::range_error(args::ERR_INVALID_ARG_VALUE, format!("labels: {e}"))
+            with_reading(containers.as_deref(), counters, |set| {
+                remote_write::encode(set, timestamp, &labels)
             })
+            .map_err(|e| JsError::range_error(args::ERR_INVALID_ARG_VALUE, format!("labels: {e}")))
         },
         |env, request: WriteRequest| {
             let body = env.buffer_copy(&request.body)?;

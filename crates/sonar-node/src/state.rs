@@ -69,12 +69,17 @@ pub fn answer(cache_time_ms: u16, input: &CollectInput, request: DataRequest) ->
     agent.answer(cache_time_ms, input, request)
 }
 
-/// One Prometheus reading (sonar_core::metrics); waits for a collection in progress.
-pub fn metrics(input: &sonar_core::metrics::MetricsInput<'_>) -> sonar_core::metrics::MetricSet {
+/// One Prometheus reading (sonar_core::metrics), handed to `use_set` (rendering or encoding) while
+/// the agent is held: the core keeps the set's families for the next reading. Waits for a
+/// collection in progress.
+pub fn with_metrics<R>(
+    input: &sonar_core::metrics::MetricsInput<'_>,
+    use_set: impl FnOnce(&sonar_core::metrics::MetricSet) -> R,
+) -> R {
     let slot = current();
     let mut agent = lock(&slot.agent);
     let agent = agent.get_or_insert_with(|| Agent::new(slot.settings.clone()));
-    agent.metrics(input)
+    use_set(agent.metrics(input))
 }
 
 /// `bytes` gzipped by the one kept compressor (its tables are reused across scrapes).

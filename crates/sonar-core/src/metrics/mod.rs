@@ -150,6 +150,13 @@ impl MetricSet {
         }
     }
 
+    /// Empties every family for the next reading, keeping the families themselves.
+    pub fn clear_samples(&mut self) {
+        for family in &mut self.families {
+            family.samples.clear();
+        }
+    }
+
     /// Families without a sample are left out of every rendering.
     pub fn series_count(&self) -> usize {
         self.families.iter().map(|f| f.samples.len()).sum()
