@@ -117,6 +117,24 @@ describe('http1: what scrapers send', () => {
     expect(started).toEqual(['/slow', '/fast'])
   })
 
+  it('a repeated request head is answered as the first one was, and a changed one is read afresh', async () => {
+    // heads are parsed once and remembered per connection: the memo must never answer a
+    // different head (another path, another Accept, a close) with the last one's request
+    const port = await listen()
+    const same = GET('/metrics', 'Accept: text/plain\r\n')
+    const { text, closedByServer } = await exchange(port, [same, same, GET('/other', 'Accept: text/plain\r\n'), same, GET('/metrics', 'Accept: application/openmetrics-text\r\n'), same + GET('/metrics', CLOSE)], { gapMs: 20 })
+    expect(responses(text).map((r) => r.body)).toEqual([
+      'GET /metrics accept=text/plain\n',
+      'GET /metrics accept=text/plain\n',
+      'GET /other accept=text/plain\n',
+      'GET /metrics accept=text/plain\n',
+      'GET /metrics accept=application/openmetrics-text\n',
+      'GET /metrics accept=text/plain\n',
+      'GET /metrics accept=-\n',
+    ])
+    expect(closedByServer).toBe(true)
+  })
+
   it('HTTP/1.0 closes after the answer unless it asks for keep-alive', async () => {
     const port = await listen()
     const plain = await exchange(port, ['GET /metrics HTTP/1.0\r\n\r\n'])
@@ -238,6 +256,13 @@ describe('http1: time and failure', () => {
   it('a response header that could split the head is never written: 500 instead', async () => {
     expect(() => formatHead(200, [['X-Evil', 'a\r\nSet-Cookie: x']], 0, false)).toThrow(/X-Evil/)
     expect(() => formatHead(200, [['Bad Name', 'v']], 0, false)).toThrow()
+    // a list is remembered only once it passed: the same bad list is refused every time
+    const bad: Http1Response['headers'] = [['X-Evil', 'a\nb']]
+    expect(() => formatHead(200, bad, 0, false)).toThrow(/X-Evil/)
+    expect(() => formatHead(200, bad, 0, false)).toThrow(/X-Evil/)
+    const good: Http1Response['headers'] = [['Content-Type', 'text/plain']]
+    expect(formatHead(200, good, 1, false)).toContain('\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\n')
+    expect(formatHead(404, good, 2, true)).toMatch(/^HTTP\/1\.1 404 Not Found\r\nDate: .+\r\nContent-Type: text\/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\n$/)
     const port = await listen(async () => ({ status: 200, headers: [['X-Evil', 'a\r\nInjected: 1']], body: 'x' }))
     const { text } = await exchange(port, [GET()])
     expect(text.startsWith('HTTP/1.1 500 ')).toBe(true)

@@ -164,14 +164,23 @@ export async function startMetricsServer(deps: MetricsServerDeps, reading: Readi
     timer.unref()
   }
 
+  const TEXT = 'text/plain; charset=utf-8'
+  const extra = Object.entries(web.headers)
+  const reply = (status: number, headers: [string, string | number][], body: Buffer | string): Http1Response => ({ status, headers: [...extra, ...headers], body })
+
   // A scraper sends the same Accept and Accept-Encoding every time: each pair is parsed once
   // (under the daemon's interpreter-only V8 the parse was a tenth of a scrape's JS; bench:metrics).
-  const answers = new Map<string, { format: ExpositionFormat; gzip: boolean }>()
+  // The answer's header list is made with it, one object per pair (http1.ts checks a list once).
+  const answers = new Map<string, { format: ExpositionFormat; gzip: boolean; headers: [string, string][] }>()
   const answerFor = (accept: string | undefined, acceptEncoding: string | undefined) => {
     const key = `${accept ?? ''}\n${acceptEncoding ?? ''}`
     let answer = answers.get(key)
     if (!answer) {
-      answer = { format: negotiateFormat(accept), gzip: acceptsGzip(acceptEncoding) }
+      const format = negotiateFormat(accept)
+      const gzip = acceptsGzip(acceptEncoding)
+      const headers: [string, string][] = [...extra, ['Content-Type', contentTypes[format]], ['Vary', 'Accept, Accept-Encoding']]
+      if (gzip) headers.push(['Content-Encoding', 'gzip'])
+      answer = { format, gzip, headers }
       // bounded: a client cycling through headers cannot grow it
       if (answers.size >= NEGOTIATIONS_KEPT) answers.clear()
       answers.set(key, answer)
@@ -179,17 +188,13 @@ export async function startMetricsServer(deps: MetricsServerDeps, reading: Readi
     return answer
   }
 
-  const TEXT = 'text/plain; charset=utf-8'
-  const extra = Object.entries(web.headers)
-  const reply = (status: number, headers: [string, string | number][], body: Buffer | string): Http1Response => ({ status, headers: [...extra, ...headers], body })
-
   const answer = async (req: Http1Request): Promise<Http1Response> => {
     const auth = web.basicAuth ? await web.basicAuth(req.headers.get('authorization')) : 'ok'
     if (auth === 'busy') return reply(429, [['Content-Type', TEXT], ['Retry-After', '1']], 'Too Many Requests: password checks are queued\n')
     if (auth === 'denied') return reply(401, [['Content-Type', TEXT], ['WWW-Authenticate', 'Basic realm="sonar-agent"']], 'Unauthorized\n')
     if (req.path !== '/metrics') return reply(404, [['Content-Type', TEXT]], 'Not Found: the metrics are at /metrics\n')
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, [['Content-Type', TEXT], ['Allow', 'GET, HEAD']], 'Method Not Allowed\n')
-    const { format, gzip } = answerFor(req.headers.get('accept'), req.headers.get('accept-encoding'))
+    const { format, gzip, headers } = answerFor(req.headers.get('accept'), req.headers.get('accept-encoding'))
     let body: Buffer
     try {
       body = await render(format, gzip)
@@ -199,9 +204,7 @@ export async function startMetricsServer(deps: MetricsServerDeps, reading: Readi
       return reply(500, [['Content-Type', TEXT]], `the metrics could not be read: ${reason}\n`)
     }
     trimAfterFirstScrapes()
-    const headers: [string, string][] = [['Content-Type', contentTypes[format]], ['Vary', 'Accept, Accept-Encoding']]
-    if (gzip) headers.push(['Content-Encoding', 'gzip'])
-    return reply(200, headers, body)
+    return { status: 200, headers, body }
   }
 
   const connections = http1Connections(answer, {
