@@ -22,11 +22,12 @@ export async function checkMetricsSettings(config: MetricsDeps['config']): Promi
 
 export async function startMetrics(deps: MetricsDeps): Promise<MetricsPart> {
   const parts: MetricsPart[] = []
-  let counters: () => MetricsCounters = () => ({})
+  // remote write's counters, when it is on (absent, the core has none to read)
+  let counters: (() => MetricsCounters) | undefined
   const reading: ReadingOptions = async () => {
     const source = deps.containers
     const sample = source?.recent ? await source.recent(CONTAINER_WAIT_MS) : undefined
-    return { ...(sample ? { containers: sample.containers } : {}), counters: counters() }
+    return { ...(sample ? { containers: sample.containers } : {}), ...(counters ? { counters: counters() } : {}) }
   }
   try {
     if ((deps.config.setting('REMOTE_WRITE_URL') ?? '').trim() !== '') {
