@@ -55,7 +55,7 @@ describe('the Prometheus examples in the docs', () => {
     expect(webConfigs.length).toBeGreaterThanOrEqual(1)
   })
 
-  it.each(prometheusConfigs.map((b) => [`${b.doc}:${b.line}`, b] as const))('%s passes promtool check config', async (_, block, ctx) => {
+  for (const block of prometheusConfigs) it(`${block.doc}:${block.line} passes promtool check config`, async (ctx) => {
     if (!existsSync(PROMTOOL)) return ctx.skip(`${PROMTOOL} is not installed (apt-get install prometheus)`)
     const file = join(tmp, `prometheus-${block.line}.yml`)
     writeFileSync(file, withFilesHere(block.text))
@@ -65,7 +65,7 @@ describe('the Prometheus examples in the docs', () => {
     expect(`${stdout}${stderr}`).toContain('SUCCESS')
   })
 
-  it.each(agentConfigs.map((b) => [`${b.doc}:${b.line}`, b] as const))('%s loads as the agent configuration and passes the metrics settings checks', async (_, block) => {
+  for (const block of agentConfigs) it(`${block.doc}:${block.line} loads as the agent configuration and passes the metrics settings checks`, async () => {
     const file = join(tmp, `agent-${block.line}.yml`)
     writeFileSync(file, withFilesHere(block.text))
     const config = loadConfig({ config: file }, { KEY: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq2k6jsiQX6wLIUWo/C6Mt8bGqCqQDLvB3jbr0nM4Bs docs' }, { hubSettings: false })
@@ -82,7 +82,7 @@ describe('the Prometheus examples in the docs', () => {
     })
     afterAll(() => certs?.remove())
 
-    it.each(webConfigs.map((b) => [`${b.doc}:${b.line}`, b] as const))('%s loads as METRICS_WEB_CONFIG', async (_, block, ctx) => {
+    for (const block of webConfigs) it(`${block.doc}:${block.line} loads as METRICS_WEB_CONFIG`, async (ctx) => {
       if (!certs) return ctx.skip('openssl is not installed: no certificates to stand in for the example paths')
       const made = certs
       const text = withFilesHere(block.text, (path) => readFileSync(path.endsWith('.key') ? made.serverKey : path.endsWith('.crt') ? made.serverCert : made.caCert, 'utf8'))
