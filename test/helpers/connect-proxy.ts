@@ -1,5 +1,8 @@
-/** A real HTTP CONNECT proxy on 127.0.0.1 for the proxy tests: it records each tunnel's target. */
-import { createServer, type Server } from 'node:http'
+/**
+ * A real HTTP proxy on 127.0.0.1 for the proxy tests: CONNECT tunnels (https, wss) and
+ * absolute-form requests forwarded (http); it records each target.
+ */
+import { createServer, request, type Server } from 'node:http'
 import { connect as netConnect, type AddressInfo } from 'node:net'
 
 export interface ConnectProxy {
@@ -7,12 +10,31 @@ export interface ConnectProxy {
   port: number
   /** "host:port" of every CONNECT request, in order */
   tunnels: string[]
+  /** the absolute URL of every forwarded request, in order */
+  forwarded: string[]
   close(): void
 }
 
 export async function startConnectProxy(): Promise<ConnectProxy> {
   const tunnels: string[] = []
-  const server = createServer()
+  const forwarded: string[] = []
+  const server = createServer((req, res) => {
+    // a proxied http request names its whole target: GET http://host:port/path HTTP/1.1
+    forwarded.push(req.url ?? '')
+    let target: URL
+    try {
+      target = new URL(req.url ?? '')
+    } catch {
+      res.writeHead(400).end('not an absolute URL')
+      return
+    }
+    const upstream = request(target, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers)
+      answer.pipe(res)
+    })
+    upstream.on('error', () => res.writeHead(502).end())
+    req.pipe(upstream)
+  })
   server.on('connect', (req, client, head) => {
     tunnels.push(req.url ?? '')
     const [host, port] = (req.url ?? '').split(':')
@@ -30,6 +52,7 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
     server,
     port: (server.address() as AddressInfo).port,
     tunnels,
+    forwarded,
     close: () => {
       server.closeAllConnections()
       server.close()

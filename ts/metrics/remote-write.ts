@@ -11,6 +11,7 @@ import type { MetricsCounters } from '../../index.js'
 import type { Logger } from '../log.js'
 import { packageVersion } from '../package-version.js'
 import { Backoff } from '../transport/backoff.js'
+import { createProxyAgent, proxyForUrl, proxySettings } from '../transport/proxy.js'
 import type { MetricsDeps, MetricsPart, ReadingOptions } from './part.js'
 import { readSecret, remoteWriteSettings, type RemoteWriteSettings } from './remote-write-settings.js'
 import { WriteQueue, type Batch, type Dropped } from './write-queue.js'
@@ -44,7 +45,14 @@ export async function startRemoteWrite(deps: MetricsDeps, reading: ReadingOption
   const settings = await remoteWriteSettings(deps.config)
   // node:https (and TLS with it) only for an https receiver: the daemon's memory budget is tight.
   const { request } = settings.url.protocol === 'https:' ? await import('node:https') : await import('node:http')
-  return new RemoteWriter(deps, reading, settings, request, options)
+  // A host that cannot be scraped often reaches out only through a proxy: the hub dial's
+  // HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY apply to the receiver too (the lower-case
+  // variables come from the environment as is). The proxy's code is loaded only when one applies.
+  const proxy = proxySettings((name) => deps.config.setting(name) ?? process.env[name])
+  const proxyUrl = proxyForUrl(settings.url, proxy)
+  const agent = proxyUrl === undefined ? undefined : await createProxyAgent(proxy)
+  const send = agent === undefined ? request : (url: URL, requestOptions: RequestOptions) => request(url, { ...requestOptions, agent })
+  return new RemoteWriter(deps, reading, settings, send, options, proxyUrl)
 }
 
 class RemoteWriter implements RemoteWritePart {
@@ -75,6 +83,7 @@ class RemoteWriter implements RemoteWritePart {
     private readonly settings: RemoteWriteSettings,
     private readonly request: (url: URL, options: RequestOptions) => ClientRequest,
     options: RemoteWriteOptions,
+    proxyUrl?: string,
   ) {
     this.now = options.now ?? Date.now
     this.queue = new WriteQueue({ maxAgeMs: settings.maxAgeMs, maxBytes: settings.maxBytes })
@@ -88,6 +97,7 @@ class RemoteWriter implements RemoteWritePart {
       labels: settings.labels.map(([n, v]) => `${n}=${v}`).join(','),
       queue_max_age_ms: settings.maxAgeMs,
       queue_max_bytes: settings.maxBytes,
+      ...(proxyUrl === undefined ? {} : { proxy: redactProxy(proxyUrl) }),
     })
     // The first reading right away, once the caller has wired counters() into `reading`.
     setImmediate(() => void this.tick())
@@ -338,4 +348,14 @@ export function retryAfter(header: string | undefined, now: number): number | un
 /** The URL for logs: without query (it may carry a tenant token). */
 function redact(url: URL): string {
   return `${url.origin}${url.pathname}${url.search === '' ? '' : '?…'}`
+}
+
+/** A proxy URL for the log: its credentials left out. */
+function redactProxy(text: string): string {
+  try {
+    const url = new URL(text)
+    return `${url.protocol}//${url.host}`
+  } catch {
+    return '(not a URL)'
+  }
 }
