@@ -15,6 +15,7 @@ import { loadConfig } from '../ts/config/config.js'
 import { createLogger } from '../ts/log.js'
 import { startMetrics } from '../ts/metrics/start.js'
 import { loadNative } from '../ts/native.js'
+import { startConnectProxy } from './helpers/connect-proxy.js'
 import { freePort } from './helpers/net.js'
 import { generateSshKeyPair } from './helpers/ssh.js'
 
@@ -78,5 +79,27 @@ describe('doctor: metrics', () => {
     expect(closed[1]).toMatchObject({ name: 'receiver', status: 'warn', message: expect.stringContaining('ECONNREFUSED') })
     const bad = await metricsChecks({ REMOTE_WRITE_URL: `http://127.0.0.1:${port}/api/v1/write`, REMOTE_WRITE_LABELS: '1bad=x' })
     expect(bad[0]).toMatchObject({ name: 'remote write', status: 'fail', message: expect.stringContaining('REMOTE_WRITE_LABELS') })
+  })
+
+  it('asks the receiver through HTTP_PROXY as the daemon will send to it (a real forwarding proxy); a dead proxy is a warning naming the proxy settings', async () => {
+    const receiver: Server = createServer((req, res) => res.writeHead(req.method === 'POST' ? 204 : 405).end())
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/api/v1/write`
+    const proxy = await startConnectProxy()
+    try {
+      const checks = await metricsChecks({ REMOTE_WRITE_URL: url, HTTP_PROXY: `http://user:pw@127.0.0.1:${proxy.port}` })
+      expect(checks[1]).toMatchObject({ name: 'receiver', status: 'ok', message: expect.stringContaining(`through the proxy 127.0.0.1:${proxy.port} (HTTP 405`) })
+      expect(checks[1]?.message).not.toContain('pw')
+      expect(proxy.forwarded).toEqual([url])
+      // NO_PROXY: asked directly
+      const direct = await metricsChecks({ REMOTE_WRITE_URL: url, HTTP_PROXY: `http://127.0.0.1:${proxy.port}`, NO_PROXY: '127.0.0.1' })
+      expect(direct[1]).toMatchObject({ name: 'receiver', status: 'ok', message: expect.stringContaining('accepts connections') })
+      expect(proxy.forwarded).toHaveLength(1)
+    } finally {
+      proxy.close()
+      await new Promise((resolve) => receiver.close(resolve))
+    }
+    const dead = await metricsChecks({ REMOTE_WRITE_URL: url, HTTP_PROXY: `http://127.0.0.1:${await freePort()}` })
+    expect(dead[1]).toMatchObject({ name: 'receiver', status: 'warn', message: expect.stringContaining('ECONNREFUSED'), fix: expect.stringContaining('HTTP_PROXY') })
   })
 })

@@ -7,6 +7,7 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { connect as netConnect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
+import type { ProxySettings } from '../transport/proxy.js'
 import { errorCode, formatMs, result, type CheckResult } from './check.js'
 import type { DoctorContext } from './core.js'
 
@@ -104,6 +105,21 @@ async function checkRemoteWrite(context: DoctorContext): Promise<CheckResult[]> 
   const results = [
     result(GROUP, 'remote write', 'ok', `${settings.url.origin}${settings.url.pathname} every ${formatMs(settings.intervalMs)}, ${auth}, labels ${labels}; queue up to ${formatMs(settings.maxAgeMs)} and ${settings.maxBytes} bytes`),
   ]
+  // the daemon's own proxy choice (HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, NO_PROXY): through a
+  // proxy the receiver is asked over it, as the daemon will
+  const { proxySettings, proxyForUrl } = await import('../transport/proxy.js')
+  const proxy = proxySettings((name) => context.setting(name) ?? context.env[name])
+  const proxyText = proxyForUrl(settings.url, proxy)
+  if (proxyText !== undefined) {
+    const proxyName = proxyHost(proxyText)
+    const answer = await probeThroughProxy(settings.url, proxy)
+    results.push(
+      'status' in answer
+        ? result(GROUP, 'receiver', 'ok', `${settings.url.host} answers through the proxy ${proxyName} (HTTP ${answer.status} to a GET)`)
+        : result(GROUP, 'receiver', 'warn', `${settings.url.host} through the proxy ${proxyName}: ${answer.error} (samples queue until it answers)`, 'check REMOTE_WRITE_URL, the proxy setting (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) and NO_PROXY'),
+    )
+    return results
+  }
   const problem = await probeConnect(settings.url)
   results.push(
     problem === undefined
@@ -111,6 +127,34 @@ async function checkRemoteWrite(context: DoctorContext): Promise<CheckResult[]> 
       : result(GROUP, 'receiver', 'warn', `${settings.url.host}: ${problem} (samples queue until it answers)`, 'check REMOTE_WRITE_URL and that the receiver runs and is reachable from this host'),
   )
   return results
+}
+
+/** A proxy's host:port for the report (its credentials left out). */
+function proxyHost(text: string): string {
+  try {
+    return new URL(text.includes('://') ? text : `http://${text}`).host
+  } catch {
+    return '(not a URL)'
+  }
+}
+
+/** Any HTTP answer of the receiver to a GET through the proxy (a write endpoint answers 4xx to one): it is reachable. */
+async function probeThroughProxy(url: URL, proxy: ProxySettings): Promise<{ status: number } | { error: string }> {
+  const { createProxyAgent } = await import('../transport/proxy.js')
+  const agent = await createProxyAgent(proxy)
+  try {
+    return await new Promise<{ status: number } | { error: string }>((resolve) => {
+      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'GET', agent, timeout: PROBE_MS }, (res) => {
+        res.resume()
+        resolve({ status: res.statusCode ?? 0 })
+      })
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: `no answer within ${formatMs(PROBE_MS)}` })))
+      req.on('error', (error) => resolve({ error: errorCode(error) }))
+      req.end()
+    })
+  } finally {
+    agent.destroy()
+  }
 }
 
 export async function checkMetrics(context: DoctorContext): Promise<CheckResult[]> {
