@@ -20,23 +20,13 @@ TRIPLE=aarch64-unknown-linux-gnu
 OUT=native/sonar-agent.linux-arm64-gnu.node
 export PATH="$HOME/.cargo/bin:$PATH"
 
-log() { printf 'build-arm64: %s\n' "$*" >&2; }
+CROSS_NAME=build-arm64
+# shellcheck source=scripts/cross-common.sh
+source scripts/cross-common.sh
 
 # 1. Host packages: the cross linker + arm64 C library, and qemu-user to run the result.
 HOST_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static)
-missing=()
-for pkg in "${HOST_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  if [[ $(id -u) -ne 0 ]]; then
-    log "missing Debian packages: ${missing[*]} — install them as root (apt-get install ${missing[*]})"
-    exit 1
-  fi
-  log "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+ensure_host_packages "${HOST_PACKAGES[@]}"
 
 # 2. A private apt state that sees only arm64 packages (same Debian sources as the machine).
 mkdir -p "$APTDIR"/{lists/partial,cache/archives/partial}
@@ -52,24 +42,8 @@ if [[ ! -f $APTDIR/.updated ]]; then
   touch "$APTDIR/.updated"
 fi
 
-# `apt-get …` in a folder (for `download`); its output is shown only when it fails.
-download() {
-  local dir=$1 out
-  shift
-  if ! out=$(cd "$dir" && apt-get "$@" 2>&1); then
-    printf '%s\n' "$out" >&2
-    log "apt-get $* failed (is the Debian mirror reachable? try apt-get update)"
-    exit 1
-  fi
-}
-
 # 3. The compiler: rustc-web (x86_64) + its std, and the aarch64 std of the very same version.
-RUST_VERSION=$(apt-cache policy rustc-web | sed -n 's/^ *Candidate: *//p')
-if [[ -z $RUST_VERSION || $RUST_VERSION == "(none)" ]]; then
-  log "Debian's rustc-web is not available from apt (it is in bookworm-security); run apt-get update"
-  exit 1
-fi
-RUST_SERIES=$(sed -E 's/^([0-9]+\.[0-9]+).*/\1/' <<<"$RUST_VERSION")
+rustc_web_version
 if [[ ! -f $TOOLCHAIN/.stamp-$RUST_VERSION ]]; then
   log "unpacking rustc-web $RUST_VERSION with the aarch64 standard library into $TOOLCHAIN"
   rm -rf "$TOOLCHAIN" "$APTDIR/debs" && mkdir -p "$TOOLCHAIN" "$APTDIR/debs"

@@ -32,42 +32,16 @@ OUT=native/sonar-agent.win32-x64-gnu.node
 NODE_WIN_VERSIONS=(${SONAR_NODE_WIN_VERSIONS:-20.20.2 22.23.3})
 export PATH="$HOME/.cargo/bin:$PATH"
 
-log() { printf 'build-win32: %s\n' "$*" >&2; }
+CROSS_NAME=build-win32
+# shellcheck source=scripts/cross-common.sh
+source scripts/cross-common.sh
 
 # 1. Host packages: the MinGW-w64 linker, and Wine to run the result.
 HOST_PACKAGES=(gcc-mingw-w64-x86-64 wine wine64)
-missing=()
-for pkg in "${HOST_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  if [[ $(id -u) -ne 0 ]]; then
-    log "missing Debian packages: ${missing[*]} — install them as root (apt-get install ${missing[*]})"
-    exit 1
-  fi
-  log "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
-# `apt-get …` in a folder (for `download`); its output is shown only when it fails.
-download() {
-  local dir=$1 out
-  shift
-  if ! out=$(cd "$dir" && apt-get "$@" 2>&1); then
-    printf '%s\n' "$out" >&2
-    log "apt-get $* failed (is the Debian mirror reachable? try apt-get update)"
-    exit 1
-  fi
-}
+ensure_host_packages "${HOST_PACKAGES[@]}"
 
 # 2. The compiler: rustc-web with its host std, and the std sources of the very same version.
-RUST_VERSION=$(apt-cache policy rustc-web | sed -n 's/^ *Candidate: *//p')
-if [[ -z $RUST_VERSION || $RUST_VERSION == "(none)" ]]; then
-  log "Debian's rustc-web is not available from apt (it is in bookworm-security); run apt-get update"
-  exit 1
-fi
-RUST_SERIES=$(sed -E 's/^([0-9]+\.[0-9]+).*/\1/' <<<"$RUST_VERSION")
+rustc_web_version
 if [[ ! -f $TOOLCHAIN/.stamp-$RUST_VERSION ]]; then
   log "unpacking rustc-web $RUST_VERSION and its std sources into $TOOLCHAIN"
   rm -rf "$TOOLCHAIN" "$REGISTRY" "$CROSS/debs" && mkdir -p "$TOOLCHAIN" "$CROSS/debs"
