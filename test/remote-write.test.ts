@@ -7,7 +7,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -16,6 +16,7 @@ import { createLogger } from '../ts/log.js'
 import { loadNative } from '../ts/native.js'
 import { startMetrics, type MetricsPart } from '../ts/metrics/start.js'
 import { startRemoteWrite, type RemoteWritePart } from '../ts/metrics/remote-write.js'
+import { loadQueue, queueFilePath, saveQueue } from '../ts/metrics/queue-file.js'
 import type { MetricsOptions } from '../index.js'
 import { decodeWriteRequest, seriesName, type DecodedSeries } from './helpers/remote-write-decode.js'
 import { until } from './helpers/until.js'
@@ -82,12 +83,12 @@ function logSink() {
 }
 
 /** startRemoteWrite with the daemon's wiring: each reading carries the writer's own counters. */
-async function writer(env: Record<string, string>, options: { reading?: () => Promise<MetricsOptions> } = {}) {
+async function writer(env: Record<string, string>, options: { reading?: () => Promise<MetricsOptions>; dataDir?: string } = {}) {
   const config = loadConfig({}, env, { hubSettings: false, defaultConfigFile: NO_FILE })
   const { lines, logger } = logSink()
   let part: RemoteWritePart | undefined
   const reading = options.reading ?? (async () => ({ counters: part?.counters() ?? {} }))
-  part = await startRemoteWrite({ config, native, logger }, reading, { random: () => 0.05 })
+  part = await startRemoteWrite({ config, native, logger, ...(options.dataDir ? { dataDir: options.dataDir } : {}) }, reading, { random: () => 0.05 })
   cleanups.push(() => (part as RemoteWritePart).close())
   return { part, lines }
 }
@@ -346,6 +347,82 @@ describe('remote write to a real HTTP receiver', () => {
 })
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea other'
+
+describe('remote write across a restart of the agent', () => {
+  const sum = (batches: Received[]) => batches.reduce((n, r) => n + r.series.length, 0)
+
+  it('what is still queued at a stop is saved in DATA_DIR and sent first, in order, by the next start', async () => {
+    const dataDir = mkdtempSync(join(dir, 'data-'))
+    let down = true
+    const rx = await receiver(() => (down ? 503 : 204))
+    cleanups.push(rx.close)
+    const env = { REMOTE_WRITE_URL: rx.url, REMOTE_WRITE_INTERVAL: '100ms' }
+    const first = await writer(env, { dataDir })
+    await until('readings queued behind a 503', () => (first.part.counters().remoteWritePendingSamples ?? 0) > 0 && rx.requests.length >= 2, 10_000)
+    await new Promise((r) => setTimeout(r, 400))
+    await first.part.close()
+    const saved = first.part.counters().remoteWritePendingSamples ?? 0
+    expect(saved).toBeGreaterThan(0)
+    expect(existsSync(queueFilePath(dataDir))).toBe(true)
+    expect(first.lines.join('\n')).toContain('saved for the next start')
+
+    down = false
+    const restartedAt = Date.now()
+    const second = await writer(env, { dataDir })
+    await until('the saved readings and new ones accepted', () => rx.accepted().some((r) => r.timestamp >= restartedAt), 10_000)
+    const stamps = rx.accepted().map((r) => r.timestamp)
+    expect(isIncreasing(stamps)).toBe(true)
+    // every sample queued at the stop arrived (the samples counted pending include the writer's own series)
+    expect(sum(rx.accepted().filter((r) => r.timestamp < restartedAt))).toBe(saved)
+    expect(existsSync(queueFilePath(dataDir))).toBe(false)
+    expect(second.lines.join('\n')).toContain('resuming samples saved at the last stop')
+  })
+
+  it('a queue saved for another REMOTE_WRITE_URL is dropped with a warning, never sent to this one', async () => {
+    const dataDir = mkdtempSync(join(dir, 'data-'))
+    const old = await receiver(() => 503)
+    cleanups.push(old.close)
+    const first = await writer({ REMOTE_WRITE_URL: old.url, REMOTE_WRITE_INTERVAL: '100ms' }, { dataDir })
+    await until('a reading queued', () => (first.part.counters().remoteWritePendingSamples ?? 0) > 0, 10_000)
+    await first.part.close()
+    expect(existsSync(queueFilePath(dataDir))).toBe(true)
+    const rx = await receiver()
+    cleanups.push(rx.close)
+    const restartedAt = Date.now()
+    const second = await writer({ REMOTE_WRITE_URL: rx.url, REMOTE_WRITE_INTERVAL: '100ms' }, { dataDir })
+    await until('new readings accepted', () => rx.accepted().length >= 2, 10_000)
+    expect(rx.accepted().every((r) => r.timestamp >= restartedAt)).toBe(true)
+    expect(second.lines.join('\n')).toMatch(/the queue saved at the last stop is dropped.*another REMOTE_WRITE_URL/)
+    expect(existsSync(queueFilePath(dataDir))).toBe(false)
+  })
+
+  it('a queue file that is not one, is cut short or is too large is dropped with its reason; a good one reads back exactly', () => {
+    const dataDir = mkdtempSync(join(dir, 'data-'))
+    const path = queueFilePath(dataDir)
+    const url = new URL('https://vm.example.com/api/v1/write?tenant=secret')
+    const batches = [
+      { timestamp: 1_700_000_000_000, samples: 3, body: Buffer.from('first body') },
+      { timestamp: 1_700_000_015_000, samples: 1, body: Buffer.alloc(0) },
+      { timestamp: 1_700_000_030_000, samples: 7, body: Buffer.from([0, 1, 2, 255]) },
+    ]
+    saveQueue(path, url, batches)
+    expect(readFileSync(path).toString('latin1')).not.toContain('secret') // the URL only as its hash
+    expect(loadQueue(path, url, 1 << 20)).toEqual({ batches })
+    expect(existsSync(path)).toBe(false)
+    expect(loadQueue(path, url, 1 << 20)).toBeUndefined() // nothing saved
+
+    writeFileSync(path, 'GET / HTTP/1.1\r\n\r\n')
+    expect(loadQueue(path, url, 1 << 20)).toMatchObject({ batches: [], discarded: expect.stringContaining('not a queue file') })
+    saveQueue(path, url, batches)
+    writeFileSync(path, readFileSync(path).subarray(0, -2))
+    expect(loadQueue(path, url, 1 << 20)).toMatchObject({ batches: [], discarded: 'it is cut short' })
+    saveQueue(path, url, batches)
+    expect(loadQueue(path, new URL('https://vm.example.com/api/v1/write?tenant=other'), 1 << 20)).toMatchObject({ discarded: expect.stringContaining('another REMOTE_WRITE_URL') })
+    writeFileSync(path, Buffer.alloc(3 << 20))
+    expect(loadQueue(path, url, 1_000)).toMatchObject({ discarded: expect.stringContaining('REMOTE_WRITE_QUEUE_MAX_BYTES') })
+    expect(existsSync(path)).toBe(false)
+  })
+})
 
 describe.skipIf(!haveOpenssl())('remote write from sonar-agent run over HTTPS', () => {
   it('a receiver with a private CA (NODE_EXTRA_CA_CERTS) gets the readings with the bearer token; node_exporter series included', async () => {

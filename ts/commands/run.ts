@@ -121,7 +121,7 @@ export async function runCommand(args: string[]): Promise<number> {
   // Prometheus (METRICS_LISTEN, REMOTE_WRITE_URL): its module is loaded only when one is set, and
   // started before the agent so a bad setting (METRICS_WEB_CONFIG, an address in use) stops the
   // process with its one line instead of leaving the agent running without it.
-  const metrics = await metricsModule?.startMetrics({ config, native, logger, ...(agent.containers ? { containers: agent.containers } : {}) })
+  const metrics = await metricsModule?.startMetrics({ config, native, logger, ...(agent.containers ? { containers: agent.containers } : {}), ...(dataDir ? { dataDir } : {}) })
   agent.start()
   // Once start-up's code has run: drop the pages of node and the addon that fault-around and
   // readahead mapped without this process ever using them (~22 MiB of RSS, bench:footprint).

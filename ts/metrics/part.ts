@@ -12,6 +12,8 @@ export interface MetricsDeps {
   native: NativeBinding
   containers?: ContainerSource
   logger: Logger
+  /** the agent's data directory (remote write keeps its queue there across a restart); none: not kept */
+  dataDir?: string
 }
 
 /** A running part (server or remote write). */

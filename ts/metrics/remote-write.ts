@@ -14,6 +14,7 @@ import { Backoff } from '../transport/backoff.js'
 import { createProxyAgent, proxyForUrl, proxySettings } from '../transport/proxy.js'
 import type { MetricsDeps, MetricsPart, ReadingOptions } from './part.js'
 import { readSecret, remoteWriteSettings, type RemoteWriteSettings } from './remote-write-settings.js'
+import { loadQueue, queueFilePath, saveQueue, type LoadedQueue } from './queue-file.js'
 import { WriteQueue, type Batch, type Dropped } from './write-queue.js'
 
 export interface RemoteWritePart extends MetricsPart {
@@ -99,8 +100,31 @@ class RemoteWriter implements RemoteWritePart {
       queue_max_bytes: settings.maxBytes,
       ...(proxyUrl === undefined ? {} : { proxy: redactProxy(proxyUrl) }),
     })
+    this.resumeSaved()
     // The first reading right away, once the caller has wired counters() into `reading`.
     setImmediate(() => void this.tick())
+  }
+
+  /** What the last stop left unsent for this receiver goes first (queue-file.ts). */
+  private resumeSaved(): void {
+    if (this.deps.dataDir === undefined) return
+    const path = queueFilePath(this.deps.dataDir)
+    let saved: LoadedQueue | undefined
+    try {
+      saved = loadQueue(path, this.settings.url, this.settings.maxBytes)
+    } catch (error) {
+      this.log.warn('the queue saved at the last stop could not be read; it is dropped', { file: path, error: errorText(error) })
+      return
+    }
+    if (saved === undefined) return
+    if ('discarded' in saved) {
+      this.log.warn('the queue saved at the last stop is dropped', { file: path, reason: saved.discarded })
+      return
+    }
+    const samples = saved.batches.reduce((sum, b) => sum + b.samples, 0)
+    for (const batch of saved.batches) this.noteDropped(this.queue.push(batch, this.now()))
+    this.log.info('resuming samples saved at the last stop', { samples, requests: saved.batches.length, pending_samples: this.queue.pendingSamples })
+    if (this.queue.length > 0) this.kick()
   }
 
   counters(): MetricsCounters {
@@ -124,8 +148,18 @@ class RemoteWriter implements RemoteWritePart {
     await this.sender
     this.flushDropLog(true)
     if (this.refused.requests > 0) this.log.warn('receiver refused requests; their samples were dropped', { requests: this.refused.requests, samples: this.refused.samples })
-    if (this.queue.pendingSamples > 0) {
-      this.log.info('stopped with samples not sent', { samples: this.queue.pendingSamples, requests: this.queue.length })
+    if (this.queue.pendingSamples === 0) return
+    const pending = { samples: this.queue.pendingSamples, requests: this.queue.length }
+    if (this.deps.dataDir === undefined) {
+      this.log.info('stopped with samples not sent (no data directory to keep them in)', pending)
+      return
+    }
+    const path = queueFilePath(this.deps.dataDir)
+    try {
+      saveQueue(path, this.settings.url, this.queue.pending())
+      this.log.info('stopped with samples not sent: saved for the next start', { ...pending, file: path })
+    } catch (error) {
+      this.log.warn('stopped with samples not sent; they could not be saved and are lost', { ...pending, file: path, error: errorText(error) })
     }
   }
 
@@ -358,4 +392,10 @@ function redactProxy(text: string): string {
   } catch {
     return '(not a URL)'
   }
+}
+
+/** An error for the log: its code (ENOSPC, EACCES…) when it has one. */
+function errorText(error: unknown): string {
+  const e = error as NodeJS.ErrnoException
+  return e.code ?? (e instanceof Error ? e.message : String(error))
 }

@@ -270,7 +270,7 @@ pub const SETTINGS: &[Setting] = &[
     setting("NETWORK", Kind::Enum { values: NETWORKS, aliases: &[] }, "inferred from LISTEN", &[Ssh], "the listen network", "tcp"),
     setting("DISABLE_SSH", Kind::Bool, "false", &[Ssh], "true: WebSocket only, no SSH server", "true"),
     // identity and logging
-    setting("DATA_DIR", Kind::Path, "/var/lib/sonar-agent, else ~/.config/sonar-agent", &[Identity], "where the fingerprint and the SSH host key live", "/var/lib/sonar-agent"),
+    setting("DATA_DIR", Kind::Path, "/var/lib/sonar-agent, else ~/.config/sonar-agent", &[Identity], "where the fingerprint, the SSH host key and remote write's unsent queue (at a stop) live", "/var/lib/sonar-agent"),
     setting("LOG_LEVEL", Kind::Enum { values: LOG_LEVELS, aliases: &[("warning", "warn")] }, "info", &[Logging], "debug, info, warn or error", "info"),
     setting("EXTENSIONS_FILE", Kind::Path, "/etc/sonar-agent/extensions.yml", &[Extensions], "the host-action policy (commands, services, files): the only way to enable actions 6–13; must be writable by root or the agent's user alone", "/etc/sonar-agent/extensions.yml"),
     setting("READ_ONLY", Kind::Bool, "false", &[Extensions], "true: running commands, service actions, file writes and deletes are refused whatever EXTENSIONS_FILE allows", "true"),
