@@ -378,6 +378,33 @@ describe('remote write across a restart of the agent', () => {
     expect(second.lines.join('\n')).toContain('resuming samples saved at the last stop')
   })
 
+  it('sonar-agent run stopped by SIGTERM during an outage saves its queue, and the restarted agent sends it first', async () => {
+    const dataDir = mkdtempSync(join(dir, 'data-'))
+    let down = true
+    const rx = await receiver(() => (down ? 503 : 204))
+    cleanups.push(rx.close)
+    const env = { KEY, SMART_DEVICES: '', SKIP_SYSTEMD: 'true', DATA_DIR: dataDir, REMOTE_WRITE_URL: rx.url, REMOTE_WRITE_INTERVAL: '300ms' }
+    const first = startAgentProcess({ ...env, LISTEN: `127.0.0.1:${await freePort()}` })
+    cleanups.push(() => first.stop())
+    await until('readings queued behind a 503', () => rx.requests.length >= 3, 20_000)
+    const stderr = first.stderr()
+    await first.stop()
+    expect(stderr + first.stderr()).toMatch(/saved for the next start/)
+    expect(existsSync(queueFilePath(dataDir))).toBe(true)
+
+    down = false
+    const restartedAt = Date.now()
+    const second = startAgentProcess({ ...env, LISTEN: `127.0.0.1:${await freePort()}` })
+    cleanups.push(() => second.stop())
+    await until('saved and new readings accepted', () => rx.accepted().some((r) => r.timestamp >= restartedAt), 20_000).catch((error: Error) => {
+      throw new Error(`${error.message}\nagent: ${second.stderr().slice(-3000)}`)
+    })
+    const stamps = rx.accepted().map((r) => r.timestamp)
+    expect(isIncreasing(stamps)).toBe(true)
+    expect(stamps.filter((t) => t < restartedAt).length).toBeGreaterThanOrEqual(2)
+    expect(second.stderr()).toMatch(/resuming samples saved at the last stop/)
+  })
+
   it('a queue saved for another REMOTE_WRITE_URL is dropped with a warning, never sent to this one', async () => {
     const dataDir = mkdtempSync(join(dir, 'data-'))
     const old = await receiver(() => 503)
