@@ -6,7 +6,7 @@
  * request, which is dropped. The queue's bounds drop the oldest. Every drop is counted
  * (sonar_remote_write_*) and logged, aggregated so that a long outage is a few lines.
  */
-import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http'
+import type { Agent as HttpAgent, ClientRequest, IncomingMessage, RequestOptions } from 'node:http'
 import type { MetricsCounters } from '../../index.js'
 import type { Logger } from '../log.js'
 import { packageVersion } from '../package-version.js'
@@ -51,9 +51,9 @@ export async function startRemoteWrite(deps: MetricsDeps, reading: ReadingOption
   // variables come from the environment as is). The proxy's code is loaded only when one applies.
   const proxy = proxySettings((name) => deps.config.setting(name) ?? process.env[name])
   const proxyUrl = proxyForUrl(settings.url, proxy)
-  const agent = proxyUrl === undefined ? undefined : await createProxyAgent(proxy)
-  const send = agent === undefined ? request : (url: URL, requestOptions: RequestOptions) => request(url, { ...requestOptions, agent })
-  return new RemoteWriter(deps, reading, settings, send, options, proxyUrl)
+  const via = proxyUrl === undefined ? undefined : { url: proxyUrl, agent: await createProxyAgent(proxy) }
+  const send = via === undefined ? request : (url: URL, requestOptions: RequestOptions) => request(url, { ...requestOptions, agent: via.agent })
+  return new RemoteWriter(deps, reading, settings, send, options, via)
 }
 
 class RemoteWriter implements RemoteWritePart {
@@ -84,7 +84,8 @@ class RemoteWriter implements RemoteWritePart {
     private readonly settings: RemoteWriteSettings,
     private readonly request: (url: URL, options: RequestOptions) => ClientRequest,
     options: RemoteWriteOptions,
-    proxyUrl?: string,
+    /** the proxy the requests go through (its sockets are closed with the writer) */
+    private readonly proxy?: { url: string; agent: HttpAgent },
   ) {
     this.now = options.now ?? Date.now
     this.queue = new WriteQueue({ maxAgeMs: settings.maxAgeMs, maxBytes: settings.maxBytes })
@@ -98,7 +99,7 @@ class RemoteWriter implements RemoteWritePart {
       labels: settings.labels.map(([n, v]) => `${n}=${v}`).join(','),
       queue_max_age_ms: settings.maxAgeMs,
       queue_max_bytes: settings.maxBytes,
-      ...(proxyUrl === undefined ? {} : { proxy: redactProxy(proxyUrl) }),
+      ...(proxy === undefined ? {} : { proxy: redactProxy(proxy.url) }),
     })
     this.resumeSaved()
     // The first reading right away, once the caller has wired counters() into `reading`.
@@ -146,6 +147,7 @@ class RemoteWriter implements RemoteWritePart {
     this.abort.abort()
     this.wake?.()
     await this.sender
+    this.proxy?.agent.destroy()
     this.flushDropLog(true)
     if (this.refused.requests > 0) this.log.warn('receiver refused requests; their samples were dropped', { requests: this.refused.requests, samples: this.refused.samples })
     if (this.queue.pendingSamples === 0) return
