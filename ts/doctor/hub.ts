@@ -10,7 +10,7 @@ import { connect, createServer, isIP } from 'node:net'
 import { formatListen, type AgentConfig } from '../config/config.js'
 import { hubDialSettings } from '../transport/hub-dial.js'
 import { websocketProtocol } from '../transport/hub-url.js'
-import { proxyForUrl } from '../transport/proxy.js'
+import { proxyForUrl, proxyUrlOf } from '../transport/proxy.js'
 import { errorCode, formatMs, result, withTimeout, type CheckResult, type CheckStatus } from './check.js'
 import type { DoctorContext } from './core.js'
 import { checkTls } from './hub-tls.js'
@@ -107,7 +107,7 @@ export async function checkHub(context: DoctorContext, options: HubOptions = {})
   const wsUrl = new URL(url.href)
   wsUrl.protocol = websocketProtocol(url.protocol)
   const proxyText = proxyForUrl(wsUrl, proxy)
-  const proxyUrl = proxyText ? new URL(proxyText.includes('://') ? proxyText : `http://${proxyText}`) : undefined
+  const proxyUrl = proxyText ? proxyUrlOf(proxyText) : undefined
   // Through a proxy the agent resolves and connects to the proxy, not the hub.
   const host = (proxyUrl ?? url).hostname.replace(/^\[|\]$/g, '')
   const port = proxyUrl ? (proxyUrl.port ? Number(proxyUrl.port) : proxyUrl.protocol === 'https:' ? 443 : 80) : defaultPort(url)

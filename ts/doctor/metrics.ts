@@ -107,11 +107,16 @@ async function checkRemoteWrite(context: DoctorContext): Promise<CheckResult[]> 
   ]
   // the daemon's own proxy choice (HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, NO_PROXY): through a
   // proxy the receiver is asked over it, as the daemon will
-  const { proxySettings, proxyForUrl } = await import('../transport/proxy.js')
-  const proxy = proxySettings((name) => context.setting(name) ?? context.env[name])
+  const { configuredProxy, proxyForUrl, proxyUrlOf } = await import('../transport/proxy.js')
+  const proxy = configuredProxy((name) => context.setting(name), context.env)
   const proxyText = proxyForUrl(settings.url, proxy)
   if (proxyText !== undefined) {
-    const proxyName = proxyHost(proxyText)
+    let proxyName: string
+    try {
+      proxyName = proxyUrlOf(proxyText).host // host:port only: no credentials in the report
+    } catch {
+      proxyName = '(not a URL)'
+    }
     const answer = await probeThroughProxy(settings.url, proxy)
     results.push(
       'status' in answer
@@ -127,15 +132,6 @@ async function checkRemoteWrite(context: DoctorContext): Promise<CheckResult[]> 
       : result(GROUP, 'receiver', 'warn', `${settings.url.host}: ${problem} (samples queue until it answers)`, 'check REMOTE_WRITE_URL and that the receiver runs and is reachable from this host'),
   )
   return results
-}
-
-/** A proxy's host:port for the report (its credentials left out). */
-function proxyHost(text: string): string {
-  try {
-    return new URL(text.includes('://') ? text : `http://${text}`).host
-  } catch {
-    return '(not a URL)'
-  }
 }
 
 /** Any HTTP answer of the receiver to a GET through the proxy (a write endpoint answers 4xx to one): it is reachable. */

@@ -11,7 +11,8 @@ import type { MetricsCounters } from '../../index.js'
 import type { Logger } from '../log.js'
 import { packageVersion } from '../package-version.js'
 import { Backoff } from '../transport/backoff.js'
-import { createProxyAgent, proxyForUrl, proxySettings } from '../transport/proxy.js'
+import { redactUrl } from '../transport/hub-url.js'
+import { configuredProxy, createProxyAgent, proxyForUrl, proxyUrlOf } from '../transport/proxy.js'
 import type { MetricsDeps, MetricsPart, ReadingOptions } from './part.js'
 import { readSecret, remoteWriteSettings, type RemoteWriteSettings } from './remote-write-settings.js'
 import { loadQueue, queueFilePath, saveQueue, type LoadedQueue } from './queue-file.js'
@@ -47,9 +48,9 @@ export async function startRemoteWrite(deps: MetricsDeps, reading: ReadingOption
   // node:https (and TLS with it) only for an https receiver: the daemon's memory budget is tight.
   const { request } = settings.url.protocol === 'https:' ? await import('node:https') : await import('node:http')
   // A host that cannot be scraped often reaches out only through a proxy: the hub dial's
-  // HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY apply to the receiver too (the lower-case
-  // variables come from the environment as is). The proxy's code is loaded only when one applies.
-  const proxy = proxySettings((name) => deps.config.setting(name) ?? process.env[name])
+  // HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY apply to the receiver too. The proxy's code is
+  // loaded only when one applies.
+  const proxy = configuredProxy((name) => deps.config.setting(name))
   const proxyUrl = proxyForUrl(settings.url, proxy)
   const via = proxyUrl === undefined ? undefined : { url: proxyUrl, agent: await createProxyAgent(proxy) }
   const send = via === undefined ? request : (url: URL, requestOptions: RequestOptions) => request(url, { ...requestOptions, agent: via.agent })
@@ -386,11 +387,10 @@ function redact(url: URL): string {
   return `${url.origin}${url.pathname}${url.search === '' ? '' : '?…'}`
 }
 
-/** A proxy URL for the log: its credentials left out. */
+/** A proxy for the log: its credentials left out. */
 function redactProxy(text: string): string {
   try {
-    const url = new URL(text)
-    return `${url.protocol}//${url.host}`
+    return redactUrl(proxyUrlOf(text))
   } catch {
     return '(not a URL)'
   }

@@ -10,7 +10,7 @@ import { rootCertificates } from 'node:tls'
 import type { ClientOptions } from 'ws'
 import type { AgentConfig } from '../config/config.js'
 import { encodeHubNonce, HUB_NONCE_HEADER } from '../identity/hub-nonce.js'
-import { createProxyAgent, proxyForUrl, proxySettings, type ProxyAgentSource, type ProxySettings } from './proxy.js'
+import { configuredProxy, createProxyAgent, proxyForUrl, type ProxyAgentSource, type ProxySettings } from './proxy.js'
 
 /** gws's limit, which the hub also applies: a bigger frame is an attack or a bug. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
@@ -43,8 +43,7 @@ export function hubDialSettings(
     ...identity,
     ...(config.caCertFile ? { caCertFile: config.caCertFile } : {}),
     tlsInsecureSkipVerify: config.tlsInsecureSkipVerify,
-    // settings are upper case; the lower-case proxy variables come from the environment as is
-    proxy: proxySettings((name) => config.setting(name) ?? env[name]),
+    proxy: configuredProxy((name) => config.setting(name), env),
   }
 }
 

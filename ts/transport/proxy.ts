@@ -31,6 +31,20 @@ export function proxySettings(lookup: (name: string) => string | undefined): Pro
   return settings
 }
 
+/**
+ * The proxy variables as the agent's settings give them (flags > environment > config file, upper
+ * case) with the lower-case variables from the environment as is: what the hub dial, remote write
+ * and the doctor all read.
+ */
+export function configuredProxy(setting: (name: string) => string | undefined, env: NodeJS.ProcessEnv = process.env): ProxySettings {
+  return proxySettings((name) => setting(name) ?? env[name])
+}
+
+/** A proxy variable's value as a URL: a bare `host:port` is an http proxy. Throws when it is not a URL. */
+export function proxyUrlOf(text: string): URL {
+  return new URL(text.includes('://') ? text : `http://${text}`)
+}
+
 /** Whether NO_PROXY exempts `url`: `*`, exact hosts, domain suffixes (`.example.com`, `*.example.com`), optional `:port`. */
 export function bypassesProxy(url: URL, noProxy: string | undefined): boolean {
   if (!noProxy) return false
