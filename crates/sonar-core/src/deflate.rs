@@ -321,47 +321,54 @@ impl Deflate {
         self.table.fill(0);
         self.tokens.clear();
         let mut bits = BitWriter { out, acc: 0, n: 0 };
-        let n = input.len();
-        // the table holds positions + 1 in a u32; longer inputs go through in windows of it
         let mut i = 0;
-        while i < n {
-            if i + MIN_MATCH <= n && i < u32::MAX as usize - 1 {
-                let four = read_u32(input, i);
-                let slot = hash(four);
-                let candidate = self.table[slot] as usize;
-                self.table[slot] = (i + 1) as u32;
-                if candidate > 0
-                    && i - (candidate - 1) <= WINDOW
-                    && read_u32(input, candidate - 1) == four
-                {
-                    let from = candidate - 1;
-                    let len = MIN_MATCH
-                        + common_prefix(
-                            input,
-                            from + MIN_MATCH,
-                            i + MIN_MATCH,
-                            (n - i).min(MAX_MATCH) - MIN_MATCH,
-                        );
-                    self.push_match(len, i - from);
+        while i < input.len() {
+            i += match self.match_at(input, i) {
+                Some(from) => {
+                    let len = self.push_match_from(input, from, i);
+                    // the match's last positions seed the next lines' matches
                     let end = i + len;
-                    for p in end - HASH_TAIL..end.min(n.saturating_sub(MIN_MATCH - 1)) {
+                    for p in end - HASH_TAIL..end.min(input.len().saturating_sub(MIN_MATCH - 1)) {
                         self.table[hash(read_u32(input, p))] = (p + 1) as u32;
                     }
-                    i = end;
-                    if self.tokens.len() >= BLOCK_TOKENS {
-                        self.flush_block(&mut bits, false);
-                    }
-                    continue;
+                    len
                 }
-            }
-            self.push_literal(input[i]);
-            i += 1;
+                None => {
+                    self.push_literal(input[i]);
+                    1
+                }
+            };
             if self.tokens.len() >= BLOCK_TOKENS {
                 self.flush_block(&mut bits, false);
             }
         }
         self.flush_block(&mut bits, true);
         bits.finish();
+    }
+
+    /// Where the 4 bytes at `i` were last seen within the window, if they were; `i` becomes the
+    /// place its hash remembers. Positions past u32 (a 4 GiB input) are not hashed: literals.
+    #[inline]
+    fn match_at(&mut self, input: &[u8], i: usize) -> Option<usize> {
+        if i + MIN_MATCH > input.len() || i >= u32::MAX as usize - 1 {
+            return None;
+        }
+        let four = read_u32(input, i);
+        let slot = hash(four);
+        let candidate = self.table[slot] as usize;
+        self.table[slot] = (i + 1) as u32;
+        let from = candidate.checked_sub(1)?;
+        (i - from <= WINDOW && read_u32(input, from) == four).then_some(from)
+    }
+
+    /// The match of `i` against `from` (its first MIN_MATCH bytes agree), as long as it goes;
+    /// its length.
+    #[inline]
+    fn push_match_from(&mut self, input: &[u8], from: usize, i: usize) -> usize {
+        let most = (input.len() - i).min(MAX_MATCH) - MIN_MATCH;
+        let len = MIN_MATCH + common_prefix(input, from + MIN_MATCH, i + MIN_MATCH, most);
+        self.push_match(len, i - from);
+        len
     }
 
     #[inline]
